@@ -1,0 +1,69 @@
+//! The command line: clap definitions and dispatch, one file per subcommand.
+
+pub mod keys;
+pub mod models;
+pub mod output;
+pub mod run;
+pub mod serve;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::store::{Store, default_data_dir};
+pub use output::CliError;
+
+/// bgw lets Claude Code use any model from any provider.
+#[derive(Debug, Parser)]
+#[command(name = "bgw", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// Where bgw keeps its state (one redb file) [default: the platform data directory]
+    #[arg(long, global = true, env = "BGW_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start a gateway and launch Claude Code through it; exits when Claude Code does
+    Run(run::RunArgs),
+    /// Run the gateway for any Anthropic Messages client
+    Serve(serve::ServeArgs),
+    /// Add, list and remove provider keys
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// List the models each configured provider offers
+    Models(models::ModelsArgs),
+}
+
+/// Parses the command line, runs the command, and turns failures into one clear message.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let store = Store::new(cli.data_dir.clone().unwrap_or_else(default_data_dir));
+    let result = match cli.command {
+        Command::Run(args) => run::run(&store, args),
+        Command::Serve(args) => serve::run(&store, args),
+        Command::Keys(cmd) => keys::run(&store, cmd),
+        Command::Models(args) => models::run(&store, args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            e.print();
+            ExitCode::from(e.code)
+        }
+    }
+}
+
+/// A multi-threaded runtime sized for a laptop gateway.
+pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::new(format!("cannot start the async runtime: {e}")))
+}

@@ -1,0 +1,230 @@
+//! `bgw run`: a gateway on an ephemeral port, Claude Code launched through it.
+//!
+//! Claude Code gets the terminal: bgw ignores Ctrl-C (the terminal delivers it to
+//! claude, which is in the same process group), forwards SIGTERM/SIGHUP, and exits
+//! with claude's exit code once claude ends.
+
+use clap::Args;
+use std::ffi::OsString;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use tokio::sync::watch;
+
+use super::CliError;
+use super::serve::{GatewayArgs, load_routes};
+use crate::gateway::{self, Gateway, auth::SESSION_HEADER};
+use crate::providers::client;
+use crate::route::{Routes, Secret};
+use crate::store::Store;
+
+/// `bgw run` options.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Model for the `opus` alias, as provider/model
+    #[arg(long, value_name = "PROVIDER/MODEL")]
+    pub opus: Option<String>,
+
+    /// Model for the `sonnet` alias, as provider/model
+    #[arg(long, value_name = "PROVIDER/MODEL")]
+    pub sonnet: Option<String>,
+
+    /// Model for the `haiku` alias (and background tasks), as provider/model
+    #[arg(long, value_name = "PROVIDER/MODEL")]
+    pub haiku: Option<String>,
+
+    /// The session's main model, as provider/model
+    #[arg(long, value_name = "PROVIDER/MODEL")]
+    pub model: Option<String>,
+
+    /// Port for the gateway (0 picks a free one)
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+
+    /// The Claude Code executable [default: `claude` on PATH]
+    #[arg(long, env = "BGW_CLAUDE_BIN", value_name = "PATH")]
+    pub claude_bin: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub gateway: GatewayArgs,
+
+    /// Arguments passed to claude unchanged (after `--`)
+    #[arg(last = true, value_name = "CLAUDE_ARGS")]
+    pub claude_args: Vec<OsString>,
+}
+
+/// Runs Claude Code through a fresh gateway.
+pub fn run(store: &Store, args: RunArgs) -> Result<ExitCode, CliError> {
+    let mut settings = args.gateway.settings()?;
+    let routes = load_routes(store)?;
+    let tiers = tier_env(&args);
+    for (_, model) in &tiers {
+        check_model(&routes, model)?;
+    }
+    let claude = find_claude(args.claude_bin.as_deref())?;
+    let token = Secret::new(random_token());
+    settings.session_token = Some(token.clone());
+    let rt = super::runtime()?;
+    rt.block_on(async move {
+        let client = client::client().map_err(CliError::new)?;
+        let listener = gateway::bind(SocketAddr::new(Ipv4Addr::LOCALHOST.into(), args.port))
+            .await
+            .map_err(CliError::new)?;
+        let addr = listener.local_addr().map_err(|e| CliError::new(e.to_string()))?;
+        let gw = Gateway::new(routes, client, settings);
+        let (stop, stopped) = watch::channel(false);
+        let server = tokio::spawn(gateway::serve(listener, gw.clone(), stopped));
+
+        let mut cmd = tokio::process::Command::new(&claude);
+        cmd.args(&args.claude_args)
+            .env("ANTHROPIC_BASE_URL", format!("http://{addr}"))
+            .env("ANTHROPIC_CUSTOM_HEADERS", custom_headers(&token))
+            .env("CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY", "1");
+        for (var, model) in &tiers {
+            cmd.env(var, model);
+        }
+        if !has_claude_credential() {
+            // Without any credential Claude Code refuses to start; the session token
+            // serves as one (it is never forwarded upstream).
+            cmd.env("ANTHROPIC_AUTH_TOKEN", token.expose());
+        }
+        let mut child = cmd.spawn().map_err(|e| {
+            CliError::new(format!("cannot start `{}`: {e}", claude.display()))
+                .hint("check that Claude Code is installed, or point `BGW_CLAUDE_BIN` at it")
+        })?;
+        let status = wait_child(&mut child).await;
+        let _ = stop.send(true);
+        let _ = server.await;
+        eprintln!("{}", gw.stats.totals().summary_line());
+        let code = match status {
+            Ok(s) => exit_code(s),
+            Err(e) => {
+                return Err(CliError::new(format!("lost track of claude: {e}")));
+            }
+        };
+        Ok(ExitCode::from(code))
+    })
+}
+
+/// The `ANTHROPIC_*` variables for the tiers given.
+fn tier_env(args: &RunArgs) -> Vec<(&'static str, String)> {
+    [
+        ("ANTHROPIC_DEFAULT_OPUS_MODEL", &args.opus),
+        ("ANTHROPIC_DEFAULT_SONNET_MODEL", &args.sonnet),
+        ("ANTHROPIC_DEFAULT_HAIKU_MODEL", &args.haiku),
+        ("ANTHROPIC_MODEL", &args.model),
+    ]
+    .into_iter()
+    .filter_map(|(var, m)| m.as_ref().map(|m| (var, m.trim().to_owned())))
+    .collect()
+}
+
+/// Refuses to start a session whose named models cannot be routed.
+fn check_model(routes: &Routes, model: &str) -> Result<(), CliError> {
+    match routes.resolve(model) {
+        Ok(_) => Ok(()),
+        // Anthropic without a key still works through the user's Claude login.
+        Err(e) => {
+            let (message, hint) = match e.message.split_once(": run `") {
+                Some((m, h)) => (m.to_owned(), Some(format!("run `{h}"))),
+                None => (e.message.clone(), None),
+            };
+            let err = CliError::new(format!("cannot route `{model}`: {message}"));
+            Err(match hint {
+                Some(h) => err.hint(h),
+                None => err,
+            })
+        }
+    }
+}
+
+/// Existing custom headers (if the user has any) plus the session header.
+fn custom_headers(token: &Secret) -> String {
+    let mine = format!("{SESSION_HEADER}: {}", token.expose());
+    match std::env::var("ANTHROPIC_CUSTOM_HEADERS") {
+        Ok(existing) if !existing.trim().is_empty() => format!("{}\n{mine}", existing.trim_end()),
+        _ => mine,
+    }
+}
+
+/// Whether Claude Code will find a credential of its own (env key, helper, or login).
+fn has_claude_credential() -> bool {
+    let set = |v: &str| std::env::var(v).is_ok_and(|s| !s.trim().is_empty());
+    if set("ANTHROPIC_API_KEY") || set("ANTHROPIC_AUTH_TOKEN") || set("CLAUDE_CODE_OAUTH_TOKEN") {
+        return true;
+    }
+    let config_dir = std::env::var_os("CLAUDE_CONFIG_DIR")
+        .map(PathBuf::from)
+        .or_else(|| dirs::home_dir().map(|h| h.join(".claude")));
+    if let Some(dir) = &config_dir {
+        if dir.join(".credentials.json").is_file() {
+            return true;
+        }
+    }
+    // A login kept in the macOS keychain leaves its account in the global config.
+    let global = std::env::var_os("CLAUDE_CONFIG_DIR")
+        .map(|d| PathBuf::from(d).join(".claude.json"))
+        .or_else(|| dirs::home_dir().map(|h| h.join(".claude.json")));
+    global
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .is_some_and(|text| text.contains("\"oauthAccount\"") || text.contains("\"primaryApiKey\""))
+}
+
+fn find_claude(explicit: Option<&Path>) -> Result<PathBuf, CliError> {
+    if let Some(p) = explicit {
+        return if p.is_file() {
+            Ok(p.to_owned())
+        } else {
+            Err(CliError::new(format!("`{}` (from BGW_CLAUDE_BIN) is not a file", p.display())))
+        };
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("claude"))
+        .find(|p| p.is_file())
+        .ok_or_else(|| {
+            CliError::new("`claude` is not on PATH")
+                .hint("install Claude Code (`npm install -g @anthropic-ai/claude-code`), or set `BGW_CLAUDE_BIN` to its path")
+        })
+}
+
+/// Waits for claude, ignoring Ctrl-C (claude handles it) and passing on SIGTERM and SIGHUP.
+async fn wait_child(child: &mut tokio::process::Child) -> std::io::Result<std::process::ExitStatus> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    loop {
+        tokio::select! {
+            status = child.wait() => return status,
+            _ = int.recv() => {}
+            _ = term.recv() => forward(child, "TERM"),
+            _ = hup.recv() => forward(child, "HUP"),
+        }
+    }
+}
+
+fn forward(child: &tokio::process::Child, signal: &str) {
+    if let Some(pid) = child.id() {
+        // std has no kill(2) with a signal number; `kill` is on every unix.
+        let _ = std::process::Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(pid.to_string())
+            .status();
+    }
+}
+
+fn exit_code(status: std::process::ExitStatus) -> u8 {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(c), _) => u8::try_from(c).unwrap_or(1),
+        (None, Some(sig)) => u8::try_from(128 + sig).unwrap_or(1),
+        _ => 1,
+    }
+}
+
+fn random_token() -> String {
+    let mut bytes = [0u8; 24];
+    let _ = getrandom::fill(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,103 @@
+//! `bgw serve`: the gateway for any Anthropic Messages client.
+
+use clap::Args;
+use std::net::{IpAddr, SocketAddr};
+use std::process::ExitCode;
+use std::time::Duration;
+use tokio::sync::watch;
+
+use super::CliError;
+use crate::gateway::{self, Gateway, Settings};
+use crate::providers::client;
+use crate::route::Routes;
+use crate::store::Store;
+
+/// Options shared by `serve` and `run`.
+#[derive(Debug, Clone, Args)]
+pub struct GatewayArgs {
+    /// Largest request body accepted, in MiB
+    #[arg(long, env = "BGW_MAX_BODY_MB", default_value_t = 32, value_name = "MIB")]
+    pub max_body_mb: usize,
+
+    /// Seconds an upstream may stay silent before the request fails
+    #[arg(long, env = "BGW_UPSTREAM_TIMEOUT", default_value_t = 600, value_name = "SECS")]
+    pub upstream_timeout: u64,
+}
+
+impl GatewayArgs {
+    /// The gateway settings these options give.
+    pub fn settings(&self) -> Result<Settings, CliError> {
+        if self.max_body_mb == 0 {
+            return Err(CliError::new("`--max-body-mb` must be at least 1"));
+        }
+        if self.upstream_timeout == 0 {
+            return Err(CliError::new("`--upstream-timeout` must be at least 1 second"));
+        }
+        let timeout = Duration::from_secs(self.upstream_timeout);
+        Ok(Settings {
+            max_body: self.max_body_mb.saturating_mul(1024 * 1024),
+            upstream_timeout: timeout,
+            ping_interval: Settings::default().ping_interval.min(timeout),
+            ..Settings::default()
+        })
+    }
+}
+
+/// `bgw serve` options.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on
+    #[arg(long, env = "BGW_HOST", default_value = "127.0.0.1")]
+    pub host: IpAddr,
+
+    /// Port to listen on (0 picks a free one)
+    #[arg(long, env = "BGW_PORT", default_value_t = 8080)]
+    pub port: u16,
+
+    #[command(flatten)]
+    pub gateway: GatewayArgs,
+}
+
+/// Loads the routing table from the store.
+pub fn load_routes(store: &Store) -> Result<Routes, CliError> {
+    Ok(Routes::new(&store.keys()?))
+}
+
+/// Runs the gateway until Ctrl-C or SIGTERM.
+pub fn run(store: &Store, args: ServeArgs) -> Result<ExitCode, CliError> {
+    let settings = args.gateway.settings()?;
+    let routes = load_routes(store)?;
+    let rt = super::runtime()?;
+    rt.block_on(async move {
+        let client = client::client().map_err(CliError::new)?;
+        let listener = gateway::bind(SocketAddr::new(args.host, args.port))
+            .await
+            .map_err(CliError::new)?;
+        let addr = listener.local_addr().map_err(|e| CliError::new(e.to_string()))?;
+        let gw = Gateway::new(routes, client, settings);
+        let (stop, stopped) = watch::channel(false);
+        let server = tokio::spawn(gateway::serve(listener, gw.clone(), stopped));
+        eprintln!("bgw: listening on http://{addr}  (ANTHROPIC_BASE_URL=http://{addr})");
+        wait_for_stop_signal().await;
+        let _ = stop.send(true);
+        let _ = server.await;
+        eprintln!("{}", gw.stats.totals().summary_line());
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+async fn wait_for_stop_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let term = signal(SignalKind::terminate());
+    match term {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! The response body: one buffer, or frames handed over as soon as they are translated.
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use tokio::sync::mpsc;
+
+/// A gateway response body.
+pub enum GatewayBody {
+    Full(Option<Bytes>),
+    /// Each message is written and flushed as it arrives; dropping the receiver
+    /// (the client went away) tells the sending task to cancel the upstream.
+    Stream(mpsc::Receiver<Bytes>),
+}
+
+impl GatewayBody {
+    /// A body of these bytes.
+    pub fn full(bytes: impl Into<Bytes>) -> GatewayBody {
+        GatewayBody::Full(Some(bytes.into()))
+    }
+
+    /// An empty body.
+    pub fn empty() -> GatewayBody {
+        GatewayBody::Full(None)
+    }
+}
+
+impl Body for GatewayBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        match self.get_mut() {
+            GatewayBody::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            GatewayBody::Stream(rx) => rx.poll_recv(cx).map(|m| m.map(|b| Ok(Frame::data(b)))),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        matches!(self, GatewayBody::Full(None))
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            GatewayBody::Full(Some(b)) => SizeHint::with_exact(b.len() as u64),
+            GatewayBody::Full(None) => SizeHint::with_exact(0),
+            GatewayBody::Stream(_) => SizeHint::default(),
+        }
+    }
+}

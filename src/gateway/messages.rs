@@ -1,0 +1,267 @@
+//! `POST /v1/messages`: the request path, phase by phase.
+//!
+//! read → authenticate → route → encode → send → (stream | decode) → record.
+//! A stream is translated chunk by chunk and each piece is handed to hyper at
+//! once; when the client goes away the upstream request is dropped with it.
+
+use bytes::Bytes;
+use http::{HeaderMap, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+use super::Gateway;
+use super::auth;
+use super::body::GatewayBody;
+use super::router::json;
+use crate::messages::request::RequestHead;
+use crate::messages::{ApiError, ErrorKind, StreamEvent, Usage};
+use crate::providers::{self, Inbound, StreamDecoder, Wire};
+use crate::route::Target;
+
+/// Handles one Messages request.
+pub async fn handle(gateway: &Arc<Gateway>, req: Request<Incoming>) -> Result<Response<GatewayBody>, ApiError> {
+    let (parts, body) = req.into_parts();
+    auth::check_session(gateway.settings.session_token.as_ref(), &parts.headers)?;
+    let body = read_body(body, &parts.headers, gateway.settings.max_body).await?;
+    let head = RequestHead::parse(&body)?;
+    let requested = head.model_name()?;
+    let stream = head.stream.unwrap_or(false);
+    let target = gateway.routes().resolve(&requested)?;
+    let client_auth = auth::client_credential(gateway.settings.session_token.as_ref(), &parts.headers);
+    if target.kind == providers::ProviderKind::Anthropic && target.secret.is_none() && client_auth.is_none() {
+        return Err(ApiError::new(
+            ErrorKind::Authentication,
+            format!(
+                "no key for provider `anthropic` (model `{requested}`): run `{}`, or log in to Claude Code (`/login`) so bgw can pass your subscription through",
+                crate::route::add_key_hint("anthropic")
+            ),
+        ));
+    }
+    let prepared = providers::prepare(
+        &target,
+        &Inbound {
+            body: &body,
+            head: &head,
+            headers: &parts.headers,
+            query: parts.uri.query(),
+            stream,
+            client_auth,
+        },
+    )?;
+    let wire = prepared.wire;
+    let upstream = send(gateway, &target, prepared).await.inspect_err(|_| {
+        gateway.stats.record(&target.provider, &target.upstream_model, &Usage::default(), false);
+    })?;
+    let status = upstream.status();
+    if !status.is_success() {
+        let bytes = read_upstream(upstream.into_body(), gateway.settings.upstream_timeout).await;
+        let message = wire.error_message(&bytes);
+        let err = ApiError::upstream(&target.provider, status.as_u16(), &message);
+        gateway.stats.record(&target.provider, &target.upstream_model, &Usage::default(), false);
+        return Err(err);
+    }
+    if stream {
+        Ok(start_stream(gateway, target, wire, &requested, upstream.into_body()))
+    } else {
+        let bytes = read_upstream(upstream.into_body(), gateway.settings.upstream_timeout).await;
+        let decoded = wire.decode_body(&bytes, &requested);
+        let ok = decoded.is_ok();
+        let usage = decoded.as_ref().map(|(_, u)| *u).unwrap_or_default();
+        gateway.stats.record(&target.provider, &target.upstream_model, &usage, ok);
+        let (body, _) = decoded.map_err(|e| ApiError {
+            message: format!("{}: {}", target.provider, e.message),
+            ..e
+        })?;
+        Ok(json(StatusCode::OK, body))
+    }
+}
+
+/// Reads the request body, refusing more than `max` bytes with a 413.
+pub async fn read_body(body: Incoming, headers: &HeaderMap, max: usize) -> Result<Bytes, ApiError> {
+    let too_large = || {
+        ApiError::new(
+            ErrorKind::RequestTooLarge,
+            format!(
+                "request body exceeds {} MiB; raise the limit with `bgw serve --max-body-mb`",
+                max / (1024 * 1024)
+            ),
+        )
+    };
+    let declared = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return Err(too_large());
+    }
+    match Limited::new(body, max).collect().await {
+        Ok(c) => Ok(c.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
+        Err(e) => Err(ApiError::invalid(format!("could not read the request body: {e}"))),
+    }
+}
+
+/// Sends the prepared request; waits at most the upstream timeout for its headers.
+async fn send(
+    gateway: &Gateway,
+    target: &Target,
+    prepared: providers::Prepared,
+) -> Result<Response<Incoming>, ApiError> {
+    let mut builder = Request::post(&prepared.uri);
+    for (name, value) in prepared.headers {
+        builder = builder.header(name, value);
+    }
+    let req = builder
+        .body(Full::new(Bytes::from(prepared.body)))
+        .map_err(|e| ApiError::invalid(format!("{}: invalid upstream URL `{}`: {e}", target.provider, prepared.uri)))?;
+    let timeout = gateway.settings.upstream_timeout;
+    match tokio::time::timeout(timeout, gateway.client.request(req)).await {
+        Ok(Ok(resp)) => Ok(resp),
+        Ok(Err(e)) => Err(ApiError::new(
+            ErrorKind::Api,
+            format!(
+                "{}: cannot reach {}: {}; check the provider's base URL and your network",
+                target.provider,
+                origin(&prepared.uri),
+                describe_client_error(&e)
+            ),
+        )
+        .with_status(502)),
+        Err(_) => Err(ApiError::new(
+            ErrorKind::Timeout,
+            format!(
+                "{}: no response within {} s; the provider may be overloaded (the limit is `--upstream-timeout`)",
+                target.provider,
+                timeout.as_secs()
+            ),
+        )),
+    }
+}
+
+fn origin(uri: &str) -> &str {
+    let after_scheme = uri.find("://").map_or(0, |i| i + 3);
+    uri[after_scheme..].find('/').map_or(uri, |i| &uri[..after_scheme + i])
+}
+
+fn describe_client_error(e: &hyper_util::client::legacy::Error) -> String {
+    use std::error::Error;
+    let mut msg = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        msg = format!("{msg}: {s}");
+        source = s.source();
+    }
+    msg
+}
+
+/// Reads a whole upstream body (errors and non-stream responses); a cut body reads as what arrived.
+async fn read_upstream(body: Incoming, timeout: Duration) -> Bytes {
+    match tokio::time::timeout(timeout, body.collect()).await {
+        Ok(Ok(c)) => c.to_bytes(),
+        _ => Bytes::new(),
+    }
+}
+
+/// Starts the SSE response and the task that feeds it.
+fn start_stream(
+    gateway: &Arc<Gateway>,
+    target: Target,
+    wire: Wire,
+    requested: &str,
+    upstream: Incoming,
+) -> Response<GatewayBody> {
+    let (tx, rx) = mpsc::channel::<Bytes>(64);
+    let decoder = wire.stream_decoder(requested);
+    tokio::spawn(pump(Arc::clone(gateway), target, decoder, upstream, tx));
+    let mut resp = Response::new(GatewayBody::Stream(rx));
+    let headers = resp.headers_mut();
+    headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/event-stream"));
+    headers.insert(http::header::CACHE_CONTROL, http::HeaderValue::from_static("no-cache"));
+    resp
+}
+
+/// Moves a stream from upstream to client, translating as it goes.
+async fn pump(
+    gateway: Arc<Gateway>,
+    target: Target,
+    mut decoder: Box<dyn StreamDecoder>,
+    mut upstream: Incoming,
+    tx: mpsc::Sender<Bytes>,
+) {
+    let ping = gateway.settings.ping_interval;
+    let limit = gateway.settings.upstream_timeout;
+    let mut silent = Duration::ZERO;
+    let mut out = Vec::with_capacity(4096);
+    let mut ok = true;
+    loop {
+        let frame = tokio::select! {
+            // The client is gone: returning drops `upstream`, which cancels the upstream request.
+            _ = tx.closed() => {
+                gateway.stats.record(&target.provider, &target.upstream_model, &decoder.usage(), false);
+                return;
+            }
+            f = tokio::time::timeout(ping, upstream.frame()) => f,
+        };
+        match frame {
+            Ok(Some(Ok(frame))) => {
+                silent = Duration::ZERO;
+                if let Some(data) = frame.data_ref() {
+                    decoder.feed(data, &mut out);
+                }
+            }
+            Ok(None) => {
+                decoder.finish(&mut out);
+                break;
+            }
+            Ok(Some(Err(e))) => {
+                ok = false;
+                out.extend_from_slice(
+                    &ApiError::new(
+                        ErrorKind::Api,
+                        format!("{}: the connection broke mid-stream: {e}", target.provider),
+                    )
+                    .to_sse(),
+                );
+                break;
+            }
+            Err(_) => {
+                silent += ping;
+                if silent >= limit {
+                    ok = false;
+                    out.extend_from_slice(
+                        &ApiError::new(
+                            ErrorKind::Timeout,
+                            format!("{}: the stream was silent for {} s", target.provider, limit.as_secs()),
+                        )
+                        .to_sse(),
+                    );
+                    break;
+                }
+                // Claude Code gives up on a stream silent for minutes; a ping keeps it waiting.
+                StreamEvent::Ping.write_sse(&mut out);
+            }
+        }
+        if !out.is_empty() && tx.send(Bytes::from(std::mem::take(&mut out))).await.is_err() {
+            gateway.stats.record(&target.provider, &target.upstream_model, &decoder.usage(), false);
+            return;
+        }
+    }
+    if !out.is_empty() {
+        let _ = tx.send(Bytes::from(out)).await;
+    }
+    gateway.stats.record(&target.provider, &target.upstream_model, &decoder.usage(), ok);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origin_keeps_scheme_and_host() {
+        assert_eq!(origin("https://api.openai.com/v1/chat/completions"), "https://api.openai.com");
+        assert_eq!(origin("http://127.0.0.1:9/x"), "http://127.0.0.1:9");
+    }
+}

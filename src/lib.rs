@@ -1,0 +1,15 @@
+//! bgw: a gateway that lets Claude Code use any model from any provider.
+//!
+//! Map: `cli` (one file per subcommand) → `gateway` (HTTP server and the request path)
+//! → `route` (which provider serves a model) → `providers` (one wire format each),
+//! with `messages` (the Anthropic shape used inside), `store` (the redb file),
+//! `catalog` (known models, windows, prices) and `observe` (what happened).
+
+pub mod catalog;
+pub mod cli;
+pub mod gateway;
+pub mod messages;
+pub mod observe;
+pub mod providers;
+pub mod route;
+pub mod store;

@@ -1,0 +1,5 @@
+//! The `bgw` command.
+
+fn main() -> std::process::ExitCode {
+    bgw::cli::main()
+}

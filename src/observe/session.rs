@@ -1,0 +1,131 @@
+//! Totals for the end-of-session line of `bgw run`.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use crate::catalog::{self, Usd};
+use crate::messages::Usage;
+
+/// Running totals, updated once per finished request (never on the hot path's critical section).
+#[derive(Debug, Default)]
+pub struct SessionStats {
+    totals: Mutex<Totals>,
+}
+
+/// A copy of the totals at one moment.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Totals {
+    pub requests: u64,
+    pub failed: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cost: Usd,
+    /// Requests whose model has no known price.
+    pub unpriced: u64,
+    /// Requests per provider.
+    pub providers: BTreeMap<String, u64>,
+}
+
+impl SessionStats {
+    /// Records one finished request.
+    pub fn record(&self, provider: &str, upstream_model: &str, usage: &Usage, ok: bool) {
+        let cost = catalog::lookup(provider, upstream_model).and_then(|m| catalog::cost(m, usage));
+        let Ok(mut t) = self.totals.lock() else {
+            return;
+        };
+        t.requests += 1;
+        if !ok {
+            t.failed += 1;
+        }
+        t.input_tokens += usage.total_input();
+        t.output_tokens += usage.output_tokens;
+        match cost {
+            Some(c) => t.cost += c,
+            None if ok => t.unpriced += 1,
+            None => {}
+        }
+        *t.providers.entry(provider.to_owned()).or_insert(0) += 1;
+    }
+
+    /// The totals now.
+    pub fn totals(&self) -> Totals {
+        self.totals.lock().map(|t| t.clone()).unwrap_or_default()
+    }
+}
+
+impl Totals {
+    /// One line: requests, tokens, cost, providers.
+    pub fn summary_line(&self) -> String {
+        let failed = if self.failed > 0 {
+            format!(" ({} failed)", self.failed)
+        } else {
+            String::new()
+        };
+        let unpriced = if self.unpriced > 0 {
+            format!(" (+{} unpriced)", self.unpriced)
+        } else {
+            String::new()
+        };
+        let providers = if self.providers.is_empty() {
+            "none".to_owned()
+        } else {
+            self.providers
+                .iter()
+                .map(|(p, n)| format!("{p} ×{n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        format!(
+            "bgw: {} request{}{failed}, {} input + {} output tokens, {}{unpriced}, providers: {providers}",
+            self.requests,
+            if self.requests == 1 { "" } else { "s" },
+            thousands(self.input_tokens),
+            thousands(self.output_tokens),
+            self.cost,
+        )
+    }
+}
+
+/// `1234567` → `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1234567), "1,234,567");
+    }
+
+    #[test]
+    fn summary_counts_requests_tokens_and_providers() {
+        let stats = SessionStats::default();
+        let usage = Usage {
+            input_tokens: 1000,
+            output_tokens: 200,
+            cache_read_input_tokens: 500,
+            cache_creation_input_tokens: 0,
+        };
+        stats.record("openai", "gpt-4o", &usage, true);
+        stats.record("anthropic", "no-such-model", &usage, true);
+        stats.record("openai", "gpt-4o", &Usage::default(), false);
+        let line = stats.totals().summary_line();
+        assert!(line.starts_with("bgw: 3 requests (1 failed), 3,000 input + 400 output tokens, $"), "{line}");
+        assert!(line.contains("(+1 unpriced)"), "{line}");
+        assert!(line.ends_with("providers: anthropic ×1, openai ×2"), "{line}");
+    }
+}

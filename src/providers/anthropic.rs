@@ -1,0 +1,204 @@
+//! Anthropic's Messages API: the body passes through, only the model name changes.
+//!
+//! Also serves Claude on Azure AI Foundry and any Anthropic-format server, which
+//! differ only in URL and auth header.
+
+use serde::Deserialize;
+
+use super::StreamDecoder;
+use crate::messages::request::RequestHead;
+use crate::messages::sse::{SseFrame, SseParser};
+use crate::messages::{ApiError, Usage};
+
+/// Anthropic's API.
+pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
+
+/// The body with `model` replaced by `upstream_model`; every other byte kept.
+pub fn rewrite_model(body: &[u8], head: &RequestHead<'_>, upstream_model: &str) -> Vec<u8> {
+    let raw = head.model.get();
+    let current = serde_json::from_str::<&str>(raw).ok();
+    if current == Some(upstream_model) {
+        return body.to_vec();
+    }
+    // `raw` borrows from `body`, so its address gives its position.
+    let start = raw.as_ptr() as usize - body.as_ptr() as usize;
+    let end = start + raw.len();
+    let quoted = serde_json::to_string(upstream_model).unwrap_or_default();
+    let mut out = Vec::with_capacity(body.len() + quoted.len());
+    out.extend_from_slice(&body[..start]);
+    out.extend_from_slice(quoted.as_bytes());
+    out.extend_from_slice(&body[end..]);
+    out
+}
+
+#[derive(Deserialize)]
+struct UsageOnly {
+    #[serde(default)]
+    usage: Option<Usage>,
+}
+
+#[derive(Deserialize)]
+struct EventUsage<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: &'a str,
+    #[serde(default)]
+    message: Option<UsageOnly>,
+    #[serde(default)]
+    usage: Option<Usage>,
+}
+
+/// The usage of a whole (non-streamed) response.
+pub fn response_usage(body: &[u8]) -> Usage {
+    serde_json::from_slice::<UsageOnly>(body)
+        .ok()
+        .and_then(|u| u.usage)
+        .unwrap_or_default()
+}
+
+#[derive(Deserialize)]
+struct ErrorBody<'a> {
+    #[serde(borrow)]
+    error: Option<ErrorInner<'a>>,
+    #[serde(default, borrow)]
+    message: Option<std::borrow::Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct ErrorInner<'a> {
+    #[serde(default, borrow)]
+    message: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// The human message of an Anthropic-format error body.
+pub fn error_message(body: &[u8]) -> String {
+    match serde_json::from_slice::<ErrorBody<'_>>(body) {
+        Ok(ErrorBody {
+            error: Some(ErrorInner { message: Some(m) }),
+            ..
+        })
+        | Ok(ErrorBody {
+            message: Some(m), ..
+        }) => m.into_owned(),
+        _ => super::body_excerpt(body),
+    }
+}
+
+/// Forwards the stream unchanged while reading its usage.
+#[derive(Debug, Default)]
+pub struct PassthroughStream {
+    sse: SseParser,
+    frames: Vec<SseFrame>,
+    usage: Usage,
+    stopped: bool,
+}
+
+impl PassthroughStream {
+    /// A fresh passthrough.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl StreamDecoder for PassthroughStream {
+    fn feed(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
+        out.extend_from_slice(chunk);
+        self.sse.feed(chunk, &mut self.frames);
+        for frame in self.frames.drain(..) {
+            let Ok(ev) = serde_json::from_str::<EventUsage<'_>>(&frame.data) else {
+                continue;
+            };
+            match ev.kind {
+                "message_start" => {
+                    if let Some(u) = ev.message.and_then(|m| m.usage) {
+                        self.usage.merge_from(&u);
+                    }
+                }
+                "message_delta" => {
+                    if let Some(u) = ev.usage {
+                        self.usage.merge_from(&u);
+                    }
+                }
+                "message_stop" | "error" => self.stopped = true,
+                _ => {}
+            }
+        }
+    }
+
+    fn finish(&mut self, out: &mut Vec<u8>) {
+        if !self.stopped {
+            out.extend_from_slice(
+                &ApiError::new(
+                    crate::messages::ErrorKind::Api,
+                    "anthropic: the stream ended before the response was complete",
+                )
+                .to_sse(),
+            );
+        }
+    }
+
+    fn usage(&self) -> Usage {
+        self.usage
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_model_bytes_change() {
+        let body = br#"{"model" : "anthropic/claude-x", "messages":[{"role":"user","content":"model"}],"z":1}"#;
+        let head = RequestHead::parse(body).unwrap();
+        let out = rewrite_model(body, &head, "claude-x");
+        assert_eq!(
+            std::str::from_utf8(&out).unwrap(),
+            r#"{"model" : "claude-x", "messages":[{"role":"user","content":"model"}],"z":1}"#
+        );
+    }
+
+    #[test]
+    fn unchanged_model_keeps_the_body() {
+        let body = br#"{"model":"claude-x","messages":[]}"#;
+        let head = RequestHead::parse(body).unwrap();
+        assert_eq!(rewrite_model(body, &head, "claude-x"), body.to_vec());
+    }
+
+    #[test]
+    fn passthrough_reads_usage_and_forwards_bytes() {
+        let stream = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"usage\":{\"input_tokens\":10,\"cache_read_input_tokens\":5,\"output_tokens\":1}}}\n\nevent: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":42}}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+        let mut d = PassthroughStream::new();
+        let mut out = Vec::new();
+        for piece in stream.as_bytes().chunks(7) {
+            d.feed(piece, &mut out);
+        }
+        d.finish(&mut out);
+        assert_eq!(out, stream.as_bytes());
+        assert_eq!(
+            d.usage(),
+            Usage {
+                input_tokens: 10,
+                output_tokens: 42,
+                cache_read_input_tokens: 5,
+                cache_creation_input_tokens: 0
+            }
+        );
+    }
+
+    #[test]
+    fn a_cut_stream_ends_with_an_error_event() {
+        let mut d = PassthroughStream::new();
+        let mut out = Vec::new();
+        d.feed(b"event: ping\ndata: {\"type\":\"ping\"}\n\n", &mut out);
+        d.finish(&mut out);
+        assert!(String::from_utf8_lossy(&out).contains("event: error"));
+    }
+
+    #[test]
+    fn error_message_is_read_from_either_shape() {
+        assert_eq!(
+            error_message(br#"{"type":"error","error":{"type":"x","message":"bad"}}"#),
+            "bad"
+        );
+        assert_eq!(error_message(br#"{"message":"denied"}"#), "denied");
+    }
+}

@@ -1,0 +1,297 @@
+//! Upstream wire formats, one file (or folder) each, and what they share.
+//!
+//! A provider knows how to address an upstream (base URL, auth), encode a request
+//! in its wire format, and decode its responses and streams into Anthropic shapes.
+//! Routing, budgets and logging happen once, in the gateway, for all of them.
+
+pub mod anthropic;
+pub mod azure;
+pub mod client;
+pub mod openai;
+
+use http::{HeaderMap, HeaderName, HeaderValue};
+use std::fmt;
+
+use crate::messages::request::RequestHead;
+use crate::messages::{ApiError, MessagesRequest, Usage};
+use crate::route::{Secret, Target};
+
+/// The wire formats bgw speaks upstream, and the providers built on them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProviderKind {
+    /// Anthropic's own API: request bytes pass through.
+    Anthropic,
+    /// OpenAI Chat Completions.
+    OpenAi,
+    /// A vendor speaking OpenAI Chat Completions (a row of [`openai::vendors::VENDORS`], or user-added).
+    OpenAiCompat,
+    /// Azure OpenAI deployments, and Claude on Azure AI Foundry.
+    Azure,
+}
+
+impl ProviderKind {
+    /// The name used in the store and in `bgw keys list`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderKind::Anthropic => "anthropic",
+            ProviderKind::OpenAi => "openai",
+            ProviderKind::OpenAiCompat => "openai-compatible",
+            ProviderKind::Azure => "azure",
+        }
+    }
+}
+
+/// A provider's name as users write it before the `/` of a model (`openai`, `groq`, `my-vllm`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProviderId(String);
+
+impl ProviderId {
+    /// Validates a name: 1–40 of `a-z`, `0-9`, `-`, `_`, starting with a letter.
+    pub fn parse(name: &str) -> Result<ProviderId, String> {
+        let ok = !name.is_empty()
+            && name.len() <= 40
+            && name.starts_with(|c: char| c.is_ascii_lowercase())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        if ok {
+            Ok(ProviderId(name.to_owned()))
+        } else {
+            Err(format!(
+                "`{name}` is not a valid provider name: use lowercase letters, digits, `-` or `_`, starting with a letter"
+            ))
+        }
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ProviderId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Turns an upstream stream into Anthropic SSE bytes, chunk by chunk. Pure: no I/O.
+pub trait StreamDecoder: Send {
+    /// Feeds upstream bytes (split anywhere); appends the SSE frames they complete to `out`.
+    fn feed(&mut self, chunk: &[u8], out: &mut Vec<u8>);
+    /// The upstream ended; appends the closing events, or an `error` event if it ended early.
+    fn finish(&mut self, out: &mut Vec<u8>);
+    /// Usage seen so far.
+    fn usage(&self) -> Usage;
+}
+
+/// What bgw knows about a provider before any key is added.
+#[derive(Debug, Clone, Copy)]
+pub struct Builtin {
+    pub id: &'static str,
+    pub kind: ProviderKind,
+    /// Default base URL; `None` when every user has their own (Azure).
+    pub base_url: Option<&'static str>,
+    /// The variable `bgw keys add --env` usually names; `None` for keyless providers.
+    pub key_env: Option<&'static str>,
+    /// OpenAI-dialect quirks for this provider.
+    pub quirks: openai::Quirks,
+}
+
+/// The built-in providers: anthropic, openai, azure, then the OpenAI-compatible vendors.
+pub fn builtins() -> impl Iterator<Item = Builtin> {
+    let fixed = [
+        Builtin {
+            id: "anthropic",
+            kind: ProviderKind::Anthropic,
+            base_url: Some(anthropic::DEFAULT_BASE_URL),
+            key_env: Some("ANTHROPIC_API_KEY"),
+            quirks: openai::Quirks::OPENAI,
+        },
+        Builtin {
+            id: "openai",
+            kind: ProviderKind::OpenAi,
+            base_url: Some(openai::OPENAI_BASE_URL),
+            key_env: Some("OPENAI_API_KEY"),
+            quirks: openai::Quirks::OPENAI,
+        },
+        Builtin {
+            id: "azure",
+            kind: ProviderKind::Azure,
+            base_url: None,
+            key_env: Some("AZURE_OPENAI_API_KEY"),
+            quirks: openai::Quirks::OPENAI,
+        },
+    ];
+    fixed
+        .into_iter()
+        .chain(openai::vendors::VENDORS.iter().map(|v| Builtin {
+            id: v.id,
+            kind: ProviderKind::OpenAiCompat,
+            base_url: Some(v.base_url),
+            key_env: v.key_env,
+            quirks: v.quirks,
+        }))
+}
+
+/// The built-in provider of this name.
+pub fn builtin(id: &str) -> Option<Builtin> {
+    builtins().find(|b| b.id == id)
+}
+
+/// The wire format of one upstream request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wire {
+    Anthropic,
+    OpenAiChat,
+}
+
+/// What the client sent, as the provider needs it.
+pub struct Inbound<'a> {
+    pub body: &'a [u8],
+    pub head: &'a RequestHead<'a>,
+    pub headers: &'a HeaderMap,
+    /// The request's query string (`beta=true`).
+    pub query: Option<&'a str>,
+    pub stream: bool,
+    /// The client's own credential header, sent to Anthropic when no anthropic key is stored.
+    pub client_auth: Option<(HeaderName, HeaderValue)>,
+}
+
+/// An upstream request ready to send.
+#[derive(Debug)]
+pub struct Prepared {
+    pub wire: Wire,
+    pub uri: String,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub body: Vec<u8>,
+}
+
+/// Encodes the request for `target`: URL, auth and body in the upstream's wire format.
+pub fn prepare(target: &Target, inbound: &Inbound<'_>) -> Result<Prepared, ApiError> {
+    let base = target.base_url.as_str();
+    let model = target.upstream_model.as_str();
+    let mut headers = Vec::with_capacity(8);
+    headers.push((http::header::CONTENT_TYPE, HeaderValue::from_static("application/json")));
+    let (wire, uri) = match target.kind {
+        ProviderKind::Anthropic => {
+            let query = inbound.query.map(|q| format!("?{q}")).unwrap_or_default();
+            anthropic_headers(inbound.headers, &mut headers);
+            match &target.secret {
+                Some(s) => headers.push((HeaderName::from_static("x-api-key"), secret_value(target, s)?)),
+                None => headers.extend(inbound.client_auth.clone()),
+            }
+            (Wire::Anthropic, format!("{base}/v1/messages{query}"))
+        }
+        ProviderKind::Azure => {
+            if let Some(s) = &target.secret {
+                headers.push((HeaderName::from_static("api-key"), secret_value(target, s)?));
+            }
+            match azure::api_for(model) {
+                azure::AzureApi::FoundryAnthropic => {
+                    anthropic_headers(inbound.headers, &mut headers);
+                    (Wire::Anthropic, azure::url(base, model))
+                }
+                azure::AzureApi::OpenAiChat => (Wire::OpenAiChat, azure::url(base, model)),
+            }
+        }
+        ProviderKind::OpenAi | ProviderKind::OpenAiCompat => {
+            if let Some(s) = &target.secret {
+                let bearer = Secret::new(format!("Bearer {}", s.expose()));
+                headers.push((http::header::AUTHORIZATION, secret_value(target, &bearer)?));
+            }
+            (Wire::OpenAiChat, format!("{base}/chat/completions"))
+        }
+    };
+    let body = match wire {
+        Wire::Anthropic => anthropic::rewrite_model(inbound.body, inbound.head, model),
+        Wire::OpenAiChat => {
+            let req = MessagesRequest::parse(inbound.body)?;
+            openai::encode_request(&req, model, &target.quirks, inbound.stream)?
+        }
+    };
+    if inbound.stream {
+        headers.push((http::header::ACCEPT, HeaderValue::from_static("text/event-stream")));
+    }
+    Ok(Prepared {
+        wire,
+        uri,
+        headers,
+        body,
+    })
+}
+
+/// Forwards every `anthropic-*` header verbatim (betas are an open list).
+fn anthropic_headers(from: &HeaderMap, to: &mut Vec<(HeaderName, HeaderValue)>) {
+    let mut has_version = false;
+    for (name, value) in from {
+        if name.as_str().starts_with("anthropic-") {
+            has_version |= name.as_str() == "anthropic-version";
+            to.push((name.clone(), value.clone()));
+        }
+    }
+    if !has_version {
+        to.push((
+            HeaderName::from_static("anthropic-version"),
+            HeaderValue::from_static("2023-06-01"),
+        ));
+    }
+}
+
+fn secret_value(target: &Target, secret: &Secret) -> Result<HeaderValue, ApiError> {
+    let mut v = HeaderValue::from_str(secret.expose()).map_err(|_| {
+        ApiError::new(
+            crate::messages::ErrorKind::Authentication,
+            format!(
+                "the key `{}` for `{}` holds characters an HTTP header cannot carry; re-add it with `bgw keys add`",
+                target.key_name.as_deref().unwrap_or("?"),
+                target.provider
+            ),
+        )
+    })?;
+    v.set_sensitive(true);
+    Ok(v)
+}
+
+impl Wire {
+    /// A decoder turning this upstream's stream into Anthropic SSE.
+    pub fn stream_decoder(self, requested_model: &str) -> Box<dyn StreamDecoder> {
+        match self {
+            Wire::Anthropic => Box::new(anthropic::PassthroughStream::new()),
+            Wire::OpenAiChat => Box::new(openai::ChatStream::new(requested_model)),
+        }
+    }
+
+    /// A whole upstream response as an Anthropic body, with its usage.
+    pub fn decode_body(self, body: &[u8], requested_model: &str) -> Result<(Vec<u8>, Usage), ApiError> {
+        match self {
+            Wire::Anthropic => Ok((body.to_vec(), anthropic::response_usage(body))),
+            Wire::OpenAiChat => {
+                let msg = openai::decode_response(body, requested_model)?;
+                Ok((msg.to_json(), msg.usage))
+            }
+        }
+    }
+
+    /// The human message of an upstream error body.
+    pub fn error_message(self, body: &[u8]) -> String {
+        match self {
+            Wire::Anthropic => anthropic::error_message(body),
+            Wire::OpenAiChat => openai::error_message(body),
+        }
+    }
+}
+
+/// The start of a body that is not the JSON we expected, for error messages.
+pub fn body_excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    if text.is_empty() {
+        return "(empty response body)".to_owned();
+    }
+    let mut cut: String = text.chars().take(300).collect();
+    if cut.len() < text.len() {
+        cut.push('…');
+    }
+    cut
+}

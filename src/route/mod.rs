@@ -1,0 +1,335 @@
+//! Model addressing: which provider, key and upstream model serve a request.
+//!
+//! `provider/model` goes to that provider with that model name; a bare name
+//! (what `/model sonnet` sends) goes to `anthropic`.
+
+pub mod secret;
+
+use std::collections::BTreeMap;
+
+use crate::messages::{ApiError, ErrorKind};
+use crate::providers::{Builtin, ProviderKind, builtin, builtins, openai::Quirks};
+use crate::store::{KeyRecord, SecretSource};
+
+pub use secret::Secret;
+
+/// One provider as configured: its wire format, defaults and keys.
+#[derive(Debug, Clone)]
+pub struct Provider {
+    pub id: String,
+    pub kind: ProviderKind,
+    pub base_url: Option<String>,
+    pub key_env: Option<&'static str>,
+    pub quirks: Quirks,
+    pub keys: Vec<KeyRecord>,
+    /// Works with no key at all (Ollama).
+    pub keyless: bool,
+}
+
+/// Where one request goes.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub provider: String,
+    pub kind: ProviderKind,
+    pub quirks: Quirks,
+    pub base_url: String,
+    /// The key's name, for logs; never the secret.
+    pub key_name: Option<String>,
+    pub secret: Option<Secret>,
+    pub upstream_model: String,
+}
+
+/// The routing table: an immutable snapshot of providers and keys.
+#[derive(Debug, Clone, Default)]
+pub struct Routes {
+    providers: BTreeMap<String, Provider>,
+}
+
+impl Routes {
+    /// Builds the table from the built-in providers and the stored keys.
+    pub fn new(keys: &[KeyRecord]) -> Routes {
+        let mut providers: BTreeMap<String, Provider> = builtins()
+            .map(|b| (b.id.to_owned(), from_builtin(b)))
+            .collect();
+        for key in keys {
+            let entry = providers.entry(key.provider.clone()).or_insert_with(|| {
+                let kind = match key.compat.as_deref() {
+                    Some("anthropic") => ProviderKind::Anthropic,
+                    _ => ProviderKind::OpenAiCompat,
+                };
+                Provider {
+                    id: key.provider.clone(),
+                    kind,
+                    base_url: None,
+                    key_env: None,
+                    quirks: Quirks::GENERIC,
+                    keys: Vec::new(),
+                    keyless: false,
+                }
+            });
+            entry.keys.push(key.clone());
+        }
+        Routes { providers }
+    }
+
+    /// Every provider, built-in or added, by name.
+    pub fn providers(&self) -> impl Iterator<Item = &Provider> {
+        self.providers.values()
+    }
+
+    /// The provider of this name.
+    pub fn provider(&self, id: &str) -> Option<&Provider> {
+        self.providers.get(id)
+    }
+
+    /// Whether a provider has a key or needs none.
+    pub fn is_usable(&self, id: &str) -> bool {
+        self.providers
+            .get(id)
+            .is_some_and(|p| p.keyless || !p.keys.is_empty())
+    }
+
+    /// Resolves the `model` of a request to a target.
+    pub fn resolve(&self, model: &str) -> Result<Target, ApiError> {
+        let model = model.strip_suffix("[1m]").unwrap_or(model);
+        let (provider_id, upstream) = match model.split_once('/') {
+            Some((p, m)) if !m.is_empty() => (p, m),
+            Some(_) => {
+                return Err(ApiError::invalid(format!(
+                    "model `{model}` names no model after the provider: write it as `provider/model`, for example `openai/gpt-5`"
+                )));
+            }
+            None if model.is_empty() => {
+                return Err(ApiError::invalid(
+                    "`model` is empty: name a model, for example `openai/gpt-5` or `claude-sonnet-4-5`",
+                ));
+            }
+            None => ("anthropic", model),
+        };
+        let Some(provider) = self.providers.get(provider_id) else {
+            return Err(self.unknown_provider(provider_id, model));
+        };
+        let key = pick_key(provider, upstream);
+        let (key_name, secret, key_base) = match key {
+            Some(k) => {
+                let secret = k.secret.resolve().map_err(|why| {
+                    ApiError::new(
+                        ErrorKind::Authentication,
+                        format!(
+                            "key `{}` for provider `{}` cannot be used: {why}; set it in the environment bgw runs in, or re-add the key with `bgw keys add {} --name {} --value …`",
+                            k.name, provider.id, provider.id, k.name
+                        ),
+                    )
+                })?;
+                (Some(k.name.clone()), secret.map(Secret::new), k.base_url.clone())
+            }
+            None if provider.keyless || provider.kind == ProviderKind::Anthropic => {
+                (None, None, None)
+            }
+            None => return Err(no_key(provider, upstream)),
+        };
+        let base_url = key_base
+            .or_else(|| provider.base_url.clone())
+            .ok_or_else(|| {
+                ApiError::invalid(format!(
+                    "provider `{}` has no base URL: re-add its key with `--base-url`, for example `bgw keys add {} --env {} --base-url https://RESOURCE.openai.azure.com`",
+                    provider.id,
+                    provider.id,
+                    provider.key_env.unwrap_or("API_KEY")
+                ))
+            })?;
+        Ok(Target {
+            provider: provider.id.clone(),
+            kind: provider.kind,
+            quirks: provider.quirks,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            key_name,
+            secret,
+            upstream_model: upstream.to_owned(),
+        })
+    }
+
+    fn unknown_provider(&self, id: &str, model: &str) -> ApiError {
+        let known: Vec<&str> = self.providers.keys().map(String::as_str).collect();
+        ApiError::invalid(format!(
+            "unknown provider `{id}` in model `{model}`; known providers: {}. To add an OpenAI-compatible server, run `bgw keys add {id} --compat openai --base-url URL --env KEY_VAR`",
+            known.join(", ")
+        ))
+    }
+}
+
+fn from_builtin(b: Builtin) -> Provider {
+    Provider {
+        id: b.id.to_owned(),
+        kind: b.kind,
+        base_url: b.base_url.map(str::to_owned),
+        key_env: b.key_env,
+        quirks: b.quirks,
+        keys: Vec::new(),
+        keyless: b.key_env.is_none(),
+    }
+}
+
+/// The command that adds a key for `provider`, for error messages and hints.
+pub fn add_key_hint(provider: &str) -> String {
+    match builtin(provider) {
+        Some(b) if b.kind == ProviderKind::Azure => format!(
+            "bgw keys add {provider} --env {} --base-url https://RESOURCE.openai.azure.com",
+            b.key_env.unwrap_or("AZURE_OPENAI_API_KEY")
+        ),
+        Some(Builtin {
+            key_env: Some(var), ..
+        }) => format!("bgw keys add {provider} --env {var}"),
+        _ => format!("bgw keys add {provider} --compat openai --base-url URL --env KEY_VAR"),
+    }
+}
+
+fn no_key(provider: &Provider, model: &str) -> ApiError {
+    let filtered = !provider.keys.is_empty();
+    let why = if filtered {
+        format!(
+            "no key of provider `{}` is allowed to use model `{model}` (each has a `--models` list)",
+            provider.id
+        )
+    } else {
+        format!("no key for provider `{}`", provider.id)
+    };
+    ApiError::new(
+        ErrorKind::Authentication,
+        format!("{why}: run `{}`", add_key_hint(&provider.id)),
+    )
+}
+
+/// Chooses among the provider's keys that serve `model`, spread by weight.
+fn pick_key<'a>(provider: &'a Provider, model: &str) -> Option<&'a KeyRecord> {
+    let eligible: Vec<&KeyRecord> = provider
+        .keys
+        .iter()
+        .filter(|k| k.models.is_empty() || k.models.iter().any(|m| m == model))
+        .filter(|k| k.weight > 0 || provider.keys.len() == 1)
+        .collect();
+    match eligible.len() {
+        0 => None,
+        1 => Some(eligible[0]),
+        _ => {
+            let total: u64 = eligible.iter().map(|k| u64::from(k.weight.max(1))).sum();
+            let mut roll = random_below(total);
+            for k in &eligible {
+                let w = u64::from(k.weight.max(1));
+                if roll < w {
+                    return Some(k);
+                }
+                roll -= w;
+            }
+            eligible.last().copied()
+        }
+    }
+}
+
+fn random_below(n: u64) -> u64 {
+    let mut b = [0u8; 8];
+    let _ = getrandom::fill(&mut b);
+    u64::from_le_bytes(b) % n.max(1)
+}
+
+/// A key that never leaves the process: `--env` secrets are read when used.
+pub fn is_env_source(source: &SecretSource) -> bool {
+    matches!(source, SecretSource::Env(_))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(name: &str, provider: &str, weight: u32, models: &[&str]) -> KeyRecord {
+        KeyRecord {
+            name: name.into(),
+            provider: provider.into(),
+            compat: None,
+            secret: SecretSource::Value(format!("sk-{name}-0123456789")),
+            base_url: None,
+            weight,
+            models: models.iter().map(|m| m.to_string()).collect(),
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn provider_slash_model_routes_to_that_provider() {
+        let routes = Routes::new(&[key("openai", "openai", 1, &[])]);
+        let t = routes.resolve("openai/gpt-5").unwrap();
+        assert_eq!((t.provider.as_str(), t.upstream_model.as_str()), ("openai", "gpt-5"));
+        assert_eq!(t.base_url, "https://api.openai.com/v1");
+        assert_eq!(t.key_name.as_deref(), Some("openai"));
+    }
+
+    #[test]
+    fn bare_names_go_to_anthropic_even_without_a_key() {
+        let t = Routes::new(&[]).resolve("claude-sonnet-4-5[1m]").unwrap();
+        assert_eq!((t.kind, t.upstream_model.as_str()), (ProviderKind::Anthropic, "claude-sonnet-4-5"));
+        assert!(t.secret.is_none());
+    }
+
+    #[test]
+    fn only_the_first_slash_splits() {
+        let routes = Routes::new(&[key("or", "openrouter", 1, &[])]);
+        let t = routes.resolve("openrouter/anthropic/claude-sonnet-4.5").unwrap();
+        assert_eq!(t.upstream_model, "anthropic/claude-sonnet-4.5");
+    }
+
+    #[test]
+    fn missing_key_says_how_to_add_one() {
+        let err = Routes::new(&[]).resolve("groq/llama-3.3-70b-versatile").unwrap_err();
+        assert_eq!(err.status, 401);
+        assert!(err.message.contains("`bgw keys add groq --env GROQ_API_KEY`"), "{}", err.message);
+    }
+
+    #[test]
+    fn unknown_provider_is_a_400_naming_it() {
+        let err = Routes::new(&[]).resolve("nope/x").unwrap_err();
+        assert_eq!(err.status, 400);
+        assert!(err.message.contains("unknown provider `nope`"));
+        assert!(err.message.contains("bgw keys add nope --compat openai"));
+    }
+
+    #[test]
+    fn keyless_providers_need_no_key() {
+        let t = Routes::new(&[]).resolve("ollama/llama3.2").unwrap();
+        assert!(t.secret.is_none());
+        assert_eq!(t.base_url, "http://localhost:11434/v1");
+    }
+
+    #[test]
+    fn user_added_compat_provider_routes_to_its_base_url() {
+        let mut k = key("vllm", "vllm", 1, &[]);
+        k.compat = Some("openai".into());
+        k.base_url = Some("http://127.0.0.1:8000/v1/".into());
+        let t = Routes::new(&[k]).resolve("vllm/qwen").unwrap();
+        assert_eq!((t.kind, t.base_url.as_str()), (ProviderKind::OpenAiCompat, "http://127.0.0.1:8000/v1"));
+    }
+
+    #[test]
+    fn model_lists_restrict_keys_and_weights_spread_them() {
+        let routes = Routes::new(&[
+            key("a", "openai", 3, &[]),
+            key("b", "openai", 1, &[]),
+            key("mini", "openai", 1, &["gpt-5-mini"]),
+        ]);
+        let mut counts = BTreeMap::new();
+        for _ in 0..4000 {
+            let t = routes.resolve("openai/gpt-5").unwrap();
+            *counts.entry(t.key_name.unwrap()).or_insert(0) += 1;
+        }
+        assert_eq!(counts.get("mini"), None);
+        let a = counts["a"] as f64 / 4000.0;
+        assert!((0.68..0.82).contains(&a), "share of a: {a}");
+    }
+
+    #[test]
+    fn env_keys_are_read_when_used() {
+        let mut k = key("openai", "openai", 1, &[]);
+        k.secret = SecretSource::Env("BGW_TEST_ROUTE_UNSET_VAR".into());
+        let err = Routes::new(&[k]).resolve("openai/gpt-5").unwrap_err();
+        assert!(err.message.contains("`BGW_TEST_ROUTE_UNSET_VAR` is not set"), "{}", err.message);
+    }
+}

@@ -1,0 +1,189 @@
+//! Provider keys: where each secret comes from, never printed.
+
+use redb::{ReadableDatabase, ReadableTable};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+use super::{KEYS, Store, StoreError, db_err};
+
+/// Where a key's secret comes from.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecretSource {
+    /// Stored in the file (entered with `--value` or `--stdin`).
+    Value(String),
+    /// Read from this environment variable each time it is used.
+    Env(String),
+    /// The upstream needs no key (Ollama, a local vLLM).
+    None,
+}
+
+impl fmt::Debug for SecretSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SecretSource::Value(v) => write!(f, "Value(…{})", last4(v)),
+            SecretSource::Env(var) => write!(f, "Env({var})"),
+            SecretSource::None => f.write_str("None"),
+        }
+    }
+}
+
+impl SecretSource {
+    /// The secret now: stored, read from the environment, or none.
+    pub fn resolve(&self) -> Result<Option<String>, String> {
+        match self {
+            SecretSource::Value(v) => Ok(Some(v.clone())),
+            SecretSource::Env(var) => match std::env::var(var) {
+                Ok(v) if !v.trim().is_empty() => Ok(Some(v.trim().to_owned())),
+                _ => Err(format!("the environment variable `{var}` is not set")),
+            },
+            SecretSource::None => Ok(None),
+        }
+    }
+
+    /// How `bgw keys list` describes the source.
+    pub fn describe(&self) -> String {
+        match self {
+            SecretSource::Value(_) => "stored".to_owned(),
+            SecretSource::Env(var) => format!("env {var}"),
+            SecretSource::None => "none".to_owned(),
+        }
+    }
+
+    /// The last four characters of the secret, for telling keys apart.
+    pub fn hint(&self) -> String {
+        match self.resolve() {
+            Ok(Some(v)) => format!("…{}", last4(&v)),
+            Ok(None) => "-".to_owned(),
+            Err(_) => "(unset)".to_owned(),
+        }
+    }
+}
+
+fn last4(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    if chars.len() < 12 {
+        // Too short to show any part of it safely.
+        return "****".to_owned();
+    }
+    chars[chars.len() - 4..].iter().collect()
+}
+
+/// One provider key as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRecord {
+    /// Unique name (defaults to the provider name).
+    pub name: String,
+    /// The provider it belongs to, as written before `/` in model names.
+    pub provider: String,
+    /// For user-added providers: the wire format they speak (`openai` or `anthropic`).
+    #[serde(default)]
+    pub compat: Option<String>,
+    pub secret: SecretSource,
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// Share of requests among this provider's keys.
+    #[serde(default = "one")]
+    pub weight: u32,
+    /// Only these models use this key; empty means all.
+    #[serde(default)]
+    pub models: Vec<String>,
+    /// Seconds since the Unix epoch.
+    #[serde(default)]
+    pub created_at: u64,
+}
+
+fn one() -> u32 {
+    1
+}
+
+impl Store {
+    /// Every key, sorted by provider then name.
+    pub fn keys(&self) -> Result<Vec<KeyRecord>, StoreError> {
+        let db = self.open()?;
+        let tx = db.begin_read().map_err(db_err)?;
+        let table = tx.open_table(KEYS).map_err(db_err)?;
+        let mut out = Vec::new();
+        for row in table.iter().map_err(db_err)? {
+            let (name, value) = row.map_err(db_err)?;
+            let rec: KeyRecord = serde_json::from_slice(value.value())
+                .map_err(|e| StoreError::Corrupt(format!("key `{}`: {e}", name.value())))?;
+            out.push(rec);
+        }
+        out.sort_by(|a, b| (&a.provider, &a.name).cmp(&(&b.provider, &b.name)));
+        Ok(out)
+    }
+
+    /// Adds a key; a key of the same name is refused.
+    pub fn add_key(&self, rec: &KeyRecord) -> Result<(), StoreError> {
+        let db = self.open()?;
+        let tx = db.begin_write().map_err(db_err)?;
+        {
+            let mut table = tx.open_table(KEYS).map_err(db_err)?;
+            if table.get(rec.name.as_str()).map_err(db_err)?.is_some() {
+                return Err(StoreError::Conflict(format!(
+                    "a key named `{}` exists already; remove it with `bgw keys rm {}` or choose another `--name`",
+                    rec.name, rec.name
+                )));
+            }
+            let value = serde_json::to_vec(rec).map_err(db_err)?;
+            table
+                .insert(rec.name.as_str(), value.as_slice())
+                .map_err(db_err)?;
+        }
+        tx.commit().map_err(db_err)
+    }
+
+    /// Removes a key; says whether it existed.
+    pub fn remove_key(&self, name: &str) -> Result<bool, StoreError> {
+        let db = self.open()?;
+        let tx = db.begin_write().map_err(db_err)?;
+        let existed = {
+            let mut table = tx.open_table(KEYS).map_err(db_err)?;
+            table.remove(name).map_err(db_err)?.is_some()
+        };
+        tx.commit().map_err(db_err)?;
+        Ok(existed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(name: &str, provider: &str) -> KeyRecord {
+        KeyRecord {
+            name: name.into(),
+            provider: provider.into(),
+            compat: None,
+            secret: SecretSource::Value("sk-test-0123456789abcd".into()),
+            base_url: None,
+            weight: 1,
+            models: vec![],
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn keys_round_trip_and_names_are_unique() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        store.add_key(&rec("openai", "openai")).unwrap();
+        store.add_key(&rec("azure-eu", "azure")).unwrap();
+        let err = store.add_key(&rec("openai", "openai")).unwrap_err();
+        assert!(err.to_string().contains("exists already"));
+        let names: Vec<_> = store.keys().unwrap().into_iter().map(|k| k.name).collect();
+        assert_eq!(names, ["azure-eu", "openai"]);
+        assert!(store.remove_key("openai").unwrap());
+        assert!(!store.remove_key("openai").unwrap());
+        assert_eq!(store.keys().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn debug_never_shows_the_secret() {
+        let s = SecretSource::Value("sk-secret-value-1234".into());
+        assert_eq!(format!("{s:?}"), "Value(…1234)");
+        assert_eq!(s.hint(), "…1234");
+        assert_eq!(SecretSource::Value("short".into()).hint(), "…****");
+    }
+}

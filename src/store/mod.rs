@@ -1,0 +1,184 @@
+//! The one redb file that holds bgw's state.
+//!
+//! Every table is declared here and no redb type leaves this module. Values are JSON
+//! so a record can gain fields without a migration; the schema version in `meta`
+//! says when a migration is needed. The file is opened for one operation and closed
+//! again, so several bgw processes can take turns (the single-owner server comes later).
+
+pub mod keys;
+
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use std::fs::{self, OpenOptions};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+pub use keys::{KeyRecord, SecretSource};
+
+/// `meta`: schema version and other single values.
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+/// `keys`: key name → JSON [`KeyRecord`].
+const KEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("keys");
+
+/// The schema this build writes.
+pub const SCHEMA_VERSION: u64 = 1;
+const FILE_NAME: &str = "bgw.redb";
+/// How long to wait for another bgw process to release the file.
+const LOCK_WAIT: Duration = Duration::from_secs(5);
+
+/// What can go wrong with the store, phrased for the person at the terminal.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot create the data directory `{path}`: {source}")]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the store `{path}` is busy in another bgw process; try again in a moment")]
+    Busy { path: PathBuf },
+    #[error("cannot open the store `{path}`: {message}")]
+    Open { path: PathBuf, message: String },
+    #[error(
+        "the store `{path}` was written by a newer bgw (schema {found}, this one knows {SCHEMA_VERSION}); run `bgw self-update`"
+    )]
+    TooNew { path: PathBuf, found: u64 },
+    #[error("store operation failed: {0}")]
+    Db(String),
+    #[error("a record in the store is damaged: {0}")]
+    Corrupt(String),
+    #[error("{0}")]
+    Conflict(String),
+}
+
+fn db_err(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Db(e.to_string())
+}
+
+/// The default data directory: `$XDG_DATA_HOME/bgw` or the platform's equivalent.
+pub fn default_data_dir() -> PathBuf {
+    dirs::data_dir()
+        .or_else(dirs::home_dir)
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("bgw")
+}
+
+/// A handle on the data directory; each operation opens the file, works and closes it.
+#[derive(Debug, Clone)]
+pub struct Store {
+    dir: PathBuf,
+}
+
+impl Store {
+    /// The store in `dir`, created (mode 0700 directory, 0600 file) on first use.
+    pub fn new(dir: impl Into<PathBuf>) -> Store {
+        Store { dir: dir.into() }
+    }
+
+    /// The directory holding the store.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The redb file.
+    pub fn path(&self) -> PathBuf {
+        self.dir.join(FILE_NAME)
+    }
+
+    fn open(&self) -> Result<Database, StoreError> {
+        let path = self.path();
+        if !self.dir.exists() {
+            fs::create_dir_all(&self.dir).map_err(|source| StoreError::CreateDir {
+                path: self.dir.clone(),
+                source,
+            })?;
+            // Keys may be stored here: only the user may look inside.
+            let _ = fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700));
+        }
+        if !path.exists() {
+            OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .open(&path)
+                .map_err(|e| StoreError::Open {
+                    path: path.clone(),
+                    message: e.to_string(),
+                })?;
+        }
+        let started = Instant::now();
+        let db = loop {
+            match Database::create(&path) {
+                Ok(db) => break db,
+                Err(redb::DatabaseError::DatabaseAlreadyOpen) if started.elapsed() < LOCK_WAIT => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
+                    return Err(StoreError::Busy { path });
+                }
+                Err(e) => {
+                    return Err(StoreError::Open {
+                        path,
+                        message: e.to_string(),
+                    });
+                }
+            }
+        };
+        self.check_schema(&db)?;
+        Ok(db)
+    }
+
+    fn check_schema(&self, db: &Database) -> Result<(), StoreError> {
+        let tx = db.begin_write().map_err(db_err)?;
+        {
+            let mut meta = tx.open_table(META).map_err(db_err)?;
+            let found = meta
+                .get("schema_version")
+                .map_err(db_err)?
+                .map(|v| v.value());
+            match found {
+                Some(v) if v > SCHEMA_VERSION => {
+                    return Err(StoreError::TooNew {
+                        path: self.path(),
+                        found: v,
+                    });
+                }
+                Some(_) => {}
+                None => {
+                    meta.insert("schema_version", SCHEMA_VERSION)
+                        .map_err(db_err)?;
+                }
+            }
+            tx.open_table(KEYS).map_err(db_err)?;
+        }
+        tx.commit().map_err(db_err)
+    }
+
+    /// The schema version recorded in the file.
+    pub fn schema_version(&self) -> Result<u64, StoreError> {
+        let db = self.open()?;
+        let tx = db.begin_read().map_err(db_err)?;
+        let meta = tx.open_table(META).map_err(db_err)?;
+        Ok(meta
+            .get("schema_version")
+            .map_err(db_err)?
+            .map(|v| v.value())
+            .unwrap_or(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_store_is_private_and_versioned() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().join("data"));
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        let mode = fs::metadata(store.path()).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let mode = fs::metadata(store.dir()).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+    }
+}
