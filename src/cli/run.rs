@@ -107,16 +107,25 @@ pub fn run(store: &Store, args: RunArgs) -> Result<ExitCode, CliError> {
 }
 
 /// The `ANTHROPIC_*` variables for the tiers given.
+///
+/// Without `--model`, the session starts on the first tier given (sonnet, then
+/// opus, then haiku): `bgw run --sonnet openai/gpt-5` means "use gpt-5", not
+/// "keep Claude Code's default model and map sonnet".
 fn tier_env(args: &RunArgs) -> Vec<(&'static str, String)> {
-    [
-        ("ANTHROPIC_DEFAULT_OPUS_MODEL", &args.opus),
+    let tiers = [
         ("ANTHROPIC_DEFAULT_SONNET_MODEL", &args.sonnet),
+        ("ANTHROPIC_DEFAULT_OPUS_MODEL", &args.opus),
         ("ANTHROPIC_DEFAULT_HAIKU_MODEL", &args.haiku),
-        ("ANTHROPIC_MODEL", &args.model),
-    ]
-    .into_iter()
-    .filter_map(|(var, m)| m.as_ref().map(|m| (var, m.trim().to_owned())))
-    .collect()
+    ];
+    let mut env: Vec<(&'static str, String)> = tiers
+        .iter()
+        .filter_map(|(var, m)| m.as_ref().map(|m| (*var, m.trim().to_owned())))
+        .collect();
+    let main = args.model.clone().or_else(|| env.first().map(|(_, m)| m.clone()));
+    if let Some(m) = main {
+        env.push(("ANTHROPIC_MODEL", m.trim().to_owned()));
+    }
+    env
 }
 
 /// Refuses to start a session whose named models cannot be routed.

@@ -146,15 +146,14 @@ fn origin(uri: &str) -> &str {
     uri[after_scheme..].find('/').map_or(uri, |i| &uri[..after_scheme + i])
 }
 
+/// The innermost cause ("Connection refused (os error 111)"), which says the most.
 fn describe_client_error(e: &hyper_util::client::legacy::Error) -> String {
     use std::error::Error;
-    let mut msg = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        msg = format!("{msg}: {s}");
-        source = s.source();
+    let mut cause: &dyn Error = e;
+    while let Some(s) = cause.source() {
+        cause = s;
     }
-    msg
+    cause.to_string()
 }
 
 /// Reads a whole upstream body (errors and non-stream responses); a cut body reads as what arrived.

@@ -51,6 +51,14 @@ pub fn json(status: StatusCode, body: impl Into<Bytes>) -> Response<GatewayBody>
 pub fn error_response(e: &ApiError) -> Response<GatewayBody> {
     let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut resp = json(status, e.to_json());
+    // Claude Code retries 4xx for minutes (401 ten times); a missing key or a bad
+    // request will not fix itself, so say so. Rate limits and 5xx stay retryable.
+    if status.is_client_error() && !matches!(status.as_u16(), 408 | 409 | 429) {
+        resp.headers_mut().insert(
+            http::HeaderName::from_static("x-should-retry"),
+            http::HeaderValue::from_static("false"),
+        );
+    }
     if let Some(secs) = e.retry_after {
         resp.headers_mut().insert(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
     }

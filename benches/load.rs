@@ -1,0 +1,345 @@
+//! Load benchmark: the real `bgw` binary against a local mock upstream.
+//!
+//! Reports the latency bgw adds (p50/p99 through bgw minus calling the mock
+//! directly, one request at a time), requests per second under concurrency, for the
+//! ~50 KB Claude Code request streamed and not, and bgw's RSS at idle and with 50
+//! concurrent streams open. Run with `cargo bench --bench load`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+
+const FIXTURE: &str = "tests/fixtures/claude_code/request_first_turn.json";
+
+/// The mock's canned answers, written the way the providers document them.
+struct Canned {
+    openai_stream: Bytes,
+    openai_json: Bytes,
+    anthropic_stream: Bytes,
+    /// The last translated body bgw sent (to call the mock directly with the same bytes).
+    last_openai_body: Mutex<Option<Bytes>>,
+}
+
+fn openai_stream() -> Bytes {
+    let mut s = String::new();
+    s.push_str("data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-5\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}]}\n\n");
+    for i in 0..20 {
+        s.push_str(&format!("data: {{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-5\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"word{i} \"}},\"finish_reason\":null}}]}}\n\n"));
+    }
+    s.push_str("data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-5\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n");
+    s.push_str("data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-5\",\"choices\":[],\"usage\":{\"prompt_tokens\":12000,\"completion_tokens\":21,\"total_tokens\":12021,\"prompt_tokens_details\":{\"cached_tokens\":0}}}\n\n");
+    s.push_str("data: [DONE]\n\n");
+    Bytes::from(s)
+}
+
+fn openai_json() -> Bytes {
+    Bytes::from_static(br#"{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"gpt-5","choices":[{"index":0,"message":{"role":"assistant","content":"Hello from the mock."},"finish_reason":"stop"}],"usage":{"prompt_tokens":12000,"completion_tokens":6,"total_tokens":12006}}"#)
+}
+
+fn anthropic_stream() -> Bytes {
+    let mut s = String::from("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":12000,\"output_tokens\":1}}}\n\nevent: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n");
+    for i in 0..20 {
+        s.push_str(&format!("event: content_block_delta\ndata: {{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{{\"type\":\"text_delta\",\"text\":\"word{i} \"}}}}\n\n"));
+    }
+    s.push_str("event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\nevent: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":21}}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n");
+    Bytes::from(s)
+}
+
+type Body = http_body_util::combinators::BoxBody<Bytes, std::convert::Infallible>;
+
+async fn mock(req: Request<hyper::body::Incoming>, canned: Arc<Canned>) -> Response<Body> {
+    let path = req.uri().path().to_owned();
+    let body = req.into_body().collect().await.unwrap().to_bytes();
+    let stream = memchr_stream_true(&body);
+    let slow = body.windows(6).any(|w| w == b"\"slow\"");
+    let (ctype, bytes) = if path.ends_with("/chat/completions") {
+        *canned.last_openai_body.lock().unwrap() = Some(body.clone());
+        if stream {
+            ("text/event-stream", canned.openai_stream.clone())
+        } else {
+            ("application/json", canned.openai_json.clone())
+        }
+    } else {
+        ("text/event-stream", canned.anthropic_stream.clone())
+    };
+    let body: Body = if slow {
+        // Hold the stream open ~3 s, one frame every 100 ms, for the RSS measurement.
+        let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(4);
+        tokio::spawn(async move {
+            let frames: Vec<Bytes> = bytes
+                .split(|b| *b == b'\n')
+                .map(|l| Bytes::from([l, b"\n"].concat()))
+                .collect();
+            let per = (frames.len() / 30).max(1);
+            for chunk in frames.chunks(per) {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                if tx.send(Bytes::from(chunk.concat())).await.is_err() {
+                    return;
+                }
+            }
+        });
+        BodyExt::boxed(ReceiverStream(rx))
+    } else {
+        BodyExt::boxed(Full::new(bytes))
+    };
+    Response::builder()
+        .header("content-type", ctype)
+        .body(body)
+        .unwrap()
+}
+
+struct ReceiverStream(tokio::sync::mpsc::Receiver<Bytes>);
+
+impl http_body::Body for ReceiverStream {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        self.0.poll_recv(cx).map(|m| m.map(|b| Ok(http_body::Frame::data(b))))
+    }
+}
+
+fn memchr_stream_true(body: &[u8]) -> bool {
+    body.windows(13).any(|w| w == b"\"stream\":true")
+}
+
+struct Bgw(Child, u16);
+
+impl Drop for Bgw {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_bgw(data_dir: &std::path::Path, mock_port: u16) -> Bgw {
+    let bin = env!("CARGO_BIN_EXE_bgw");
+    let add = |args: &[&str]| {
+        let ok = Command::new(bin)
+            .args(args)
+            .env("BGW_DATA_DIR", data_dir)
+            .stderr(Stdio::null())
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "bgw {args:?} failed");
+    };
+    let base = format!("http://127.0.0.1:{mock_port}");
+    add(&["keys", "add", "openai", "--value", "sk-bench-000000000000", "--base-url", &format!("{base}/v1")]);
+    add(&["keys", "add", "anthropic", "--value", "sk-ant-bench-000000000", "--base-url", &base]);
+    let mut child = Command::new(bin)
+        .args(["serve", "--port", "0"])
+        .env("BGW_DATA_DIR", data_dir)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut line = String::new();
+    BufReader::new(stderr).read_line(&mut line).unwrap();
+    let port = line
+        .split("127.0.0.1:")
+        .nth(1)
+        .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|p| p.parse().ok())
+        .expect("bgw printed its address");
+    Bgw(child, port)
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+type HttpClient = Client<HttpConnector, Full<Bytes>>;
+
+async fn one(client: &HttpClient, url: &str, body: &Bytes, extra: &[(&str, &str)]) -> Duration {
+    let mut req = Request::post(url).header("content-type", "application/json");
+    for (k, v) in extra {
+        req = req.header(*k, *v);
+    }
+    let start = Instant::now();
+    let resp = client.request(req.body(Full::new(body.clone())).unwrap()).await.unwrap();
+    assert!(resp.status().is_success(), "status {}", resp.status());
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    assert!(!bytes.is_empty());
+    start.elapsed()
+}
+
+struct Stats {
+    p50: Duration,
+    p99: Duration,
+    rps: f64,
+}
+
+async fn measure(client: &HttpClient, url: &str, body: &Bytes, extra: &[(&str, &str)], concurrency: usize, total: usize) -> Stats {
+    for _ in 0..50 {
+        one(client, url, body, extra).await;
+    }
+    let started = Instant::now();
+    let per = total / concurrency;
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let client = client.clone();
+        let url = url.to_owned();
+        let body = body.clone();
+        let extra: Vec<(String, String)> = extra.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        tasks.push(tokio::spawn(async move {
+            let extra: Vec<(&str, &str)> = extra.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+            let mut times = Vec::with_capacity(per);
+            for _ in 0..per {
+                times.push(one(&client, &url, &body, &extra).await);
+            }
+            times
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let elapsed = started.elapsed();
+    all.sort();
+    Stats {
+        p50: all[all.len() / 2],
+        p99: all[all.len() * 99 / 100],
+        rps: all.len() as f64 / elapsed.as_secs_f64(),
+    }
+}
+
+fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let request = Bytes::from(std::fs::read(FIXTURE).expect("the Claude Code request fixture"));
+    let streamed = request.clone();
+    let mut v: serde_json::Value = serde_json::from_slice(&request).unwrap();
+    v["stream"] = serde_json::Value::Bool(false);
+    v["model"] = "openai/gpt-5".into();
+    let unstreamed = Bytes::from(serde_json::to_vec(&v).unwrap());
+    v["stream"] = serde_json::Value::Bool(true);
+    let openai_streamed = Bytes::from(serde_json::to_vec(&v).unwrap());
+    v["model"] = "claude-sonnet-4-5".into();
+    let anthropic_streamed = Bytes::from(serde_json::to_vec(&v).unwrap());
+    v["model"] = "openai/slow".into();
+    let slow = Bytes::from(serde_json::to_vec(&v).unwrap());
+    drop(streamed);
+
+    let canned = Arc::new(Canned {
+        openai_stream: openai_stream(),
+        openai_json: openai_json(),
+        anthropic_stream: anthropic_stream(),
+        last_openai_body: Mutex::new(None),
+    });
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mock_port = listener.local_addr().unwrap().port();
+    let c = canned.clone();
+    tokio::spawn(async move {
+        loop {
+            let (s, _) = listener.accept().await.unwrap();
+            let _ = s.set_nodelay(true);
+            let c = c.clone();
+            tokio::spawn(async move {
+                let svc = service_fn(move |req| {
+                    let c = c.clone();
+                    async move { Ok::<_, std::convert::Infallible>(mock(req, c).await) }
+                });
+                let _ = http1::Builder::new().serve_connection(TokioIo::new(s), svc).await;
+            });
+        }
+    });
+
+    let dir = tempfile::tempdir().unwrap();
+    let bgw = start_bgw(dir.path(), mock_port);
+    let pid = bgw.0.id();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let idle_rss = rss_kib(pid);
+
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    let client: HttpClient = Client::builder(TokioExecutor::new()).build(connector);
+    let gw = format!("http://127.0.0.1:{}/v1/messages", bgw.1);
+    let direct = format!("http://127.0.0.1:{mock_port}/v1/chat/completions");
+    let auth = [("anthropic-version", "2023-06-01")];
+
+    // One request through bgw records the translated body, so the direct baseline sends the same bytes.
+    one(&client, &gw, &openai_streamed, &auth).await;
+    let translated = canned.last_openai_body.lock().unwrap().clone().unwrap();
+    let mut tv: serde_json::Value = serde_json::from_slice(&translated).unwrap();
+    tv["stream"] = false.into();
+    tv.as_object_mut().unwrap().remove("stream_options");
+    let translated_unstreamed = Bytes::from(serde_json::to_vec(&tv).unwrap());
+
+    println!("request: {} bytes (Claude Code first turn); translated to OpenAI: {} bytes", request.len(), translated.len());
+    println!("{:<44} {:>9} {:>9} {:>9}", "scenario (concurrency 1, 2000 requests)", "p50 µs", "p99 µs", "req/s");
+    let rows = [
+        ("direct to mock, OpenAI, streamed", &direct, &translated, &[][..]),
+        ("bgw → OpenAI, streamed", &gw, &openai_streamed, &auth[..]),
+        ("direct to mock, OpenAI, not streamed", &direct, &translated_unstreamed, &[][..]),
+        ("bgw → OpenAI, not streamed", &gw, &unstreamed, &auth[..]),
+        ("bgw → Anthropic passthrough, streamed", &gw, &anthropic_streamed, &auth[..]),
+    ];
+    let mut p50s = Vec::new();
+    for (name, url, body, extra) in rows {
+        let s = measure(&client, url, body, extra, 1, 2000).await;
+        println!("{name:<44} {:>9.0} {:>9.0} {:>9.0}", us(s.p50), us(s.p99), s.rps);
+        p50s.push((s.p50, s.p99));
+    }
+    println!(
+        "added by bgw, streamed:     p50 {:+.0} µs, p99 {:+.0} µs",
+        us(p50s[1].0) - us(p50s[0].0),
+        us(p50s[1].1) - us(p50s[0].1)
+    );
+    println!(
+        "added by bgw, not streamed: p50 {:+.0} µs, p99 {:+.0} µs",
+        us(p50s[3].0) - us(p50s[2].0),
+        us(p50s[3].1) - us(p50s[2].1)
+    );
+    println!("{:<44} {:>9} {:>9} {:>9}", "throughput (concurrency 16, 4000 requests)", "p50 µs", "p99 µs", "req/s");
+    for (name, url, body, extra) in [
+        ("direct to mock, OpenAI, streamed", &direct, &translated, &[][..]),
+        ("bgw → OpenAI, streamed", &gw, &openai_streamed, &auth[..]),
+        ("bgw → OpenAI, not streamed", &gw, &unstreamed, &auth[..]),
+    ] {
+        let s = measure(&client, url, body, extra, 16, 4000).await;
+        println!("{name:<44} {:>9.0} {:>9.0} {:>9.0}", us(s.p50), us(s.p99), s.rps);
+    }
+
+    // 50 streams held open ~3 s each; RSS sampled while all are open.
+    let mut open = Vec::new();
+    for _ in 0..50 {
+        let client = client.clone();
+        let gw = gw.clone();
+        let slow = slow.clone();
+        open.push(tokio::spawn(async move { one(&client, &gw, &slow, &[("anthropic-version", "2023-06-01")]).await }));
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let busy_rss = rss_kib(pid);
+    for t in open {
+        t.await.unwrap();
+    }
+    println!("bgw RSS: idle {:.1} MB, with 50 concurrent streams {:.1} MB", idle_rss as f64 / 1024.0, busy_rss as f64 / 1024.0);
+}

@@ -1,0 +1,139 @@
+//! Translation micro-benchmarks: the per-request and per-token work bgw adds.
+//!
+//! - `encode_claude_code_request`: parse a ~50 KB Claude Code request and encode it for OpenAI.
+//! - `decode_openai_stream_1000_chunks`: a 1,000-chunk Chat Completions stream (text, then a
+//!   tool call in fragments) into Anthropic SSE bytes, fed one upstream chunk at a time.
+
+use criterion::{Criterion, Throughput, black_box, criterion_group, criterion_main};
+
+use bgw::messages::MessagesRequest;
+use bgw::providers::StreamDecoder;
+use bgw::providers::openai::{ChatStream, Quirks, encode_request};
+
+/// The captured Claude Code request if present, else the synthetic one of the same shape.
+#[expect(
+    clippy::panic,
+    reason = "a benchmark without its fixture must stop loudly"
+)]
+fn claude_code_request() -> Vec<u8> {
+    let root = env!("CARGO_MANIFEST_DIR");
+    [
+        "tests/fixtures/claude_code/request_first_turn.json",
+        "tests/fixtures/openai/claude_code_like_request.json",
+    ]
+    .iter()
+    .find_map(|p| std::fs::read(format!("{root}/{p}")).ok())
+    .unwrap_or_else(|| panic!("no Claude Code request fixture under {root}/tests/fixtures"))
+}
+
+/// 1,000 `data:` frames: 899 text deltas, a tool call header and 97 argument fragments,
+/// the finish chunk and the usage chunk; then `[DONE]`.
+fn openai_stream_frames() -> Vec<Vec<u8>> {
+    let head = r#"{"id":"chatcmpl-C3yLZb8RmQ1x0aVvKk2dT5nUe4Hfq","object":"chat.completion.chunk","created":1754930100,"model":"gpt-5-2025-08-07","service_tier":"default","system_fingerprint":null,"choices":[{"index":0,"delta":"#;
+    let frame = |delta: &str, finish: &str, usage: &str| {
+        format!("data: {head}{delta},\"logprobs\":null,\"finish_reason\":{finish}}}],\"usage\":{usage}}}\n\n").into_bytes()
+    };
+    let mut frames = Vec::with_capacity(1001);
+    frames.push(frame(
+        r#"{"role":"assistant","content":"","refusal":null}"#,
+        "null",
+        "null",
+    ));
+    for i in 0..898 {
+        let word = [
+            "The",
+            " file",
+            " \"main.rs\"",
+            " defines",
+            " a",
+            " tokio",
+            " runtime;",
+            "\n",
+        ][i % 8];
+        frames.push(frame(
+            &format!(r#"{{"content":{}}}"#, serde_json::json!(word)),
+            "null",
+            "null",
+        ));
+    }
+    frames.push(frame(
+        r#"{"tool_calls":[{"index":0,"id":"call_Qx8d2Lw1bN3pR7sT0vY5zA1c","type":"function","function":{"name":"Edit","arguments":""}}]}"#,
+        "null",
+        "null",
+    ));
+    let args = format!(
+        r#"{{"file_path":"/src/main.rs","old_string":"{}","new_string":"{}"}}"#,
+        "fn main() {\\n    run();\\n}".repeat(8),
+        "async fn main() {\\n    run().await;\\n}".repeat(8)
+    );
+    let pieces = 97;
+    let step = args.len().div_ceil(pieces);
+    let mut rest = args.as_str();
+    while !rest.is_empty() {
+        let mut cut = step.min(rest.len());
+        // Never split an escape sequence: fragments are valid JSON string contents on the wire.
+        while rest.as_bytes()[..cut].ends_with(b"\\") {
+            cut += 1;
+        }
+        let (piece, tail) = rest.split_at(cut);
+        rest = tail;
+        let delta = format!(
+            r#"{{"tool_calls":[{{"index":0,"function":{{"arguments":{}}}}}]}}"#,
+            serde_json::json!(piece)
+        );
+        frames.push(frame(&delta, "null", "null"));
+    }
+    frames.push(frame("{}", "\"tool_calls\"", "null"));
+    frames.push(
+        br#"data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"gpt-5","choices":[],"usage":{"prompt_tokens":41230,"completion_tokens":1096,"total_tokens":42326,"prompt_tokens_details":{"cached_tokens":40960}}}
+
+"#
+        .to_vec(),
+    );
+    frames.push(b"data: [DONE]\n\n".to_vec());
+    frames
+}
+
+#[expect(
+    clippy::panic,
+    reason = "a fixture that no longer parses must stop the benchmark"
+)]
+fn encode(c: &mut Criterion) {
+    let body = claude_code_request();
+    let mut group = c.benchmark_group("translate");
+    group.throughput(Throughput::Bytes(body.len() as u64));
+    group.bench_function("encode_claude_code_request", |b| {
+        b.iter(|| {
+            let req = MessagesRequest::parse(black_box(&body)).map_err(|e| e.message);
+            let req = match req {
+                Ok(r) => r,
+                Err(m) => panic!("fixture does not parse: {m}"),
+            };
+            black_box(encode_request(&req, "gpt-5", &Quirks::OPENAI, true).map(|v| v.len()))
+        })
+    });
+    group.finish();
+}
+
+fn decode(c: &mut Criterion) {
+    let frames = openai_stream_frames();
+    let total: usize = frames.iter().map(Vec::len).sum();
+    let mut group = c.benchmark_group("translate");
+    group.throughput(Throughput::Bytes(total as u64));
+    group.bench_function("decode_openai_stream_1000_chunks", |b| {
+        let mut out = Vec::with_capacity(total * 2);
+        b.iter(|| {
+            out.clear();
+            let mut stream = ChatStream::new("openai/gpt-5");
+            for f in &frames {
+                stream.feed(black_box(f), &mut out);
+            }
+            stream.finish(&mut out);
+            black_box(out.len())
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, encode, decode);
+criterion_main!(benches);

@@ -1,0 +1,164 @@
+//! End-to-end: the real Claude Code CLI through `bgw run`, against mock upstreams.
+//!
+//! `scripts/test` installs the pinned CLI and sets `BGW_E2E_CLAUDE`; without it these
+//! tests fail (they never skip: a missing Claude Code is a broken test setup).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+use support::bgw::command;
+use support::sse::{anthropic, fragments, openai};
+use support::{Mock, Reply, assert_contains};
+
+/// How long one Claude Code run may take before the test fails.
+const RUN_LIMIT: Duration = Duration::from_secs(120);
+
+fn claude_bin() -> PathBuf {
+    let path = std::env::var_os("BGW_E2E_CLAUDE").unwrap_or_else(|| {
+        panic!("BGW_E2E_CLAUDE is not set: run the tests with `scripts/test`, which installs Claude Code")
+    });
+    let path = PathBuf::from(path);
+    assert!(path.is_file(), "BGW_E2E_CLAUDE={} is not a file", path.display());
+    path
+}
+
+/// A fresh HOME with onboarding done and `project` trusted, so no first-run screen appears.
+fn claude_home(project: &Path) -> tempfile::TempDir {
+    let home = tempfile::tempdir().unwrap();
+    let config = json!({
+        "hasCompletedOnboarding": true,
+        "projects": {project.to_string_lossy(): {"hasTrustDialogAccepted": true}}
+    });
+    std::fs::write(home.path().join(".claude.json"), config.to_string()).unwrap();
+    home
+}
+
+/// Runs `bgw run ARGS…` in `project` with its own HOME and data dir; returns its output.
+async fn bgw_run(data_dir: &Path, project: &Path, args: &[&str]) -> Output {
+    let home = claude_home(project);
+    let mut cmd = command(data_dir);
+    cmd.arg("run")
+        .args(args)
+        .current_dir(project)
+        .env("HOME", home.path())
+        .env("BGW_CLAUDE_BIN", claude_bin())
+        .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+        .env_remove("CLAUDE_CONFIG_DIR");
+    for (var, _) in std::env::vars() {
+        if var.starts_with("ANTHROPIC_") || var.starts_with("CLAUDE_CODE_") && var != "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC" {
+            cmd.env_remove(var);
+        }
+    }
+    let child = tokio::process::Command::from(cmd).kill_on_drop(true).output();
+    tokio::time::timeout(RUN_LIMIT, child)
+        .await
+        .expect("bgw run finished in time")
+        .unwrap()
+}
+
+fn add_key(data_dir: &Path, args: &[&str]) {
+    let out = command(data_dir).args(["keys", "add"]).args(args).output().unwrap();
+    assert!(out.status.success(), "keys add {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A streamed Write tool call whose arguments arrive in fragments of 1 to 7 characters.
+fn write_tool_call(model: &str, file: &Path, content: &str) -> Reply {
+    let args = json!({"file_path": file, "content": content}).to_string();
+    let mut chunks = vec![openai::role(model), openai::tool_start(model, 0, "call_e2eWrite01", "Write")];
+    for piece in fragments(&args, &[1, 2, 3, 4, 5, 6, 7]) {
+        chunks.push(openai::tool_args(model, 0, &piece));
+    }
+    chunks.push(openai::finish(model, "tool_calls"));
+    chunks.push(openai::usage(model, 12_000, 40, 0));
+    chunks.push(openai::DONE.to_owned());
+    Reply::sse(chunks)
+}
+
+#[tokio::test]
+async fn claude_code_writes_a_file_through_openai_and_prints_the_answer() {
+    let project = tempfile::tempdir().unwrap();
+    let project = project.path().canonicalize().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let target = project.join("hello.txt");
+    let upstream = Mock::start([
+        write_tool_call("gpt-5", &target, "hello from bgw\n"),
+        Reply::sse([openai::text_stream("gpt-5", &["I wrote ", "hello.txt", " for you."], 12_100, 9)]),
+    ])
+    .await;
+    add_key(data.path(), &["openai", "--value", "sk-test-openai-e2e-0000", "--base-url", &format!("{}/v1", upstream.url())]);
+
+    let out = bgw_run(
+        data.path(),
+        &project,
+        &["--sonnet", "openai/gpt-5", "--", "-p", "Create hello.txt saying hello", "--allowedTools", "Write"],
+    )
+    .await;
+
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "bgw run failed: {:?}\nstdout: {stdout}\nstderr: {stderr}", out.status);
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "hello from bgw\n");
+    assert_contains(&stdout, "I wrote hello.txt for you.");
+    let requests = upstream.requests();
+    assert_eq!(requests.len(), 2, "upstream requests: {requests:#?}");
+    for r in &requests {
+        assert_eq!(r.path, "/v1/chat/completions");
+        assert_eq!(r.header("authorization"), Some("Bearer sk-test-openai-e2e-0000"));
+        assert_eq!(r.json()["model"], "gpt-5");
+        assert_eq!(r.json()["stream"], true);
+    }
+    let second: Value = requests[1].json();
+    let tool_message = second["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["role"] == "tool")
+        .unwrap_or_else(|| panic!("no tool result in {second}"));
+    assert_eq!(tool_message["tool_call_id"], "call_e2eWrite01");
+    assert_contains(&stderr, "bgw: 2 requests, 24,100 input + 49 output tokens");
+    assert_contains(&stderr, "providers: openai ×2");
+}
+
+#[tokio::test]
+async fn bare_model_names_reach_anthropic_with_the_stored_key() {
+    let project = tempfile::tempdir().unwrap();
+    let project = project.path().canonicalize().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let upstream = Mock::start([Reply::sse([anthropic::text_stream("claude-sonnet-4-5", "pong from anthropic")])]).await;
+    add_key(data.path(), &["anthropic", "--value", "sk-ant-test-e2e-000000", "--base-url", &upstream.url()]);
+
+    let out = bgw_run(data.path(), &project, &["--", "-p", "ping", "--model", "claude-sonnet-4-5"]).await;
+
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "bgw run failed: {:?}\nstdout: {stdout}\nstderr: {stderr}", out.status);
+    assert_contains(&stdout, "pong from anthropic");
+    let request = upstream.only_request();
+    assert_eq!(request.path, "/v1/messages?beta=true");
+    assert_eq!(request.header("x-api-key"), Some("sk-ant-test-e2e-000000"));
+    assert_eq!(request.header("anthropic-version"), Some("2023-06-01"));
+    assert!(request.header("anthropic-beta").is_some_and(|b| !b.is_empty()), "betas forwarded");
+    assert_eq!(request.header("x-bgw-session-token"), None, "the session secret stays in bgw");
+    assert_eq!(request.json()["model"], "claude-sonnet-4-5");
+    assert_contains(&stderr, "providers: anthropic ×1");
+}
+
+#[tokio::test]
+async fn a_tier_without_a_key_stops_before_claude_starts() {
+    let project = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+
+    let out = bgw_run(data.path(), project.path(), &["--sonnet", "groq/llama-3.3-70b-versatile", "--", "-p", "hi"]).await;
+
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert_contains(&stderr, "error: cannot route `groq/llama-3.3-70b-versatile`: no key for provider `groq`");
+    assert_contains(&stderr, "hint: run `bgw keys add groq --env GROQ_API_KEY`");
+}

@@ -1,0 +1,151 @@
+//! The real `bgw` binary: keys added with `bgw keys add`, then `bgw serve --port 0`.
+//!
+//! Each gateway gets its own temp data dir and port, so tests run in parallel. The child
+//! is killed when the [`Bgw`] is dropped; its stderr is kept for failure messages.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+
+use super::STEP;
+use super::client::Client;
+
+/// The binary under test.
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_bgw")
+}
+
+/// A `bgw` command with its data dir set and no settings leaking in from the environment.
+pub fn command(data_dir: &Path) -> Command {
+    let mut cmd = Command::new(bin());
+    cmd.env("BGW_DATA_DIR", data_dir)
+        .env("NO_COLOR", "1")
+        .env_remove("BGW_HOST")
+        .env_remove("BGW_PORT")
+        .env_remove("BGW_MAX_BODY_MB")
+        .env_remove("BGW_UPSTREAM_TIMEOUT")
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// A data dir being prepared for a gateway.
+pub struct Setup {
+    dir: tempfile::TempDir,
+    serve_args: Vec<String>,
+}
+
+impl Setup {
+    /// Runs `bgw keys add ARGS…` in this data dir; panics with its stderr if it fails.
+    pub fn key(self, args: &[&str]) -> Setup {
+        let out = command(self.dir.path())
+            .arg("keys")
+            .arg("add")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "`bgw keys add {}` failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        self
+    }
+
+    /// Adds `bgw serve` options (`--upstream-timeout 1`, `--max-body-mb 1`).
+    pub fn serve_args(mut self, args: &[&str]) -> Setup {
+        self.serve_args.extend(args.iter().map(|s| s.to_string()));
+        self
+    }
+
+    /// Starts `bgw serve --port 0` and waits for the line that names its port.
+    pub fn start(self) -> Bgw {
+        let mut child = command(self.dir.path())
+            .args(["serve", "--port", "0"])
+            .args(&self.serve_args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let (port_tx, port_rx) = mpsc::channel::<u16>();
+        let thread_log = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(rest) = line.strip_prefix("bgw: listening on http://127.0.0.1:") {
+                    let port: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                    if let Ok(p) = port.parse() {
+                        let _ = port_tx.send(p);
+                    }
+                }
+                let mut log = thread_log.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let mut bgw = Bgw {
+            child,
+            port: 0,
+            log,
+            _dir: self.dir,
+        };
+        match port_rx.recv_timeout(STEP) {
+            Ok(p) => bgw.port = p,
+            Err(_) => {
+                let _ = bgw.child.kill();
+                let _ = bgw.child.wait();
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                panic!("`bgw serve` did not say where it listens; stderr:\n{}", bgw.stderr());
+            }
+        }
+        bgw
+    }
+}
+
+/// A running `bgw serve`.
+pub struct Bgw {
+    child: Child,
+    pub port: u16,
+    log: Arc<Mutex<String>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Bgw {
+    /// A fresh data dir with no keys.
+    pub fn setup() -> Setup {
+        Setup {
+            dir: tempfile::tempdir().unwrap(),
+            serve_args: Vec::new(),
+        }
+    }
+
+    /// A gateway with no keys at all.
+    pub fn start_bare() -> Bgw {
+        Bgw::setup().start()
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// A client for this gateway.
+    pub fn client(&self) -> Client {
+        Client::new(self.port)
+    }
+
+    /// What the gateway wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Bgw {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
