@@ -49,7 +49,9 @@ fn openai_json() -> Bytes {
 }
 
 fn anthropic_stream() -> Bytes {
-    let mut s = String::from("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":12000,\"output_tokens\":1}}}\n\nevent: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n");
+    let mut s = String::from(
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":12000,\"output_tokens\":1}}}\n\nevent: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n",
+    );
     for i in 0..20 {
         s.push_str(&format!("event: content_block_delta\ndata: {{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{{\"type\":\"text_delta\",\"text\":\"word{i} \"}}}}\n\n"));
     }
@@ -109,7 +111,9 @@ impl http_body::Body for ReceiverStream {
         mut self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
-        self.0.poll_recv(cx).map(|m| m.map(|b| Ok(http_body::Frame::data(b))))
+        self.0
+            .poll_recv(cx)
+            .map(|m| m.map(|b| Ok(http_body::Frame::data(b))))
     }
 }
 
@@ -139,8 +143,24 @@ fn start_bgw(data_dir: &std::path::Path, mock_port: u16) -> Bgw {
         assert!(ok, "bgw {args:?} failed");
     };
     let base = format!("http://127.0.0.1:{mock_port}");
-    add(&["keys", "add", "openai", "--value", "sk-bench-000000000000", "--base-url", &format!("{base}/v1")]);
-    add(&["keys", "add", "anthropic", "--value", "sk-ant-bench-000000000", "--base-url", &base]);
+    add(&[
+        "keys",
+        "add",
+        "openai",
+        "--value",
+        "sk-bench-000000000000",
+        "--base-url",
+        &format!("{base}/v1"),
+    ]);
+    add(&[
+        "keys",
+        "add",
+        "anthropic",
+        "--value",
+        "sk-ant-bench-000000000",
+        "--base-url",
+        &base,
+    ]);
     let mut child = Command::new(bin)
         .args(["serve", "--port", "0"])
         .env("BGW_DATA_DIR", data_dir)
@@ -178,7 +198,10 @@ async fn one(client: &HttpClient, url: &str, body: &Bytes, extra: &[(&str, &str)
         req = req.header(*k, *v);
     }
     let start = Instant::now();
-    let resp = client.request(req.body(Full::new(body.clone())).unwrap()).await.unwrap();
+    let resp = client
+        .request(req.body(Full::new(body.clone())).unwrap())
+        .await
+        .unwrap();
     assert!(resp.status().is_success(), "status {}", resp.status());
     let bytes = resp.into_body().collect().await.unwrap().to_bytes();
     assert!(!bytes.is_empty());
@@ -191,7 +214,14 @@ struct Stats {
     rps: f64,
 }
 
-async fn measure(client: &HttpClient, url: &str, body: &Bytes, extra: &[(&str, &str)], concurrency: usize, total: usize) -> Stats {
+async fn measure(
+    client: &HttpClient,
+    url: &str,
+    body: &Bytes,
+    extra: &[(&str, &str)],
+    concurrency: usize,
+    total: usize,
+) -> Stats {
     for _ in 0..50 {
         one(client, url, body, extra).await;
     }
@@ -202,9 +232,15 @@ async fn measure(client: &HttpClient, url: &str, body: &Bytes, extra: &[(&str, &
         let client = client.clone();
         let url = url.to_owned();
         let body = body.clone();
-        let extra: Vec<(String, String)> = extra.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        let extra: Vec<(String, String)> = extra
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
         tasks.push(tokio::spawn(async move {
-            let extra: Vec<(&str, &str)> = extra.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+            let extra: Vec<(&str, &str)> = extra
+                .iter()
+                .map(|(a, b)| (a.as_str(), b.as_str()))
+                .collect();
             let mut times = Vec::with_capacity(per);
             for _ in 0..per {
                 times.push(one(&client, &url, &body, &extra).await);
@@ -267,7 +303,9 @@ async fn main() {
                     let c = c.clone();
                     async move { Ok::<_, std::convert::Infallible>(mock(req, c).await) }
                 });
-                let _ = http1::Builder::new().serve_connection(TokioIo::new(s), svc).await;
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(s), svc)
+                    .await;
             });
         }
     });
@@ -293,19 +331,46 @@ async fn main() {
     tv.as_object_mut().unwrap().remove("stream_options");
     let translated_unstreamed = Bytes::from(serde_json::to_vec(&tv).unwrap());
 
-    println!("request: {} bytes (Claude Code first turn); translated to OpenAI: {} bytes", request.len(), translated.len());
-    println!("{:<44} {:>9} {:>9} {:>9}", "scenario (concurrency 1, 2000 requests)", "p50 µs", "p99 µs", "req/s");
+    println!(
+        "request: {} bytes (Claude Code first turn); translated to OpenAI: {} bytes",
+        request.len(),
+        translated.len()
+    );
+    println!(
+        "{:<44} {:>9} {:>9} {:>9}",
+        "scenario (concurrency 1, 2000 requests)", "p50 µs", "p99 µs", "req/s"
+    );
     let rows = [
-        ("direct to mock, OpenAI, streamed", &direct, &translated, &[][..]),
+        (
+            "direct to mock, OpenAI, streamed",
+            &direct,
+            &translated,
+            &[][..],
+        ),
         ("bgw → OpenAI, streamed", &gw, &openai_streamed, &auth[..]),
-        ("direct to mock, OpenAI, not streamed", &direct, &translated_unstreamed, &[][..]),
+        (
+            "direct to mock, OpenAI, not streamed",
+            &direct,
+            &translated_unstreamed,
+            &[][..],
+        ),
         ("bgw → OpenAI, not streamed", &gw, &unstreamed, &auth[..]),
-        ("bgw → Anthropic passthrough, streamed", &gw, &anthropic_streamed, &auth[..]),
+        (
+            "bgw → Anthropic passthrough, streamed",
+            &gw,
+            &anthropic_streamed,
+            &auth[..],
+        ),
     ];
     let mut p50s = Vec::new();
     for (name, url, body, extra) in rows {
         let s = measure(&client, url, body, extra, 1, 2000).await;
-        println!("{name:<44} {:>9.0} {:>9.0} {:>9.0}", us(s.p50), us(s.p99), s.rps);
+        println!(
+            "{name:<44} {:>9.0} {:>9.0} {:>9.0}",
+            us(s.p50),
+            us(s.p99),
+            s.rps
+        );
         p50s.push((s.p50, s.p99));
     }
     println!(
@@ -318,14 +383,27 @@ async fn main() {
         us(p50s[3].0) - us(p50s[2].0),
         us(p50s[3].1) - us(p50s[2].1)
     );
-    println!("{:<44} {:>9} {:>9} {:>9}", "throughput (concurrency 16, 4000 requests)", "p50 µs", "p99 µs", "req/s");
+    println!(
+        "{:<44} {:>9} {:>9} {:>9}",
+        "throughput (concurrency 16, 4000 requests)", "p50 µs", "p99 µs", "req/s"
+    );
     for (name, url, body, extra) in [
-        ("direct to mock, OpenAI, streamed", &direct, &translated, &[][..]),
+        (
+            "direct to mock, OpenAI, streamed",
+            &direct,
+            &translated,
+            &[][..],
+        ),
         ("bgw → OpenAI, streamed", &gw, &openai_streamed, &auth[..]),
         ("bgw → OpenAI, not streamed", &gw, &unstreamed, &auth[..]),
     ] {
         let s = measure(&client, url, body, extra, 16, 4000).await;
-        println!("{name:<44} {:>9.0} {:>9.0} {:>9.0}", us(s.p50), us(s.p99), s.rps);
+        println!(
+            "{name:<44} {:>9.0} {:>9.0} {:>9.0}",
+            us(s.p50),
+            us(s.p99),
+            s.rps
+        );
     }
 
     // 50 streams held open ~3 s each; RSS sampled while all are open.
@@ -334,12 +412,18 @@ async fn main() {
         let client = client.clone();
         let gw = gw.clone();
         let slow = slow.clone();
-        open.push(tokio::spawn(async move { one(&client, &gw, &slow, &[("anthropic-version", "2023-06-01")]).await }));
+        open.push(tokio::spawn(async move {
+            one(&client, &gw, &slow, &[("anthropic-version", "2023-06-01")]).await
+        }));
     }
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let busy_rss = rss_kib(pid);
     for t in open {
         t.await.unwrap();
     }
-    println!("bgw RSS: idle {:.1} MB, with 50 concurrent streams {:.1} MB", idle_rss as f64 / 1024.0, busy_rss as f64 / 1024.0);
+    println!(
+        "bgw RSS: idle {:.1} MB, with 50 concurrent streams {:.1} MB",
+        idle_rss as f64 / 1024.0,
+        busy_rss as f64 / 1024.0
+    );
 }

@@ -39,7 +39,7 @@ fn openai_stream_frames() -> Vec<Vec<u8>> {
         "null",
         "null",
     ));
-    for i in 0..898 {
+    for i in 0..899 {
         let word = [
             "The",
             " file",
@@ -118,6 +118,21 @@ fn encode(c: &mut Criterion) {
 fn decode(c: &mut Criterion) {
     let frames = openai_stream_frames();
     let total: usize = frames.iter().map(Vec::len).sum();
+    // The benchmark only means something if the stream decodes to a complete message.
+    let mut once = Vec::new();
+    let mut stream = ChatStream::new("openai/gpt-5");
+    for f in &frames {
+        stream.feed(f, &mut once);
+    }
+    stream.finish(&mut once);
+    let text = String::from_utf8_lossy(&once);
+    assert!(frames.len() >= 1000, "{} frames", frames.len());
+    assert!(
+        text.contains("\"stop_reason\":\"tool_use\"")
+            && text.ends_with("{\"type\":\"message_stop\"}\n\n")
+    );
+    assert!(!text.contains("event: error"));
+
     let mut group = c.benchmark_group("translate");
     group.throughput(Throughput::Bytes(total as u64));
     group.bench_function("decode_openai_stream_1000_chunks", |b| {

@@ -23,7 +23,11 @@ fn claude_bin() -> PathBuf {
         panic!("BGW_E2E_CLAUDE is not set: run the tests with `scripts/test`, which installs Claude Code")
     });
     let path = PathBuf::from(path);
-    assert!(path.is_file(), "BGW_E2E_CLAUDE={} is not a file", path.display());
+    assert!(
+        path.is_file(),
+        "BGW_E2E_CLAUDE={} is not a file",
+        path.display()
+    );
     path
 }
 
@@ -50,11 +54,15 @@ async fn bgw_run(data_dir: &Path, project: &Path, args: &[&str]) -> Output {
         .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
         .env_remove("CLAUDE_CONFIG_DIR");
     for (var, _) in std::env::vars() {
-        if var.starts_with("ANTHROPIC_") || var.starts_with("CLAUDE_CODE_") && var != "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC" {
+        if var.starts_with("ANTHROPIC_")
+            || var.starts_with("CLAUDE_CODE_") && var != "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"
+        {
             cmd.env_remove(var);
         }
     }
-    let child = tokio::process::Command::from(cmd).kill_on_drop(true).output();
+    let child = tokio::process::Command::from(cmd)
+        .kill_on_drop(true)
+        .output();
     tokio::time::timeout(RUN_LIMIT, child)
         .await
         .expect("bgw run finished in time")
@@ -62,8 +70,16 @@ async fn bgw_run(data_dir: &Path, project: &Path, args: &[&str]) -> Output {
 }
 
 fn add_key(data_dir: &Path, args: &[&str]) {
-    let out = command(data_dir).args(["keys", "add"]).args(args).output().unwrap();
-    assert!(out.status.success(), "keys add {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = command(data_dir)
+        .args(["keys", "add"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "keys add {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -73,7 +89,10 @@ fn text(bytes: &[u8]) -> String {
 /// A streamed Write tool call whose arguments arrive in fragments of 1 to 7 characters.
 fn write_tool_call(model: &str, file: &Path, content: &str) -> Reply {
     let args = json!({"file_path": file, "content": content}).to_string();
-    let mut chunks = vec![openai::role(model), openai::tool_start(model, 0, "call_e2eWrite01", "Write")];
+    let mut chunks = vec![
+        openai::role(model),
+        openai::tool_start(model, 0, "call_e2eWrite01", "Write"),
+    ];
     for piece in fragments(&args, &[1, 2, 3, 4, 5, 6, 7]) {
         chunks.push(openai::tool_args(model, 0, &piece));
     }
@@ -91,27 +110,59 @@ async fn claude_code_writes_a_file_through_openai_and_prints_the_answer() {
     let target = project.join("hello.txt");
     let upstream = Mock::start([
         write_tool_call("gpt-5", &target, "hello from bgw\n"),
-        Reply::sse([openai::text_stream("gpt-5", &["I wrote ", "hello.txt", " for you."], 12_100, 9)]),
+        Reply::sse([openai::text_stream(
+            "gpt-5",
+            &["I wrote ", "hello.txt", " for you."],
+            12_100,
+            9,
+        )]),
     ])
     .await;
-    add_key(data.path(), &["openai", "--value", "sk-test-openai-e2e-0000", "--base-url", &format!("{}/v1", upstream.url())]);
+    add_key(
+        data.path(),
+        &[
+            "openai",
+            "--value",
+            "sk-test-openai-e2e-0000",
+            "--base-url",
+            &format!("{}/v1", upstream.url()),
+        ],
+    );
 
     let out = bgw_run(
         data.path(),
         &project,
-        &["--sonnet", "openai/gpt-5", "--", "-p", "Create hello.txt saying hello", "--allowedTools", "Write"],
+        &[
+            "--sonnet",
+            "openai/gpt-5",
+            "--",
+            "-p",
+            "Create hello.txt saying hello",
+            "--allowedTools",
+            "Write",
+        ],
     )
     .await;
 
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
-    assert!(out.status.success(), "bgw run failed: {:?}\nstdout: {stdout}\nstderr: {stderr}", out.status);
-    assert_eq!(std::fs::read_to_string(&target).unwrap(), "hello from bgw\n");
+    assert!(
+        out.status.success(),
+        "bgw run failed: {:?}\nstdout: {stdout}\nstderr: {stderr}",
+        out.status
+    );
+    assert_eq!(
+        std::fs::read_to_string(&target).unwrap(),
+        "hello from bgw\n"
+    );
     assert_contains(&stdout, "I wrote hello.txt for you.");
     let requests = upstream.requests();
     assert_eq!(requests.len(), 2, "upstream requests: {requests:#?}");
     for r in &requests {
         assert_eq!(r.path, "/v1/chat/completions");
-        assert_eq!(r.header("authorization"), Some("Bearer sk-test-openai-e2e-0000"));
+        assert_eq!(
+            r.header("authorization"),
+            Some("Bearer sk-test-openai-e2e-0000")
+        );
         assert_eq!(r.json()["model"], "gpt-5");
         assert_eq!(r.json()["stream"], true);
     }
@@ -132,20 +183,51 @@ async fn bare_model_names_reach_anthropic_with_the_stored_key() {
     let project = tempfile::tempdir().unwrap();
     let project = project.path().canonicalize().unwrap();
     let data = tempfile::tempdir().unwrap();
-    let upstream = Mock::start([Reply::sse([anthropic::text_stream("claude-sonnet-4-5", "pong from anthropic")])]).await;
-    add_key(data.path(), &["anthropic", "--value", "sk-ant-test-e2e-000000", "--base-url", &upstream.url()]);
+    let upstream = Mock::start([Reply::sse([anthropic::text_stream(
+        "claude-sonnet-4-5",
+        "pong from anthropic",
+    )])])
+    .await;
+    add_key(
+        data.path(),
+        &[
+            "anthropic",
+            "--value",
+            "sk-ant-test-e2e-000000",
+            "--base-url",
+            &upstream.url(),
+        ],
+    );
 
-    let out = bgw_run(data.path(), &project, &["--", "-p", "ping", "--model", "claude-sonnet-4-5"]).await;
+    let out = bgw_run(
+        data.path(),
+        &project,
+        &["--", "-p", "ping", "--model", "claude-sonnet-4-5"],
+    )
+    .await;
 
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
-    assert!(out.status.success(), "bgw run failed: {:?}\nstdout: {stdout}\nstderr: {stderr}", out.status);
+    assert!(
+        out.status.success(),
+        "bgw run failed: {:?}\nstdout: {stdout}\nstderr: {stderr}",
+        out.status
+    );
     assert_contains(&stdout, "pong from anthropic");
     let request = upstream.only_request();
     assert_eq!(request.path, "/v1/messages?beta=true");
     assert_eq!(request.header("x-api-key"), Some("sk-ant-test-e2e-000000"));
     assert_eq!(request.header("anthropic-version"), Some("2023-06-01"));
-    assert!(request.header("anthropic-beta").is_some_and(|b| !b.is_empty()), "betas forwarded");
-    assert_eq!(request.header("x-bgw-session-token"), None, "the session secret stays in bgw");
+    assert!(
+        request
+            .header("anthropic-beta")
+            .is_some_and(|b| !b.is_empty()),
+        "betas forwarded"
+    );
+    assert_eq!(
+        request.header("x-bgw-session-token"),
+        None,
+        "the session secret stays in bgw"
+    );
     assert_eq!(request.json()["model"], "claude-sonnet-4-5");
     assert_contains(&stderr, "providers: anthropic ×1");
 }
@@ -155,10 +237,18 @@ async fn a_tier_without_a_key_stops_before_claude_starts() {
     let project = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
 
-    let out = bgw_run(data.path(), project.path(), &["--sonnet", "groq/llama-3.3-70b-versatile", "--", "-p", "hi"]).await;
+    let out = bgw_run(
+        data.path(),
+        project.path(),
+        &["--sonnet", "groq/llama-3.3-70b-versatile", "--", "-p", "hi"],
+    )
+    .await;
 
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
-    assert_contains(&stderr, "error: cannot route `groq/llama-3.3-70b-versatile`: no key for provider `groq`");
+    assert_contains(
+        &stderr,
+        "error: cannot route `groq/llama-3.3-70b-versatile`: no key for provider `groq`",
+    );
     assert_contains(&stderr, "hint: run `bgw keys add groq --env GROQ_API_KEY`");
 }

@@ -15,7 +15,13 @@ const REQUESTED: &str = "openai/gpt-4o-mini";
 
 fn gateway_at(base_url: &str, serve_args: &[&str]) -> Bgw {
     Bgw::setup()
-        .key(&["openai", "--value", "sk-test-openai-000000", "--base-url", base_url])
+        .key(&[
+            "openai",
+            "--value",
+            "sk-test-openai-000000",
+            "--base-url",
+            base_url,
+        ])
         .serve_args(serve_args)
         .start()
 }
@@ -30,9 +36,22 @@ async fn upstream_error(status: u16, body: &serde_json::Value, kind: &str) -> [S
     let mock = Mock::start([Reply::json(status, body), Reply::json(status, body)]).await;
     let bgw = gateway(&mock);
     let client = bgw.client();
-    let plain = expect_error(client.post_json("/v1/messages", &messages_request(REQUESTED, false)).await, status, kind).await;
-    let streamed = client.post_json("/v1/messages", &messages_request(REQUESTED, true)).await;
+    // Claude Code retries 408/409/429 and 5xx; other 4xx will not fix themselves.
+    let should_retry = if matches!(status, 400..=499) && !matches!(status, 408 | 409 | 429) {
+        Some("false")
+    } else {
+        None
+    };
+    let plain = client
+        .post_json("/v1/messages", &messages_request(REQUESTED, false))
+        .await;
+    assert_eq!(plain.header("x-should-retry"), should_retry);
+    let plain = expect_error(plain, status, kind).await;
+    let streamed = client
+        .post_json("/v1/messages", &messages_request(REQUESTED, true))
+        .await;
     assert_ne!(streamed.header("content-type"), Some("text/event-stream"));
+    assert_eq!(streamed.header("x-should-retry"), should_retry);
     let streamed = expect_error(streamed, status, kind).await;
     assert_eq!(mock.requests().len(), 2);
     [plain, streamed]
@@ -74,10 +93,17 @@ async fn upstream_429_is_a_rate_limit_error() {
 #[tokio::test]
 async fn upstream_429_retry_after_reaches_the_client() {
     // Claude Code reads `retry-after` (integer seconds) to pace its retries.
-    let body = openai::error("Rate limit reached", "requests", Some("rate_limit_exceeded"));
+    let body = openai::error(
+        "Rate limit reached",
+        "requests",
+        Some("rate_limit_exceeded"),
+    );
     let mock = Mock::start([Reply::json(429, &body).header("retry-after", "7")]).await;
     let bgw = gateway(&mock);
-    let resp = bgw.client().post_json("/v1/messages", &messages_request(REQUESTED, false)).await;
+    let resp = bgw
+        .client()
+        .post_json("/v1/messages", &messages_request(REQUESTED, false))
+        .await;
     assert_eq!(resp.status, 429);
     assert_eq!(resp.header("retry-after"), Some("7"));
 }
@@ -93,14 +119,21 @@ async fn spent_quota_is_not_reported_as_a_retryable_rate_limit() {
     );
     let mock = Mock::start([Reply::json(429, &body)]).await;
     let bgw = gateway(&mock);
-    let resp = bgw.client().post_json("/v1/messages", &messages_request(REQUESTED, false)).await;
+    let resp = bgw
+        .client()
+        .post_json("/v1/messages", &messages_request(REQUESTED, false))
+        .await;
     let msg = expect_error(resp, 402, "billing_error").await;
     assert_contains(&msg, "exceeded your current quota");
 }
 
 #[tokio::test]
 async fn upstream_500_is_an_api_error_with_its_status() {
-    let body = openai::error("The server had an error while processing your request. Sorry about that!", "server_error", None);
+    let body = openai::error(
+        "The server had an error while processing your request. Sorry about that!",
+        "server_error",
+        None,
+    );
     for got in upstream_error(500, &body, "api_error").await {
         assert_contains(&got, "openai: The server had an error");
     }
@@ -108,7 +141,11 @@ async fn upstream_500_is_an_api_error_with_its_status() {
 
 #[tokio::test]
 async fn upstream_503_is_overloaded_with_its_status() {
-    let body = openai::error("The engine is currently overloaded, please try again later.", "server_error", None);
+    let body = openai::error(
+        "The engine is currently overloaded, please try again later.",
+        "server_error",
+        None,
+    );
     for got in upstream_error(503, &body, "overloaded_error").await {
         assert_contains(&got, "openai: The engine is currently overloaded");
     }
@@ -116,9 +153,17 @@ async fn upstream_503_is_overloaded_with_its_status() {
 
 #[tokio::test]
 async fn an_upstream_error_that_is_not_json_is_quoted() {
-    let mock = Mock::start([Reply::body(502, "text/html", "<html><body>502 Bad Gateway</body></html>")]).await;
+    let mock = Mock::start([Reply::body(
+        502,
+        "text/html",
+        "<html><body>502 Bad Gateway</body></html>",
+    )])
+    .await;
     let bgw = gateway(&mock);
-    let resp = bgw.client().post_json("/v1/messages", &messages_request(REQUESTED, false)).await;
+    let resp = bgw
+        .client()
+        .post_json("/v1/messages", &messages_request(REQUESTED, false))
+        .await;
     let msg = expect_error(resp, 502, "api_error").await;
     assert_contains(&msg, "openai: ");
     assert_contains(&msg, "502 Bad Gateway");
@@ -131,7 +176,9 @@ async fn a_silent_upstream_times_out_with_a_504() {
     let client = bgw.client();
     for stream in [false, true] {
         let started = Instant::now();
-        let resp = client.post_json("/v1/messages", &messages_request(REQUESTED, stream)).await;
+        let resp = client
+            .post_json("/v1/messages", &messages_request(REQUESTED, stream))
+            .await;
         let elapsed = started.elapsed();
         let msg = expect_error(resp, 504, "timeout_error").await;
         assert_contains(&msg, "openai");
@@ -145,11 +192,20 @@ async fn a_silent_upstream_times_out_with_a_504() {
 
 #[tokio::test]
 async fn a_stream_that_goes_silent_ends_with_a_timeout_error_event() {
-    let mut parts = vec![Part::Bytes(openai::role(MODEL).into()), Part::Bytes(openai::text(MODEL, "Thinking").into())];
+    let mut parts = vec![
+        Part::Bytes(openai::role(MODEL).into()),
+        Part::Bytes(openai::text(MODEL, "Thinking").into()),
+    ];
     parts.push(Part::Hang);
     let mock = Mock::start([Reply::sse_parts(parts)]).await;
     let bgw = gateway_at(&format!("{}/v1", mock.url()), &["--upstream-timeout", "1"]);
-    let events = bgw.client().post_json("/v1/messages", &messages_request(REQUESTED, true)).await.sse().all().await;
+    let events = bgw
+        .client()
+        .post_json("/v1/messages", &messages_request(REQUESTED, true))
+        .await
+        .sse()
+        .all()
+        .await;
     let last = events.last().unwrap();
     assert_eq!(last.event, "error", "{events:#?}");
     assert_eq!(last.json()["error"]["type"], "timeout_error");
@@ -164,7 +220,9 @@ async fn an_unreachable_upstream_is_a_5xx_naming_the_provider() {
     let bgw = gateway_at(&format!("http://127.0.0.1:{port}/v1"), &[]);
     let client = bgw.client();
     for stream in [false, true] {
-        let resp = client.post_json("/v1/messages", &messages_request(REQUESTED, stream)).await;
+        let resp = client
+            .post_json("/v1/messages", &messages_request(REQUESTED, stream))
+            .await;
         assert!((500..600).contains(&resp.status), "status {}", resp.status);
         let status = resp.status;
         let msg = expect_error(resp, status, "api_error").await;
@@ -185,18 +243,30 @@ async fn an_error_chunk_mid_stream_becomes_an_error_event() {
     )));
     let mock = Mock::start([Reply::sse(sse::split(upstream.as_bytes(), &[31, 8]))]).await;
     let bgw = gateway(&mock);
-    let resp = bgw.client().post_json("/v1/messages", &messages_request(REQUESTED, true)).await;
+    let resp = bgw
+        .client()
+        .post_json("/v1/messages", &messages_request(REQUESTED, true))
+        .await;
     assert_eq!(resp.status, 200);
     let events = resp.sse().all().await;
     assert_eq!(
         names(&events),
-        ["message_start", "content_block_start", "content_block_delta", "content_block_delta", "error"]
+        [
+            "message_start",
+            "content_block_start",
+            "content_block_delta",
+            "content_block_delta",
+            "error"
+        ]
     );
     assert_eq!(text_of(&events, 0), "Partial answer");
     let err = events.last().unwrap().json();
     assert_eq!(err["type"], "error");
     assert_eq!(err["error"]["type"], "api_error");
-    assert_contains(err["error"]["message"].as_str().unwrap(), "The server had an error");
+    assert_contains(
+        err["error"]["message"].as_str().unwrap(),
+        "The server had an error",
+    );
 }
 
 #[tokio::test]
@@ -209,7 +279,13 @@ async fn a_connection_cut_mid_stream_becomes_an_error_event() {
     ];
     let mock = Mock::start([Reply::sse_parts(parts)]).await;
     let bgw = gateway(&mock);
-    let events = bgw.client().post_json("/v1/messages", &messages_request(REQUESTED, true)).await.sse().all().await;
+    let events = bgw
+        .client()
+        .post_json("/v1/messages", &messages_request(REQUESTED, true))
+        .await
+        .sse()
+        .all()
+        .await;
     let n = names(&events);
     assert_eq!(n.last(), Some(&"error"), "{events:#?}");
     assert!(!n.contains(&"message_stop"));
@@ -225,7 +301,13 @@ async fn a_stream_that_ends_without_finish_reason_or_done_becomes_an_error_event
     upstream.push_str(&openai::text(MODEL, "Cut sh"));
     let mock = Mock::start([Reply::sse([upstream])]).await;
     let bgw = gateway(&mock);
-    let events = bgw.client().post_json("/v1/messages", &messages_request(REQUESTED, true)).await.sse().all().await;
+    let events = bgw
+        .client()
+        .post_json("/v1/messages", &messages_request(REQUESTED, true))
+        .await
+        .sse()
+        .all()
+        .await;
     let n = names(&events);
     assert_eq!(n.last(), Some(&"error"), "{events:#?}");
     assert!(!n.contains(&"message_stop") && !n.contains(&"message_delta"));
@@ -238,7 +320,9 @@ async fn a_stream_that_ends_without_finish_reason_or_done_becomes_an_error_event
 async fn a_client_that_hangs_up_mid_stream_cancels_the_upstream_request() {
     let mut parts = vec![Part::Bytes(openai::role(MODEL).into())];
     for i in 0..40 {
-        parts.push(Part::Bytes(openai::text(MODEL, &format!("word{i} ")).into()));
+        parts.push(Part::Bytes(
+            openai::text(MODEL, &format!("word{i} ")).into(),
+        ));
         parts.push(Part::Sleep(Duration::from_millis(100)));
     }
     parts.push(Part::Bytes(openai::finish(MODEL, "stop").into()));
@@ -248,9 +332,15 @@ async fn a_client_that_hangs_up_mid_stream_cancels_the_upstream_request() {
     let bgw = gateway(&mock);
     let client = bgw.client();
 
-    let mut stream = client.post_json("/v1/messages", &messages_request(REQUESTED, true)).await.sse();
+    let mut stream = client
+        .post_json("/v1/messages", &messages_request(REQUESTED, true))
+        .await
+        .sse();
     loop {
-        let e = stream.next().await.expect("the stream ended before any text");
+        let e = stream
+            .next()
+            .await
+            .expect("the stream ended before any text");
         if e.event == "content_block_delta" {
             break;
         }

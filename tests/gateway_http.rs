@@ -12,7 +12,13 @@ const MODEL: &str = "gpt-4o-mini";
 
 async fn openai_gateway(mock: &Mock, serve_args: &[&str]) -> Bgw {
     Bgw::setup()
-        .key(&["openai", "--value", "sk-test-openai-000000", "--base-url", &format!("{}/v1", mock.url())])
+        .key(&[
+            "openai",
+            "--value",
+            "sk-test-openai-000000",
+            "--base-url",
+            &format!("{}/v1", mock.url()),
+        ])
         .serve_args(serve_args)
         .start()
 }
@@ -29,8 +35,22 @@ async fn health_answers_ok() {
 async fn models_list_has_the_anthropic_shape() {
     let mock = Mock::start([]).await;
     let bgw = Bgw::setup()
-        .key(&["openai", "--value", "sk-test-openai-000000", "--base-url", &format!("{}/v1", mock.url())])
-        .key(&["myvllm", "--compat", "openai", "--base-url", &format!("{}/v1", mock.url()), "--models", "qwen3-coder"])
+        .key(&[
+            "openai",
+            "--value",
+            "sk-test-openai-000000",
+            "--base-url",
+            &format!("{}/v1", mock.url()),
+        ])
+        .key(&[
+            "myvllm",
+            "--compat",
+            "openai",
+            "--base-url",
+            &format!("{}/v1", mock.url()),
+            "--models",
+            "qwen3-coder",
+        ])
         .start();
     let resp = bgw.client().get("/v1/models?limit=1000").await;
     assert_eq!(resp.status, 200);
@@ -40,19 +60,34 @@ async fn models_list_has_the_anthropic_shape() {
     for m in data {
         assert_eq!(m["type"], "model", "{m}");
         assert!(m["id"].as_str().is_some_and(|s| !s.is_empty()), "{m}");
-        assert!(m["display_name"].as_str().is_some_and(|s| !s.is_empty()), "{m}");
-        assert!(m["created_at"].as_str().is_some_and(|s| s.ends_with('Z')), "{m}");
+        assert!(
+            m["display_name"].as_str().is_some_and(|s| !s.is_empty()),
+            "{m}"
+        );
+        assert!(
+            m["created_at"].as_str().is_some_and(|s| s.ends_with('Z')),
+            "{m}"
+        );
     }
     let ids: Vec<&str> = data.iter().map(|m| m["id"].as_str().unwrap()).collect();
     // Anthropic models are listed bare (a client login may pass through), others as provider/model.
     assert!(ids.iter().any(|id| id.starts_with("claude-")), "{ids:?}");
     assert!(ids.iter().any(|id| id.starts_with("openai/")), "{ids:?}");
-    assert!(ids.contains(&"myvllm/qwen3-coder"), "a key's --models are listed: {ids:?}");
-    assert!(!ids.iter().any(|id| id.starts_with("groq/")), "providers without a key are not listed: {ids:?}");
+    assert!(
+        ids.contains(&"myvllm/qwen3-coder"),
+        "a key's --models are listed: {ids:?}"
+    );
+    assert!(
+        !ids.iter().any(|id| id.starts_with("groq/")),
+        "providers without a key are not listed: {ids:?}"
+    );
     assert_eq!(page["has_more"], false);
     assert_eq!(page["first_id"], data[0]["id"]);
     assert_eq!(page["last_id"], data[data.len() - 1]["id"]);
-    assert!(mock.requests().is_empty(), "listing models asks no upstream");
+    assert!(
+        mock.requests().is_empty(),
+        "listing models asks no upstream"
+    );
 }
 
 #[tokio::test]
@@ -91,7 +126,12 @@ async fn models_list_pages_with_limit_and_after_id() {
 #[tokio::test]
 async fn models_limit_out_of_range_is_a_400() {
     let bgw = Bgw::start_bare();
-    let msg = expect_error(bgw.client().get("/v1/models?limit=0").await, 400, "invalid_request_error").await;
+    let msg = expect_error(
+        bgw.client().get("/v1/models?limit=0").await,
+        400,
+        "invalid_request_error",
+    )
+    .await;
     assert_contains(&msg, "`limit`");
 }
 
@@ -104,7 +144,12 @@ async fn one_model_is_served_under_its_id_and_unknown_ones_are_404() {
     let one = client.get(&format!("/v1/models/{id}")).await;
     assert_eq!(one.status, 200);
     assert_eq!(one.json().await, first);
-    let msg = expect_error(client.get("/v1/models/no-such-model").await, 404, "not_found_error").await;
+    let msg = expect_error(
+        client.get("/v1/models/no-such-model").await,
+        404,
+        "not_found_error",
+    )
+    .await;
     assert_contains(&msg, "no-such-model");
 }
 
@@ -118,7 +163,12 @@ async fn the_anthropic_prefix_serves_the_same_api() {
     let bgw = openai_gateway(&mock, &[]).await;
     let client = bgw.client();
 
-    let resp = client.post_json("/anthropic/v1/messages", &messages_request(&format!("openai/{MODEL}"), false)).await;
+    let resp = client
+        .post_json(
+            "/anthropic/v1/messages",
+            &messages_request(&format!("openai/{MODEL}"), false),
+        )
+        .await;
     assert_eq!(resp.status, 200);
     let body = resp.json().await;
     assert_eq!(body["content"], json!([{"type": "text", "text": "Hello."}]));
@@ -126,7 +176,11 @@ async fn the_anthropic_prefix_serves_the_same_api() {
 
     let models = client.get("/anthropic/v1/models").await;
     assert_eq!(models.status, 200);
-    assert!(models.json().await["data"].as_array().is_some_and(|d| !d.is_empty()));
+    assert!(
+        models.json().await["data"]
+            .as_array()
+            .is_some_and(|d| !d.is_empty())
+    );
     let health = client.get("/anthropic/health").await;
     assert_eq!(health.status, 200);
 }
@@ -164,7 +218,12 @@ async fn malformed_json_is_a_400_that_says_so() {
     let bgw = openai_gateway(&mock, &[]).await;
     let resp = bgw
         .client()
-        .send(Method::POST, "/v1/messages", &[], r#"{"model": "openai/gpt-4o-mini", "messages": ["#)
+        .send(
+            Method::POST,
+            "/v1/messages",
+            &[],
+            r#"{"model": "openai/gpt-4o-mini", "messages": ["#,
+        )
         .await;
     let msg = expect_error(resp, 400, "invalid_request_error").await;
     assert_contains(&msg, "not valid JSON");
@@ -177,7 +236,10 @@ async fn a_missing_messages_field_is_a_400_naming_it() {
     let bgw = openai_gateway(&mock, &[]).await;
     let resp = bgw
         .client()
-        .post_json("/v1/messages", &json!({"model": format!("openai/{MODEL}"), "max_tokens": 10}))
+        .post_json(
+            "/v1/messages",
+            &json!({"model": format!("openai/{MODEL}"), "max_tokens": 10}),
+        )
         .await;
     let msg = expect_error(resp, 400, "invalid_request_error").await;
     assert_contains(&msg, "`messages`");
@@ -189,7 +251,10 @@ async fn a_missing_model_is_a_400_naming_it() {
     let bgw = Bgw::start_bare();
     let resp = bgw
         .client()
-        .post_json("/v1/messages", &json!({"max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}))
+        .post_json(
+            "/v1/messages",
+            &json!({"max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}),
+        )
         .await;
     let msg = expect_error(resp, 400, "invalid_request_error").await;
     assert_contains(&msg, "`model`");
@@ -198,7 +263,10 @@ async fn a_missing_model_is_a_400_naming_it() {
 #[tokio::test]
 async fn an_unknown_provider_is_a_400_naming_it_and_the_fix() {
     let bgw = Bgw::start_bare();
-    let resp = bgw.client().post_json("/v1/messages", &messages_request("nope/some-model", false)).await;
+    let resp = bgw
+        .client()
+        .post_json("/v1/messages", &messages_request("nope/some-model", false))
+        .await;
     let msg = expect_error(resp, 400, "invalid_request_error").await;
     assert_contains(&msg, "unknown provider `nope`");
     assert_contains(&msg, "bgw keys add nope --compat openai --base-url URL");
@@ -209,24 +277,45 @@ async fn a_provider_without_a_key_is_a_401_with_the_command_that_adds_one() {
     let bgw = Bgw::start_bare();
     let client = bgw.client();
     let resp = client
-        .post_json("/v1/messages", &messages_request("groq/llama-3.3-70b-versatile", false))
+        .post_json(
+            "/v1/messages",
+            &messages_request("groq/llama-3.3-70b-versatile", false),
+        )
         .await;
+    assert_eq!(
+        resp.header("x-should-retry"),
+        Some("false"),
+        "a missing key will not appear by retrying"
+    );
     let msg = expect_error(resp, 401, "authentication_error").await;
     assert_contains(&msg, "`bgw keys add groq --env GROQ_API_KEY`");
 
-    let resp = client.post_json("/v1/messages", &messages_request("openai/gpt-5", true)).await;
+    let resp = client
+        .post_json("/v1/messages", &messages_request("openai/gpt-5", true))
+        .await;
     let msg = expect_error(resp, 401, "authentication_error").await;
     assert_contains(&msg, "`bgw keys add openai --env OPENAI_API_KEY`");
 
-    let resp = client.post_json("/v1/messages", &messages_request("azure/gpt-4o", false)).await;
+    let resp = client
+        .post_json("/v1/messages", &messages_request("azure/gpt-4o", false))
+        .await;
     let msg = expect_error(resp, 401, "authentication_error").await;
-    assert_contains(&msg, "bgw keys add azure --env AZURE_OPENAI_API_KEY --base-url");
+    assert_contains(
+        &msg,
+        "bgw keys add azure --env AZURE_OPENAI_API_KEY --base-url",
+    );
 }
 
 #[tokio::test]
 async fn anthropic_without_a_key_or_a_client_credential_is_a_401_saying_how_to_fix_it() {
     let bgw = Bgw::start_bare();
-    let resp = bgw.client().post_json("/v1/messages", &messages_request("claude-sonnet-4-5", false)).await;
+    let resp = bgw
+        .client()
+        .post_json(
+            "/v1/messages",
+            &messages_request("claude-sonnet-4-5", false),
+        )
+        .await;
     let msg = expect_error(resp, 401, "authentication_error").await;
     assert_contains(&msg, "`bgw keys add anthropic --env ANTHROPIC_API_KEY`");
     assert_contains(&msg, "/login");
@@ -241,41 +330,73 @@ async fn count_tokens_for_an_openai_model_is_estimated_locally() {
         "system": "You are terse.",
         "messages": [{"role": "user", "content": "Hello there"}]
     });
-    let resp = bgw.client().post_json("/v1/messages/count_tokens", &req).await;
+    let resp = bgw
+        .client()
+        .post_json("/v1/messages/count_tokens", &req)
+        .await;
     assert_eq!(resp.status, 200);
     let body = resp.json().await;
     // The documented estimate: ceil((14 + 11) bytes / 4) + 4 per message.
     assert_eq!(body, json!({"input_tokens": 11}));
-    assert!(mock.requests().is_empty(), "no upstream is asked to count for OpenAI");
+    assert!(
+        mock.requests().is_empty(),
+        "no upstream is asked to count for OpenAI"
+    );
 }
 
 #[tokio::test]
 async fn count_tokens_grows_with_the_request() {
-    let bgw = Bgw::setup().key(&["openai", "--value", "sk-test-openai-000000"]).start();
+    let bgw = Bgw::setup()
+        .key(&["openai", "--value", "sk-test-openai-000000"])
+        .start();
     let client = bgw.client();
-    let count = |text: String| {
-        json!({"model": "openai/gpt-5", "messages": [{"role": "user", "content": text}]})
-    };
-    let small = client.post_json("/v1/messages/count_tokens", &count("hi".into())).await.json().await;
-    let large = client.post_json("/v1/messages/count_tokens", &count("word ".repeat(4000))).await.json().await;
-    let (small, large) = (small["input_tokens"].as_u64().unwrap(), large["input_tokens"].as_u64().unwrap());
-    assert!(small > 0 && large > small + 4000, "small {small}, large {large}");
+    let count = |text: String| json!({"model": "openai/gpt-5", "messages": [{"role": "user", "content": text}]});
+    let small = client
+        .post_json("/v1/messages/count_tokens", &count("hi".into()))
+        .await
+        .json()
+        .await;
+    let large = client
+        .post_json("/v1/messages/count_tokens", &count("word ".repeat(4000)))
+        .await
+        .json()
+        .await;
+    let (small, large) = (
+        small["input_tokens"].as_u64().unwrap(),
+        large["input_tokens"].as_u64().unwrap(),
+    );
+    assert!(
+        small > 0 && large > small + 4000,
+        "small {small}, large {large}"
+    );
 }
 
 #[tokio::test]
 async fn a_wrong_method_on_messages_is_a_405() {
     let bgw = Bgw::start_bare();
     let client = bgw.client();
-    let msg = expect_error(client.get("/v1/messages").await, 405, "invalid_request_error").await;
+    let msg = expect_error(
+        client.get("/v1/messages").await,
+        405,
+        "invalid_request_error",
+    )
+    .await;
     assert_contains(&msg, "use POST");
-    let resp = client.send(Method::PUT, "/v1/messages/count_tokens", &[], "{}").await;
+    let resp = client
+        .send(Method::PUT, "/v1/messages/count_tokens", &[], "{}")
+        .await;
     expect_error(resp, 405, "invalid_request_error").await;
 }
 
 #[tokio::test]
 async fn an_unknown_path_is_a_404_anthropic_error() {
     let bgw = Bgw::start_bare();
-    let msg = expect_error(bgw.client().get("/v1/completions").await, 404, "not_found_error").await;
+    let msg = expect_error(
+        bgw.client().get("/v1/completions").await,
+        404,
+        "not_found_error",
+    )
+    .await;
     assert_contains(&msg, "/v1/completions");
     assert_contains(&msg, "POST /v1/messages");
 }

@@ -14,7 +14,13 @@ const KEY: &str = "sk-test-openai-000000";
 
 fn gateway(mock: &Mock) -> Bgw {
     Bgw::setup()
-        .key(&["openai", "--value", KEY, "--base-url", &format!("{}/v1", mock.url())])
+        .key(&[
+            "openai",
+            "--value",
+            KEY,
+            "--base-url",
+            &format!("{}/v1", mock.url()),
+        ])
         .start()
 }
 
@@ -38,7 +44,10 @@ fn tool_call_stream(text: &[&str], id: &str, name: &str, args: &str, sizes: &[us
 fn assert_blocks_sequential(events: &[Event]) {
     let mut open: Option<u64> = None;
     let mut next = 0;
-    for e in events.iter().filter(|e| e.event.starts_with("content_block_")) {
+    for e in events
+        .iter()
+        .filter(|e| e.event.starts_with("content_block_"))
+    {
         let v = e.json();
         let index = v["index"].as_u64().unwrap();
         match e.event.as_str() {
@@ -69,7 +78,10 @@ async fn a_text_answer_comes_back_as_an_anthropic_message() {
     .await;
     let bgw = gateway(&mock);
 
-    let resp = bgw.client().post_json("/v1/messages", &messages_request(REQUESTED, false)).await;
+    let resp = bgw
+        .client()
+        .post_json("/v1/messages", &messages_request(REQUESTED, false))
+        .await;
     assert_eq!(resp.status, 200);
     assert_eq!(resp.header("content-type"), Some("application/json"));
     let body = resp.json().await;
@@ -89,7 +101,10 @@ async fn a_text_answer_comes_back_as_an_anthropic_message() {
     let up = mock.only_request();
     assert_eq!(up.method, "POST");
     assert_eq!(up.path, "/v1/chat/completions");
-    assert_eq!(up.header("authorization"), Some("Bearer sk-test-openai-000000"));
+    assert_eq!(
+        up.header("authorization"),
+        Some("Bearer sk-test-openai-000000")
+    );
     assert_eq!(up.header("content-type"), Some("application/json"));
     let sent = up.json();
     assert_eq!(sent["model"], MODEL);
@@ -101,17 +116,28 @@ async fn a_text_answer_comes_back_as_an_anthropic_message() {
         ])
     );
     assert_eq!(sent["max_completion_tokens"], 1024);
-    assert_eq!(sent.get("max_tokens"), None, "OpenAI takes max_completion_tokens only");
+    assert_eq!(
+        sent.get("max_tokens"),
+        None,
+        "OpenAI takes max_completion_tokens only"
+    );
     assert_ne!(sent["stream"], true);
 }
 
 #[tokio::test]
 async fn a_streamed_text_answer_is_translated_event_by_event() {
     let upstream = openai::text_stream(MODEL, &["Hel", "lo", ", wor", "ld."], 31, 4);
-    let mock = Mock::start([Reply::sse(sse::split(upstream.as_bytes(), &[9, 23, 4, 71, 2]))]).await;
+    let mock = Mock::start([Reply::sse(sse::split(
+        upstream.as_bytes(),
+        &[9, 23, 4, 71, 2],
+    ))])
+    .await;
     let bgw = gateway(&mock);
 
-    let resp = bgw.client().post_json("/v1/messages", &messages_request(REQUESTED, true)).await;
+    let resp = bgw
+        .client()
+        .post_json("/v1/messages", &messages_request(REQUESTED, true))
+        .await;
     assert_eq!(resp.status, 200);
     assert_eq!(resp.header("content-type"), Some("text/event-stream"));
     let events = resp.sse().all().await;
@@ -135,9 +161,16 @@ async fn a_streamed_text_answer_is_translated_event_by_event() {
     assert_eq!(start["message"]["model"], REQUESTED);
     assert_eq!(start["message"]["content"], json!([]));
     assert!(start["message"]["id"].as_str().unwrap().starts_with("msg_"));
-    assert_eq!(block(&events, 0)[0]["content_block"], json!({"type": "text", "text": ""}));
+    assert_eq!(
+        block(&events, 0)[0]["content_block"],
+        json!({"type": "text", "text": ""})
+    );
     assert_eq!(text_of(&events, 0), "Hello, world.");
-    let delta = events.iter().find(|e| e.event == "message_delta").unwrap().json();
+    let delta = events
+        .iter()
+        .find(|e| e.event == "message_delta")
+        .unwrap()
+        .json();
     assert_eq!(delta["delta"]["stop_reason"], "end_turn");
     assert_eq!(delta["usage"]["input_tokens"], 31);
     assert_eq!(delta["usage"]["output_tokens"], 4);
@@ -150,13 +183,25 @@ async fn a_streamed_text_answer_is_translated_event_by_event() {
 #[tokio::test]
 async fn a_tool_call_streamed_in_tiny_fragments_arrives_as_exact_input_json() {
     let args = r#"{"command":"ls -la /tmp && echo \"done ✓\"","timeout":30000}"#;
-    let upstream = tool_call_stream(&[], "call_q1w2e3r4", "Bash", args, &[1, 3, 7, 2, 5, 4, 6, 1, 1]);
+    let upstream = tool_call_stream(
+        &[],
+        "call_q1w2e3r4",
+        "Bash",
+        args,
+        &[1, 3, 7, 2, 5, 4, 6, 1, 1],
+    );
     // SSE frames are also cut mid-line, across separate writes.
     let chunks = sse::split(upstream.as_bytes(), &[17, 5, 40, 3, 64, 11, 1]);
     let mock = Mock::start([Reply::sse(chunks)]).await;
     let bgw = gateway(&mock);
 
-    let events = bgw.client().post_json("/v1/messages", &tool_request(REQUESTED, true)).await.sse().all().await;
+    let events = bgw
+        .client()
+        .post_json("/v1/messages", &tool_request(REQUESTED, true))
+        .await
+        .sse()
+        .all()
+        .await;
     let fragments = sse::fragments(args, &[1, 3, 7, 2, 5, 4, 6, 1, 1]);
     let mut expected = vec!["message_start", "content_block_start"];
     expected.extend(std::iter::repeat_n("content_block_delta", fragments.len()));
@@ -167,11 +212,24 @@ async fn a_tool_call_streamed_in_tiny_fragments_arrives_as_exact_input_json() {
     assert_eq!(start["content_block"]["type"], "tool_use");
     assert_eq!(start["content_block"]["name"], "Bash");
     assert_eq!(start["content_block"]["input"], json!({}));
-    assert!(start["content_block"]["id"].as_str().is_some_and(|id| !id.is_empty()), "{start}");
-    assert_eq!(json_fragments(&events, 0), fragments, "each upstream fragment is one input_json_delta");
+    assert!(
+        start["content_block"]["id"]
+            .as_str()
+            .is_some_and(|id| !id.is_empty()),
+        "{start}"
+    );
+    assert_eq!(
+        json_fragments(&events, 0),
+        fragments,
+        "each upstream fragment is one input_json_delta"
+    );
     assert_eq!(json_fragments(&events, 0).concat(), args);
 
-    let delta = events.iter().find(|e| e.event == "message_delta").unwrap().json();
+    let delta = events
+        .iter()
+        .find(|e| e.event == "message_delta")
+        .unwrap()
+        .json();
     assert_eq!(delta["delta"]["stop_reason"], "tool_use");
     assert_eq!(delta["usage"]["output_tokens"], 25);
     assert_eq!(delta["usage"]["input_tokens"], 80);
@@ -180,19 +238,37 @@ async fn a_tool_call_streamed_in_tiny_fragments_arrives_as_exact_input_json() {
 #[tokio::test]
 async fn text_then_a_tool_call_become_two_blocks_in_order() {
     let args = r#"{"file_path":"/etc/hosts"}"#;
-    let upstream = tool_call_stream(&["Let me ", "look."], "call_9f8e7d", "Read", args, &[2, 7, 1]);
+    let upstream = tool_call_stream(
+        &["Let me ", "look."],
+        "call_9f8e7d",
+        "Read",
+        args,
+        &[2, 7, 1],
+    );
     let mock = Mock::start([Reply::sse(sse::split(upstream.as_bytes(), &[29, 7]))]).await;
     let bgw = gateway(&mock);
 
-    let events = bgw.client().post_json("/v1/messages", &tool_request(REQUESTED, true)).await.sse().all().await;
-    let first_stop = events.iter().position(|e| e.event == "content_block_stop").unwrap();
-    assert_eq!(names(&events[..first_stop + 1]), [
-        "message_start",
-        "content_block_start",
-        "content_block_delta",
-        "content_block_delta",
-        "content_block_stop"
-    ]);
+    let events = bgw
+        .client()
+        .post_json("/v1/messages", &tool_request(REQUESTED, true))
+        .await
+        .sse()
+        .all()
+        .await;
+    let first_stop = events
+        .iter()
+        .position(|e| e.event == "content_block_stop")
+        .unwrap();
+    assert_eq!(
+        names(&events[..first_stop + 1]),
+        [
+            "message_start",
+            "content_block_start",
+            "content_block_delta",
+            "content_block_delta",
+            "content_block_stop"
+        ]
+    );
     assert_blocks_sequential(&events);
     assert_eq!(text_of(&events, 0), "Let me look.");
     let tool = &block(&events, 1)[0];
@@ -201,7 +277,11 @@ async fn text_then_a_tool_call_become_two_blocks_in_order() {
     assert_eq!(json_fragments(&events, 1).concat(), args);
     let n = names(&events);
     assert_eq!(n[n.len() - 2..], ["message_delta", "message_stop"]);
-    let delta = events.iter().find(|e| e.event == "message_delta").unwrap().json();
+    let delta = events
+        .iter()
+        .find(|e| e.event == "message_delta")
+        .unwrap()
+        .json();
     assert_eq!(delta["delta"]["stop_reason"], "tool_use");
 }
 
@@ -241,7 +321,13 @@ async fn assert_two_tool_blocks(interleave: bool) {
     let upstream = parallel_stream(interleave);
     let mock = Mock::start([Reply::sse(sse::split(upstream.as_bytes(), &[13, 51, 2]))]).await;
     let bgw = gateway(&mock);
-    let events = bgw.client().post_json("/v1/messages", &tool_request(REQUESTED, true)).await.sse().all().await;
+    let events = bgw
+        .client()
+        .post_json("/v1/messages", &tool_request(REQUESTED, true))
+        .await
+        .sse()
+        .all()
+        .await;
 
     assert_blocks_sequential(&events);
     let starts: Vec<Value> = events
@@ -250,15 +336,28 @@ async fn assert_two_tool_blocks(interleave: bool) {
         .map(|e| e.json()["content_block"].clone())
         .collect();
     assert_eq!(starts.len(), 2, "{events:#?}");
-    assert_eq!((starts[0]["type"].as_str(), starts[0]["name"].as_str()), (Some("tool_use"), Some("Read")));
-    assert_eq!((starts[1]["type"].as_str(), starts[1]["name"].as_str()), (Some("tool_use"), Some("Bash")));
+    assert_eq!(
+        (starts[0]["type"].as_str(), starts[0]["name"].as_str()),
+        (Some("tool_use"), Some("Read"))
+    );
+    assert_eq!(
+        (starts[1]["type"].as_str(), starts[1]["name"].as_str()),
+        (Some("tool_use"), Some("Bash"))
+    );
     assert_ne!(starts[0]["id"], starts[1]["id"]);
-    assert_eq!(json_fragments(&events, 0).concat(), r#"{"file_path":"/etc/hosts"}"#);
+    assert_eq!(
+        json_fragments(&events, 0).concat(),
+        r#"{"file_path":"/etc/hosts"}"#
+    );
     assert_eq!(json_fragments(&events, 1).concat(), r#"{"command":"pwd"}"#);
     let n = names(&events);
     assert_eq!(n[0], "message_start");
     assert_eq!(n[n.len() - 2..], ["message_delta", "message_stop"]);
-    let delta = events.iter().find(|e| e.event == "message_delta").unwrap().json();
+    let delta = events
+        .iter()
+        .find(|e| e.event == "message_delta")
+        .unwrap()
+        .json();
     assert_eq!(delta["delta"]["stop_reason"], "tool_use");
 }
 
@@ -284,7 +383,12 @@ async fn a_non_streamed_tool_call_becomes_a_tool_use_block() {
     });
     let mock = Mock::start([Reply::json(200, &completion)]).await;
     let bgw = gateway(&mock);
-    let body = bgw.client().post_json("/v1/messages", &tool_request(REQUESTED, false)).await.json().await;
+    let body = bgw
+        .client()
+        .post_json("/v1/messages", &tool_request(REQUESTED, false))
+        .await
+        .json()
+        .await;
     assert_eq!(body["stop_reason"], "tool_use");
     let content = body["content"].as_array().unwrap();
     assert_eq!(content.len(), 1, "{body}");
@@ -307,13 +411,24 @@ async fn a_tool_call_id_comes_back_to_the_upstream_unchanged_in_the_next_turn() 
     let upstream = tool_call_stream(&[], "call_roundtrip01", "Bash", args, &[4]);
     let mock = Mock::start([
         Reply::sse([upstream]),
-        Reply::json(200, &openai::completion(MODEL, "Two files.", "stop", openai::usage_object(120, 3, 0))),
+        Reply::json(
+            200,
+            &openai::completion(MODEL, "Two files.", "stop", openai::usage_object(120, 3, 0)),
+        ),
     ])
     .await;
     let bgw = gateway(&mock);
     let client = bgw.client();
-    let events = client.post_json("/v1/messages", &tool_request(REQUESTED, true)).await.sse().all().await;
-    let id = block(&events, 0)[0]["content_block"]["id"].as_str().unwrap().to_owned();
+    let events = client
+        .post_json("/v1/messages", &tool_request(REQUESTED, true))
+        .await
+        .sse()
+        .all()
+        .await;
+    let id = block(&events, 0)[0]["content_block"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     // Claude Code sends the history back with the block's id and the tool's result.
     let mut next = tool_request(REQUESTED, false);
@@ -328,14 +443,24 @@ async fn a_tool_call_id_comes_back_to_the_upstream_unchanged_in_the_next_turn() 
 
     let sent = mock.requests()[1].json();
     let messages = sent["messages"].as_array().unwrap();
-    assert_eq!(messages[0], json!({"role": "system", "content": "You are terse."}));
-    assert_eq!(messages[1], json!({"role": "user", "content": "List the files."}));
+    assert_eq!(
+        messages[0],
+        json!({"role": "system", "content": "You are terse."})
+    );
+    assert_eq!(
+        messages[1],
+        json!({"role": "user", "content": "List the files."})
+    );
     assert_eq!(messages[2]["role"], "assistant");
     let call = &messages[2]["tool_calls"][0];
-    assert_eq!(call["id"], "call_roundtrip01", "the upstream sees its own call id again");
+    assert_eq!(
+        call["id"], "call_roundtrip01",
+        "the upstream sees its own call id again"
+    );
     assert_eq!(call["type"], "function");
     assert_eq!(call["function"]["name"], "Bash");
-    let sent_args: Value = serde_json::from_str(call["function"]["arguments"].as_str().unwrap()).unwrap();
+    let sent_args: Value =
+        serde_json::from_str(call["function"]["arguments"].as_str().unwrap()).unwrap();
     assert_eq!(sent_args, json!({"command": "ls"}));
     assert_eq!(
         messages[3],
@@ -352,9 +477,19 @@ async fn a_stream_without_done_still_completes_when_the_finish_and_usage_came() 
     upstream.push_str(&openai::usage(MODEL, 10, 2, 0));
     let mock = Mock::start([Reply::sse([upstream])]).await;
     let bgw = gateway(&mock);
-    let events = bgw.client().post_json("/v1/messages", &messages_request(REQUESTED, true)).await.sse().all().await;
+    let events = bgw
+        .client()
+        .post_json("/v1/messages", &messages_request(REQUESTED, true))
+        .await
+        .sse()
+        .all()
+        .await;
     let n = names(&events);
-    assert_eq!(n[n.len() - 2..], ["message_delta", "message_stop"], "{events:#?}");
+    assert_eq!(
+        n[n.len() - 2..],
+        ["message_delta", "message_stop"],
+        "{events:#?}"
+    );
     assert!(!n.contains(&"error"));
 }
 
@@ -362,10 +497,82 @@ async fn a_stream_without_done_still_completes_when_the_finish_and_usage_came() 
 async fn finish_reason_length_is_max_tokens() {
     let mock = Mock::start([Reply::json(
         200,
-        &openai::completion(MODEL, "Once upon a", "length", openai::usage_object(10, 3, 0)),
+        &openai::completion(
+            MODEL,
+            "Once upon a",
+            "length",
+            openai::usage_object(10, 3, 0),
+        ),
     )])
     .await;
     let bgw = gateway(&mock);
-    let body = bgw.client().post_json("/v1/messages", &messages_request(REQUESTED, false)).await.json().await;
+    let body = bgw
+        .client()
+        .post_json("/v1/messages", &messages_request(REQUESTED, false))
+        .await
+        .json()
+        .await;
     assert_eq!(body["stop_reason"], "max_tokens");
+}
+
+#[tokio::test]
+async fn events_reach_the_client_as_they_arrive_not_when_the_stream_ends() {
+    // The upstream sends its first words and then nothing: if bgw buffered the stream,
+    // the client would never see them.
+    let parts = vec![
+        support::mock::Part::Bytes(openai::role(MODEL).into()),
+        support::mock::Part::Bytes(openai::text(MODEL, "First words").into()),
+        support::mock::Part::Hang,
+    ];
+    let mock = Mock::start([Reply::sse_parts(parts)]).await;
+    let bgw = gateway(&mock);
+    let mut stream = bgw
+        .client()
+        .post_json("/v1/messages", &messages_request(REQUESTED, true))
+        .await
+        .sse();
+    let mut seen = Vec::new();
+    while seen.len() < 3 {
+        let e = stream.next().await.expect("the stream ended early");
+        if e.event != "ping" {
+            seen.push(e);
+        }
+    }
+    assert_eq!(
+        names(&seen),
+        [
+            "message_start",
+            "content_block_start",
+            "content_block_delta"
+        ]
+    );
+    assert_eq!(text_of(&seen, 0), "First words");
+    stream.hang_up();
+}
+
+#[tokio::test]
+async fn a_vendor_that_says_stop_after_a_tool_call_still_gets_tool_use() {
+    // Some OpenAI-compatible servers end a tool call with `finish_reason: "stop"`.
+    let mut upstream = openai::role(MODEL);
+    upstream.push_str(&openai::tool_start(MODEL, 0, "call_stop01", "Bash"));
+    upstream.push_str(&openai::tool_args(MODEL, 0, r#"{"command":"pwd"}"#));
+    upstream.push_str(&openai::finish(MODEL, "stop"));
+    upstream.push_str(&openai::usage(MODEL, 10, 5, 0));
+    upstream.push_str(openai::DONE);
+    let mock = Mock::start([Reply::sse([upstream])]).await;
+    let bgw = gateway(&mock);
+    let events = bgw
+        .client()
+        .post_json("/v1/messages", &tool_request(REQUESTED, true))
+        .await
+        .sse()
+        .all()
+        .await;
+    let delta = events
+        .iter()
+        .find(|e| e.event == "message_delta")
+        .unwrap()
+        .json();
+    assert_eq!(delta["delta"]["stop_reason"], "tool_use");
+    assert_eq!(json_fragments(&events, 0).concat(), r#"{"command":"pwd"}"#);
 }

@@ -140,7 +140,9 @@ fn add(store: &Store, args: AddArgs) -> Result<ExitCode, CliError> {
         .collect();
     let name = args.name.clone().unwrap_or_else(|| provider.to_string());
     if name.trim().is_empty() || name.chars().any(char::is_whitespace) {
-        return Err(CliError::new("`--name` must be non-empty and without spaces"));
+        return Err(CliError::new(
+            "`--name` must be non-empty and without spaces",
+        ));
     }
     let rec = KeyRecord {
         name: name.clone(),
@@ -162,7 +164,11 @@ fn add(store: &Store, args: AddArgs) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn secret_source(args: &AddArgs, keyless_ok: bool, provider: &str) -> Result<SecretSource, CliError> {
+fn secret_source(
+    args: &AddArgs,
+    keyless_ok: bool,
+    provider: &str,
+) -> Result<SecretSource, CliError> {
     if let Some(v) = &args.value {
         let v = v.trim();
         if v.is_empty() {
@@ -200,8 +206,12 @@ fn secret_source(args: &AddArgs, keyless_ok: bool, provider: &str) -> Result<Sec
     if keyless_ok {
         return Ok(SecretSource::None);
     }
-    Err(CliError::new(format!("say where the key for `{provider}` comes from"))
-        .hint(format!("run `{}` (or use `--value`, `--stdin`)", add_key_hint(provider))))
+    Err(
+        CliError::new(format!("say where the key for `{provider}` comes from")).hint(format!(
+            "run `{}` (or use `--value`, `--stdin`)",
+            add_key_hint(provider)
+        )),
+    )
 }
 
 fn check_url(u: &str) -> Result<String, CliError> {
@@ -210,7 +220,11 @@ fn check_url(u: &str) -> Result<String, CliError> {
         .strip_prefix("https://")
         .or_else(|| trimmed.strip_prefix("http://"));
     match rest {
-        Some(host) if !host.is_empty() && !host.starts_with('/') && trimmed.parse::<http::Uri>().is_ok() => {
+        Some(host)
+            if !host.is_empty()
+                && !host.starts_with('/')
+                && trimmed.parse::<http::Uri>().is_ok() =>
+        {
             Ok(trimmed.to_owned())
         }
         _ => Err(CliError::new(format!(
@@ -245,7 +259,12 @@ fn list(store: &Store) -> Result<ExitCode, CliError> {
         .collect();
     print!(
         "{}",
-        table(&["NAME", "PROVIDER", "SOURCE", "KEY", "BASE URL", "WEIGHT", "MODELS"], &rows)
+        table(
+            &[
+                "NAME", "PROVIDER", "SOURCE", "KEY", "BASE URL", "WEIGHT", "MODELS"
+            ],
+            &rows
+        )
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -256,7 +275,10 @@ mod tests {
 
     #[test]
     fn base_urls_must_name_a_host() {
-        assert_eq!(check_url("https://x.openai.azure.com/").unwrap(), "https://x.openai.azure.com");
+        assert_eq!(
+            check_url("https://x.openai.azure.com/").unwrap(),
+            "https://x.openai.azure.com"
+        );
         assert!(check_url("x.openai.azure.com").is_err());
         assert!(check_url("https://").is_err());
     }

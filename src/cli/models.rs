@@ -74,7 +74,11 @@ pub fn run(store: &Store, args: ModelsArgs) -> Result<ExitCode, CliError> {
             let provider = routes.provider(p).ok_or_else(|| {
                 CliError::new(format!("unknown provider `{p}`")).hint(format!(
                     "known providers: {}",
-                    routes.providers().map(|p| p.id.as_str()).collect::<Vec<_>>().join(", ")
+                    routes
+                        .providers()
+                        .map(|p| p.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ))
             })?;
             vec![provider]
@@ -107,10 +111,17 @@ pub fn run(store: &Store, args: ModelsArgs) -> Result<ExitCode, CliError> {
         return Ok(ExitCode::SUCCESS);
     }
     if rows.is_empty() {
-        eprintln!("no models: add a key first, for example `{}`", add_key_hint("openai"));
+        eprintln!(
+            "no models: add a key first, for example `{}`",
+            add_key_hint("openai")
+        );
         return Ok(ExitCode::SUCCESS);
     }
-    let fmt_num = |n: Option<u32>| n.map_or("-".to_owned(), |n| crate::observe::session::thousands(u64::from(n)));
+    let fmt_num = |n: Option<u32>| {
+        n.map_or("-".to_owned(), |n| {
+            crate::observe::session::thousands(u64::from(n))
+        })
+    };
     let fmt_price = |p: Option<f64>| p.map_or("-".to_owned(), |p| format!("${p:.2}"));
     let table_rows: Vec<Vec<String>> = rows
         .iter()
@@ -127,7 +138,10 @@ pub fn run(store: &Store, args: ModelsArgs) -> Result<ExitCode, CliError> {
         .collect();
     print!(
         "{}",
-        table(&["MODEL", "CONTEXT", "MAX OUT", "IN $/M", "OUT $/M", "SOURCE"], &table_rows)
+        table(
+            &["MODEL", "CONTEXT", "MAX OUT", "IN $/M", "OUT $/M", "SOURCE"],
+            &table_rows
+        )
     );
     println!("prices per million tokens, taken {}", catalog::PRICES_TAKEN);
     Ok(ExitCode::SUCCESS)
@@ -174,7 +188,11 @@ fn merge(provider: &Provider, live: &[String]) -> Vec<Row> {
 }
 
 /// The provider's own list; `Err(None)` when it has none to ask.
-async fn live_models(http: &UpstreamClient, routes: &Routes, provider: &Provider) -> Result<Vec<String>, Option<String>> {
+async fn live_models(
+    http: &UpstreamClient,
+    routes: &Routes,
+    provider: &Provider,
+) -> Result<Vec<String>, Option<String>> {
     if provider.kind == ProviderKind::Azure {
         // Azure's data plane lists no deployments; the keys' `--models` stand in.
         return Err(None);
@@ -200,7 +218,13 @@ async fn live_models(http: &UpstreamClient, routes: &Routes, provider: &Provider
         .map_err(|e| Some(format!("invalid base URL: {e}")))?;
     let resp = tokio::time::timeout(LIVE_TIMEOUT, http.request(req))
         .await
-        .map_err(|_| Some(format!("no answer from {} within {} s", target.base_url, LIVE_TIMEOUT.as_secs())))?
+        .map_err(|_| {
+            Some(format!(
+                "no answer from {} within {} s",
+                target.base_url,
+                LIVE_TIMEOUT.as_secs()
+            ))
+        })?
         .map_err(|_| Some(format!("cannot reach {} (is it running?)", target.base_url)))?;
     let status = resp.status();
     let body = resp

@@ -70,7 +70,9 @@ pub fn run(store: &Store, args: RunArgs) -> Result<ExitCode, CliError> {
         let listener = gateway::bind(SocketAddr::new(Ipv4Addr::LOCALHOST.into(), args.port))
             .await
             .map_err(CliError::new)?;
-        let addr = listener.local_addr().map_err(|e| CliError::new(e.to_string()))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| CliError::new(e.to_string()))?;
         let gw = Gateway::new(routes, client, settings);
         let (stop, stopped) = watch::channel(false);
         let server = tokio::spawn(gateway::serve(listener, gw.clone(), stopped));
@@ -121,7 +123,10 @@ fn tier_env(args: &RunArgs) -> Vec<(&'static str, String)> {
         .iter()
         .filter_map(|(var, m)| m.as_ref().map(|m| (*var, m.trim().to_owned())))
         .collect();
-    let main = args.model.clone().or_else(|| env.first().map(|(_, m)| m.clone()));
+    let main = args
+        .model
+        .clone()
+        .or_else(|| env.first().map(|(_, m)| m.clone()));
     if let Some(m) = main {
         env.push(("ANTHROPIC_MODEL", m.trim().to_owned()));
     }
@@ -184,7 +189,10 @@ fn find_claude(explicit: Option<&Path>) -> Result<PathBuf, CliError> {
         return if p.is_file() {
             Ok(p.to_owned())
         } else {
-            Err(CliError::new(format!("`{}` (from BGW_CLAUDE_BIN) is not a file", p.display())))
+            Err(CliError::new(format!(
+                "`{}` (from BGW_CLAUDE_BIN) is not a file",
+                p.display()
+            )))
         };
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
@@ -198,7 +206,9 @@ fn find_claude(explicit: Option<&Path>) -> Result<PathBuf, CliError> {
 }
 
 /// Waits for claude, ignoring Ctrl-C (claude handles it) and passing on SIGTERM and SIGHUP.
-async fn wait_child(child: &mut tokio::process::Child) -> std::io::Result<std::process::ExitStatus> {
+async fn wait_child(
+    child: &mut tokio::process::Child,
+) -> std::io::Result<std::process::ExitStatus> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut int = signal(SignalKind::interrupt())?;
     let mut term = signal(SignalKind::terminate())?;

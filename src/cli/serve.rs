@@ -16,11 +16,21 @@ use crate::store::Store;
 #[derive(Debug, Clone, Args)]
 pub struct GatewayArgs {
     /// Largest request body accepted, in MiB
-    #[arg(long, env = "BGW_MAX_BODY_MB", default_value_t = 32, value_name = "MIB")]
+    #[arg(
+        long,
+        env = "BGW_MAX_BODY_MB",
+        default_value_t = 32,
+        value_name = "MIB"
+    )]
     pub max_body_mb: usize,
 
     /// Seconds an upstream may stay silent before the request fails
-    #[arg(long, env = "BGW_UPSTREAM_TIMEOUT", default_value_t = 600, value_name = "SECS")]
+    #[arg(
+        long,
+        env = "BGW_UPSTREAM_TIMEOUT",
+        default_value_t = 600,
+        value_name = "SECS"
+    )]
     pub upstream_timeout: u64,
 }
 
@@ -31,7 +41,9 @@ impl GatewayArgs {
             return Err(CliError::new("`--max-body-mb` must be at least 1"));
         }
         if self.upstream_timeout == 0 {
-            return Err(CliError::new("`--upstream-timeout` must be at least 1 second"));
+            return Err(CliError::new(
+                "`--upstream-timeout` must be at least 1 second",
+            ));
         }
         let timeout = Duration::from_secs(self.upstream_timeout);
         Ok(Settings {
@@ -73,7 +85,9 @@ pub fn run(store: &Store, args: ServeArgs) -> Result<ExitCode, CliError> {
         let listener = gateway::bind(SocketAddr::new(args.host, args.port))
             .await
             .map_err(CliError::new)?;
-        let addr = listener.local_addr().map_err(|e| CliError::new(e.to_string()))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| CliError::new(e.to_string()))?;
         let gw = Gateway::new(routes, client, settings);
         let (stop, stopped) = watch::channel(false);
         let server = tokio::spawn(gateway::serve(listener, gw.clone(), stopped));

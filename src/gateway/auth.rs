@@ -21,7 +21,11 @@ pub fn check_session(token: Option<&Secret>, headers: &HeaderMap) -> Result<(), 
             .get(http::header::AUTHORIZATION)
             .and_then(|v| v.as_bytes().strip_prefix(b"Bearer ")),
     ];
-    if presented.into_iter().flatten().any(|p| constant_time_eq(p, expected)) {
+    if presented
+        .into_iter()
+        .flatten()
+        .any(|p| constant_time_eq(p, expected))
+    {
         Ok(())
     } else {
         Err(ApiError::new(
@@ -32,7 +36,10 @@ pub fn check_session(token: Option<&Secret>, headers: &HeaderMap) -> Result<(), 
 }
 
 /// The client's own credential, unless it is only this gateway's session token.
-pub fn client_credential(token: Option<&Secret>, headers: &HeaderMap) -> Option<(HeaderName, HeaderValue)> {
+pub fn client_credential(
+    token: Option<&Secret>,
+    headers: &HeaderMap,
+) -> Option<(HeaderName, HeaderValue)> {
     let is_token = |v: &[u8]| token.is_some_and(|t| constant_time_eq(v, t.expose().as_bytes()));
     if let Some(v) = headers.get("x-api-key") {
         if !v.is_empty() && !is_token(v.as_bytes()) {
@@ -40,7 +47,10 @@ pub fn client_credential(token: Option<&Secret>, headers: &HeaderMap) -> Option<
         }
     }
     if let Some(v) = headers.get(http::header::AUTHORIZATION) {
-        let bearer = v.as_bytes().strip_prefix(b"Bearer ").unwrap_or(v.as_bytes());
+        let bearer = v
+            .as_bytes()
+            .strip_prefix(b"Bearer ")
+            .unwrap_or(v.as_bytes());
         if !bearer.is_empty() && !is_token(bearer) {
             return Some((http::header::AUTHORIZATION, v.clone()));
         }
@@ -71,7 +81,13 @@ mod tests {
     fn session_token_is_required_when_set() {
         let t = Secret::new("run-secret".into());
         assert!(check_session(Some(&t), &headers(&[(SESSION_HEADER, "run-secret")])).is_ok());
-        assert!(check_session(Some(&t), &headers(&[("authorization", "Bearer run-secret")])).is_ok());
+        assert!(
+            check_session(
+                Some(&t),
+                &headers(&[("authorization", "Bearer run-secret")])
+            )
+            .is_ok()
+        );
         let err = check_session(Some(&t), &headers(&[("x-api-key", "other")])).unwrap_err();
         assert_eq!(err.status, 401);
         assert!(check_session(None, &HeaderMap::new()).is_ok());
@@ -83,6 +99,9 @@ mod tests {
         let h = headers(&[("authorization", "Bearer run-secret")]);
         assert_eq!(client_credential(Some(&t), &h), None);
         let h = headers(&[("authorization", "Bearer sk-ant-oat-xyz")]);
-        assert_eq!(client_credential(Some(&t), &h).map(|(n, _)| n), Some(http::header::AUTHORIZATION));
+        assert_eq!(
+            client_credential(Some(&t), &h).map(|(n, _)| n),
+            Some(http::header::AUTHORIZATION)
+        );
     }
 }

@@ -27,14 +27,18 @@ use crate::providers::{self, Inbound, Wire};
 const IMAGE_TOKENS: u64 = 1_600;
 
 /// Handles one count request.
-pub async fn handle(gateway: &Arc<Gateway>, req: Request<Incoming>) -> Result<Response<GatewayBody>, ApiError> {
+pub async fn handle(
+    gateway: &Arc<Gateway>,
+    req: Request<Incoming>,
+) -> Result<Response<GatewayBody>, ApiError> {
     let (parts, body) = req.into_parts();
     auth::check_session(gateway.settings.session_token.as_ref(), &parts.headers)?;
     let body = read_body(body, &parts.headers, gateway.settings.max_body).await?;
     let head = RequestHead::parse(&body)?;
     let model = head.model_name()?;
     let target = gateway.routes().resolve(&model)?;
-    let client_auth = auth::client_credential(gateway.settings.session_token.as_ref(), &parts.headers);
+    let client_auth =
+        auth::client_credential(gateway.settings.session_token.as_ref(), &parts.headers);
     let can_ask = target.secret.is_some() || client_auth.is_some();
     let prepared = providers::prepare(
         &target,
@@ -60,16 +64,21 @@ pub async fn handle(gateway: &Arc<Gateway>, req: Request<Incoming>) -> Result<Re
 }
 
 async fn ask_upstream(gateway: &Gateway, prepared: providers::Prepared) -> Option<Bytes> {
-    let uri = prepared.uri.replacen("/v1/messages", "/v1/messages/count_tokens", 1);
+    let uri = prepared
+        .uri
+        .replacen("/v1/messages", "/v1/messages/count_tokens", 1);
     let mut builder = Request::post(uri);
     for (name, value) in prepared.headers {
         builder = builder.header(name, value);
     }
     let req = builder.body(Full::new(Bytes::from(prepared.body))).ok()?;
-    let resp = tokio::time::timeout(gateway.settings.upstream_timeout, gateway.client.request(req))
-        .await
-        .ok()?
-        .ok()?;
+    let resp = tokio::time::timeout(
+        gateway.settings.upstream_timeout,
+        gateway.client.request(req),
+    )
+    .await
+    .ok()?
+    .ok()?;
     if !resp.status().is_success() {
         return None;
     }
@@ -79,7 +88,10 @@ async fn ask_upstream(gateway: &Gateway, prepared: providers::Prepared) -> Optio
         input_tokens: u64,
     }
     let count: Count = serde_json::from_slice(&bytes).ok()?;
-    Some(Bytes::from(format!("{{\"input_tokens\":{}}}", count.input_tokens)))
+    Some(Bytes::from(format!(
+        "{{\"input_tokens\":{}}}",
+        count.input_tokens
+    )))
 }
 
 /// The documented estimate (see the module comment).

@@ -22,7 +22,10 @@ use crate::providers::{self, Inbound, StreamDecoder, Wire};
 use crate::route::Target;
 
 /// Handles one Messages request.
-pub async fn handle(gateway: &Arc<Gateway>, req: Request<Incoming>) -> Result<Response<GatewayBody>, ApiError> {
+pub async fn handle(
+    gateway: &Arc<Gateway>,
+    req: Request<Incoming>,
+) -> Result<Response<GatewayBody>, ApiError> {
     let (parts, body) = req.into_parts();
     auth::check_session(gateway.settings.session_token.as_ref(), &parts.headers)?;
     let body = read_body(body, &parts.headers, gateway.settings.max_body).await?;
@@ -30,8 +33,12 @@ pub async fn handle(gateway: &Arc<Gateway>, req: Request<Incoming>) -> Result<Re
     let requested = head.model_name()?;
     let stream = head.stream.unwrap_or(false);
     let target = gateway.routes().resolve(&requested)?;
-    let client_auth = auth::client_credential(gateway.settings.session_token.as_ref(), &parts.headers);
-    if target.kind == providers::ProviderKind::Anthropic && target.secret.is_none() && client_auth.is_none() {
+    let client_auth =
+        auth::client_credential(gateway.settings.session_token.as_ref(), &parts.headers);
+    if target.kind == providers::ProviderKind::Anthropic
+        && target.secret.is_none()
+        && client_auth.is_none()
+    {
         return Err(ApiError::new(
             ErrorKind::Authentication,
             format!(
@@ -53,24 +60,47 @@ pub async fn handle(gateway: &Arc<Gateway>, req: Request<Incoming>) -> Result<Re
     )?;
     let wire = prepared.wire;
     let upstream = send(gateway, &target, prepared).await.inspect_err(|_| {
-        gateway.stats.record(&target.provider, &target.upstream_model, &Usage::default(), false);
+        gateway.stats.record(
+            &target.provider,
+            &target.upstream_model,
+            &Usage::default(),
+            false,
+        );
     })?;
     let status = upstream.status();
     if !status.is_success() {
+        let retry_after = upstream
+            .headers()
+            .get(http::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
         let bytes = read_upstream(upstream.into_body(), gateway.settings.upstream_timeout).await;
-        let message = wire.error_message(&bytes);
-        let err = ApiError::upstream(&target.provider, status.as_u16(), &message);
-        gateway.stats.record(&target.provider, &target.upstream_model, &Usage::default(), false);
+        let mut err = wire.upstream_error(&target.provider, status.as_u16(), &bytes);
+        err.retry_after = retry_after;
+        gateway.stats.record(
+            &target.provider,
+            &target.upstream_model,
+            &Usage::default(),
+            false,
+        );
         return Err(err);
     }
     if stream {
-        Ok(start_stream(gateway, target, wire, &requested, upstream.into_body()))
+        Ok(start_stream(
+            gateway,
+            target,
+            wire,
+            &requested,
+            upstream.into_body(),
+        ))
     } else {
         let bytes = read_upstream(upstream.into_body(), gateway.settings.upstream_timeout).await;
         let decoded = wire.decode_body(&bytes, &requested);
         let ok = decoded.is_ok();
         let usage = decoded.as_ref().map(|(_, u)| *u).unwrap_or_default();
-        gateway.stats.record(&target.provider, &target.upstream_model, &usage, ok);
+        gateway
+            .stats
+            .record(&target.provider, &target.upstream_model, &usage, ok);
         let (body, _) = decoded.map_err(|e| ApiError {
             message: format!("{}: {}", target.provider, e.message),
             ..e
@@ -100,7 +130,9 @@ pub async fn read_body(body: Incoming, headers: &HeaderMap, max: usize) -> Resul
     match Limited::new(body, max).collect().await {
         Ok(c) => Ok(c.to_bytes()),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
-        Err(e) => Err(ApiError::invalid(format!("could not read the request body: {e}"))),
+        Err(e) => Err(ApiError::invalid(format!(
+            "could not read the request body: {e}"
+        ))),
     }
 }
 
@@ -116,7 +148,12 @@ async fn send(
     }
     let req = builder
         .body(Full::new(Bytes::from(prepared.body)))
-        .map_err(|e| ApiError::invalid(format!("{}: invalid upstream URL `{}`: {e}", target.provider, prepared.uri)))?;
+        .map_err(|e| {
+            ApiError::invalid(format!(
+                "{}: invalid upstream URL `{}`: {e}",
+                target.provider, prepared.uri
+            ))
+        })?;
     let timeout = gateway.settings.upstream_timeout;
     match tokio::time::timeout(timeout, gateway.client.request(req)).await {
         Ok(Ok(resp)) => Ok(resp),
@@ -143,7 +180,9 @@ async fn send(
 
 fn origin(uri: &str) -> &str {
     let after_scheme = uri.find("://").map_or(0, |i| i + 3);
-    uri[after_scheme..].find('/').map_or(uri, |i| &uri[..after_scheme + i])
+    uri[after_scheme..]
+        .find('/')
+        .map_or(uri, |i| &uri[..after_scheme + i])
 }
 
 /// The innermost cause ("Connection refused (os error 111)"), which says the most.
@@ -177,8 +216,14 @@ fn start_stream(
     tokio::spawn(pump(Arc::clone(gateway), target, decoder, upstream, tx));
     let mut resp = Response::new(GatewayBody::Stream(rx));
     let headers = resp.headers_mut();
-    headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/event-stream"));
-    headers.insert(http::header::CACHE_CONTROL, http::HeaderValue::from_static("no-cache"));
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/event-stream"),
+    );
+    headers.insert(
+        http::header::CACHE_CONTROL,
+        http::HeaderValue::from_static("no-cache"),
+    );
     resp
 }
 
@@ -233,7 +278,11 @@ async fn pump(
                     out.extend_from_slice(
                         &ApiError::new(
                             ErrorKind::Timeout,
-                            format!("{}: the stream was silent for {} s", target.provider, limit.as_secs()),
+                            format!(
+                                "{}: the stream was silent for {} s",
+                                target.provider,
+                                limit.as_secs()
+                            ),
                         )
                         .to_sse(),
                     );
@@ -243,15 +292,30 @@ async fn pump(
                 StreamEvent::Ping.write_sse(&mut out);
             }
         }
-        if !out.is_empty() && tx.send(Bytes::from(std::mem::take(&mut out))).await.is_err() {
-            gateway.stats.record(&target.provider, &target.upstream_model, &decoder.usage(), false);
+        if !out.is_empty()
+            && tx
+                .send(Bytes::from(std::mem::take(&mut out)))
+                .await
+                .is_err()
+        {
+            gateway.stats.record(
+                &target.provider,
+                &target.upstream_model,
+                &decoder.usage(),
+                false,
+            );
             return;
         }
     }
     if !out.is_empty() {
         let _ = tx.send(Bytes::from(out)).await;
     }
-    gateway.stats.record(&target.provider, &target.upstream_model, &decoder.usage(), ok);
+    gateway.stats.record(
+        &target.provider,
+        &target.upstream_model,
+        &decoder.usage(),
+        ok,
+    );
 }
 
 #[cfg(test)]
@@ -260,7 +324,10 @@ mod tests {
 
     #[test]
     fn origin_keeps_scheme_and_host() {
-        assert_eq!(origin("https://api.openai.com/v1/chat/completions"), "https://api.openai.com");
+        assert_eq!(
+            origin("https://api.openai.com/v1/chat/completions"),
+            "https://api.openai.com"
+        );
         assert_eq!(origin("http://127.0.0.1:9/x"), "http://127.0.0.1:9");
     }
 }

@@ -85,13 +85,22 @@ pub fn entries(routes: &Routes) -> Vec<ModelEntry> {
 }
 
 /// `GET /v1/models?limit=&after_id=&before_id=`.
-pub fn list<B>(gateway: &Arc<Gateway>, req: &Request<B>) -> Result<Response<GatewayBody>, ApiError> {
+pub fn list<B>(
+    gateway: &Arc<Gateway>,
+    req: &Request<B>,
+) -> Result<Response<GatewayBody>, ApiError> {
     auth::check_session(gateway.settings.session_token.as_ref(), req.headers())?;
     let all = entries(&gateway.routes());
     let mut limit = 20usize;
     let mut after: Option<String> = None;
     let mut before: Option<String> = None;
-    for pair in req.uri().query().unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+    for pair in req
+        .uri()
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         let v = percent_decode(v);
         match k {
@@ -126,11 +135,18 @@ pub fn list<B>(gateway: &Arc<Gateway>, req: &Request<B>) -> Result<Response<Gate
         first_id: page.first().map(|e| e.id.as_str()),
         last_id: page.last().map(|e| e.id.as_str()),
     };
-    Ok(json(StatusCode::OK, serde_json::to_vec(&body).unwrap_or_default()))
+    Ok(json(
+        StatusCode::OK,
+        serde_json::to_vec(&body).unwrap_or_default(),
+    ))
 }
 
 /// `GET /v1/models/{id}`.
-pub fn one<B>(gateway: &Arc<Gateway>, req: &Request<B>, id: &str) -> Result<Response<GatewayBody>, ApiError> {
+pub fn one<B>(
+    gateway: &Arc<Gateway>,
+    req: &Request<B>,
+    id: &str,
+) -> Result<Response<GatewayBody>, ApiError> {
     auth::check_session(gateway.settings.session_token.as_ref(), req.headers())?;
     let id = percent_decode(id);
     entries(&gateway.routes())
@@ -140,7 +156,9 @@ pub fn one<B>(gateway: &Arc<Gateway>, req: &Request<B>, id: &str) -> Result<Resp
         .ok_or_else(|| {
             ApiError::new(
                 ErrorKind::NotFound,
-                format!("model `{id}` is not among the models bgw can route to; `bgw models` lists them"),
+                format!(
+                    "model `{id}` is not among the models bgw can route to; `bgw models` lists them"
+                ),
             )
         })
 }

@@ -13,16 +13,24 @@ use crate::messages::{ApiError, ErrorKind};
 pub async fn handle(gateway: Arc<Gateway>, req: Request<Incoming>) -> Response<GatewayBody> {
     // `ANTHROPIC_BASE_URL=http://host/anthropic` works as well as the bare host.
     let path = req.uri().path();
-    let path = path.strip_prefix("/anthropic").filter(|p| p.starts_with('/')).unwrap_or(path);
+    let path = path
+        .strip_prefix("/anthropic")
+        .filter(|p| p.starts_with('/'))
+        .unwrap_or(path);
     let path = path.trim_end_matches('/').to_owned();
     let result = match (req.method(), path.as_str()) {
         (&Method::POST, "/v1/messages") => super::messages::handle(&gateway, req).await,
-        (&Method::POST, "/v1/messages/count_tokens") => super::count_tokens::handle(&gateway, req).await,
+        (&Method::POST, "/v1/messages/count_tokens") => {
+            super::count_tokens::handle(&gateway, req).await
+        }
         (&Method::GET, "/v1/models") => super::models::list(&gateway, &req),
         (&Method::GET, p) if p.starts_with("/v1/models/") => {
             super::models::one(&gateway, &req, &p["/v1/models/".len()..])
         }
-        (&Method::GET | &Method::HEAD, "/health" | "" | "/api/hello") => Ok(json(StatusCode::OK, Bytes::from_static(b"{\"status\":\"ok\"}"))),
+        (&Method::GET | &Method::HEAD, "/health" | "" | "/api/hello") => Ok(json(
+            StatusCode::OK,
+            Bytes::from_static(b"{\"status\":\"ok\"}"),
+        )),
         (_, "/v1/messages" | "/v1/messages/count_tokens") => Err(ApiError::new(
             ErrorKind::InvalidRequest,
             format!("{} is not allowed on {path}; use POST", req.method()),
@@ -30,7 +38,10 @@ pub async fn handle(gateway: Arc<Gateway>, req: Request<Incoming>) -> Response<G
         .with_status(405)),
         _ => Err(ApiError::new(
             ErrorKind::NotFound,
-            format!("bgw serves no {} {path}; the Messages API is POST /v1/messages", req.method()),
+            format!(
+                "bgw serves no {} {path}; the Messages API is POST /v1/messages",
+                req.method()
+            ),
         )),
     };
     result.unwrap_or_else(|e| error_response(&e))
@@ -60,7 +71,8 @@ pub fn error_response(e: &ApiError) -> Response<GatewayBody> {
         );
     }
     if let Some(secs) = e.retry_after {
-        resp.headers_mut().insert(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
+        resp.headers_mut()
+            .insert(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
     }
     resp
 }

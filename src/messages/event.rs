@@ -243,7 +243,12 @@ fn random_suffix() -> Cow<'static, str> {
     Cow::Owned(
         bytes
             .iter()
-            .flat_map(|b| [ALPHABET[(*b as usize) % 62], ALPHABET[(*b as usize / 4) % 62]])
+            .flat_map(|b| {
+                [
+                    ALPHABET[(*b as usize) % 62],
+                    ALPHABET[(*b as usize / 4) % 62],
+                ]
+            })
             .map(char::from)
             .collect(),
     )

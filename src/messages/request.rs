@@ -3,8 +3,8 @@
 //! Fields bgw does not translate (`context_management`, `container`, …) are skipped
 //! here; the Anthropic passthrough forwards the original bytes, so nothing is lost there.
 
-use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::fmt;
@@ -75,8 +75,9 @@ impl<'a> RequestHead<'a> {
 
     /// The model name, unescaped.
     pub fn model_name(&self) -> Result<Cow<'a, str>, ApiError> {
-        serde_json::from_str::<Cow<'a, str>>(self.model.get())
-            .map_err(|_| ApiError::invalid("`model` must be a string, for example \"openai/gpt-5\""))
+        serde_json::from_str::<Cow<'a, str>>(self.model.get()).map_err(|_| {
+            ApiError::invalid("`model` must be a string, for example \"openai/gpt-5\"")
+        })
     }
 }
 
@@ -384,11 +385,14 @@ pub enum Thinking {
     Disabled,
 }
 
-/// `output_config`; only `effort` matters to translators.
+/// `output_config`: `effort` and `format` matter to translators.
 #[derive(Debug, Deserialize)]
 pub struct OutputConfig<'a> {
     #[serde(default, borrow)]
     pub effort: Option<Cow<'a, str>>,
+    /// Structured output, `{"type":"json_schema","schema":{…}}`, kept raw for translators.
+    #[serde(default, borrow)]
+    pub format: Option<&'a RawValue>,
 }
 
 enum Either<'a, T> {
@@ -467,13 +471,21 @@ mod tests {
     fn strings_without_escapes_are_borrowed() {
         let body = br#"{"model":"m","messages":[{"role":"user","content":"plain"}]}"#;
         let req = MessagesRequest::parse(body).unwrap();
-        assert!(matches!(&req.messages[0].content, Content::Text(Cow::Borrowed("plain"))));
+        assert!(matches!(
+            &req.messages[0].content,
+            Content::Text(Cow::Borrowed("plain"))
+        ));
     }
 
     #[test]
     fn malformed_json_names_the_problem() {
-        let err = MessagesRequest::parse(br#"{"model":"m","messages":[{"role":"user"}]}"#).unwrap_err();
-        assert!(err.message.contains("missing field `content`"), "{}", err.message);
+        let err =
+            MessagesRequest::parse(br#"{"model":"m","messages":[{"role":"user"}]}"#).unwrap_err();
+        assert!(
+            err.message.contains("missing field `content`"),
+            "{}",
+            err.message
+        );
         let err = MessagesRequest::parse(b"{\"model\": ").unwrap_err();
         assert!(err.message.contains("not valid JSON"), "{}", err.message);
     }
@@ -490,6 +502,8 @@ mod tests {
     fn unknown_blocks_are_kept_by_kind() {
         let body = br#"{"model":"m","messages":[{"role":"assistant","content":[{"type":"server_tool_use","id":"x","name":"web_search","input":{}}]}]}"#;
         let req = MessagesRequest::parse(body).unwrap();
-        assert!(matches!(&req.messages[0].content, Content::Blocks(b) if matches!(&b[0], Block::Other { kind } if kind == "server_tool_use")));
+        assert!(
+            matches!(&req.messages[0].content, Content::Blocks(b) if matches!(&b[0], Block::Other { kind } if kind == "server_tool_use"))
+        );
     }
 }

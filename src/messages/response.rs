@@ -47,8 +47,15 @@ impl MessageResponse {
 #[derive(Debug)]
 enum Open {
     Text(String),
-    Tool { id: String, name: String, json: String },
-    Thinking { thinking: String, signature: String },
+    Tool {
+        id: String,
+        name: String,
+        json: String,
+    },
+    Thinking {
+        thinking: String,
+        signature: String,
+    },
 }
 
 /// Builds a [`MessageResponse`] from stream events (non-stream decoding and log reassembly).
@@ -104,12 +111,14 @@ impl MessageAccumulator {
                     (Some(Open::Tool { json, .. }), Delta::InputJsonDelta { partial_json }) => {
                         json.push_str(partial_json)
                     }
-                    (Some(Open::Thinking { thinking, .. }), Delta::ThinkingDelta { thinking: t }) => {
-                        thinking.push_str(t)
-                    }
-                    (Some(Open::Thinking { signature, .. }), Delta::SignatureDelta { signature: s }) => {
-                        signature.push_str(s)
-                    }
+                    (
+                        Some(Open::Thinking { thinking, .. }),
+                        Delta::ThinkingDelta { thinking: t },
+                    ) => thinking.push_str(t),
+                    (
+                        Some(Open::Thinking { signature, .. }),
+                        Delta::SignatureDelta { signature: s },
+                    ) => signature.push_str(s),
                     _ => {}
                 }
             }
@@ -206,7 +215,9 @@ mod tests {
             },
             StreamEvent::BlockStart {
                 index: 0,
-                block: BlockStart::Text { text: String::new() },
+                block: BlockStart::Text {
+                    text: String::new(),
+                },
             },
             StreamEvent::BlockDelta {
                 index: 0,

@@ -124,8 +124,14 @@ mod tests {
         stats.record("anthropic", "no-such-model", &usage, true);
         stats.record("openai", "gpt-4o", &Usage::default(), false);
         let line = stats.totals().summary_line();
-        assert!(line.starts_with("bgw: 3 requests (1 failed), 3,000 input + 400 output tokens, $"), "{line}");
+        assert!(
+            line.starts_with("bgw: 3 requests (1 failed), 3,000 input + 400 output tokens, $"),
+            "{line}"
+        );
         assert!(line.contains("(+1 unpriced)"), "{line}");
-        assert!(line.ends_with("providers: anthropic ×1, openai ×2"), "{line}");
+        assert!(
+            line.ends_with("providers: anthropic ×1, openai ×2"),
+            "{line}"
+        );
     }
 }

@@ -82,7 +82,10 @@ mod tests {
             "https://res.openai.azure.com/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21"
         );
         assert_eq!(
-            url("https://res.openai.azure.com?api-version=2025-04-01-preview", "o3"),
+            url(
+                "https://res.openai.azure.com?api-version=2025-04-01-preview",
+                "o3"
+            ),
             "https://res.openai.azure.com/openai/deployments/o3/chat/completions?api-version=2025-04-01-preview"
         );
     }
@@ -102,7 +105,10 @@ mod tests {
             "https://res.services.ai.azure.com/anthropic/v1/messages"
         );
         assert_eq!(
-            url("https://res.services.ai.azure.com/anthropic/", "claude-haiku-4-5"),
+            url(
+                "https://res.services.ai.azure.com/anthropic/",
+                "claude-haiku-4-5"
+            ),
             "https://res.services.ai.azure.com/anthropic/v1/messages"
         );
     }

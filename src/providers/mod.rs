@@ -172,13 +172,19 @@ pub fn prepare(target: &Target, inbound: &Inbound<'_>) -> Result<Prepared, ApiEr
     let base = target.base_url.as_str();
     let model = target.upstream_model.as_str();
     let mut headers = Vec::with_capacity(8);
-    headers.push((http::header::CONTENT_TYPE, HeaderValue::from_static("application/json")));
+    headers.push((
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    ));
     let (wire, uri) = match target.kind {
         ProviderKind::Anthropic => {
             let query = inbound.query.map(|q| format!("?{q}")).unwrap_or_default();
             anthropic_headers(inbound.headers, &mut headers);
             match &target.secret {
-                Some(s) => headers.push((HeaderName::from_static("x-api-key"), secret_value(target, s)?)),
+                Some(s) => headers.push((
+                    HeaderName::from_static("x-api-key"),
+                    secret_value(target, s)?,
+                )),
                 None => headers.extend(inbound.client_auth.clone()),
             }
             (Wire::Anthropic, format!("{base}/v1/messages{query}"))
@@ -211,7 +217,10 @@ pub fn prepare(target: &Target, inbound: &Inbound<'_>) -> Result<Prepared, ApiEr
         }
     };
     if inbound.stream {
-        headers.push((http::header::ACCEPT, HeaderValue::from_static("text/event-stream")));
+        headers.push((
+            http::header::ACCEPT,
+            HeaderValue::from_static("text/event-stream"),
+        ));
     }
     Ok(Prepared {
         wire,
@@ -263,7 +272,11 @@ impl Wire {
     }
 
     /// A whole upstream response as an Anthropic body, with its usage.
-    pub fn decode_body(self, body: &[u8], requested_model: &str) -> Result<(Vec<u8>, Usage), ApiError> {
+    pub fn decode_body(
+        self,
+        body: &[u8],
+        requested_model: &str,
+    ) -> Result<(Vec<u8>, Usage), ApiError> {
         match self {
             Wire::Anthropic => Ok((body.to_vec(), anthropic::response_usage(body))),
             Wire::OpenAiChat => {
@@ -273,11 +286,13 @@ impl Wire {
         }
     }
 
-    /// The human message of an upstream error body.
-    pub fn error_message(self, body: &[u8]) -> String {
+    /// The error for a non-2xx upstream answer, its message prefixed with the provider.
+    pub fn upstream_error(self, provider: &str, status: u16, body: &[u8]) -> ApiError {
         match self {
-            Wire::Anthropic => anthropic::error_message(body),
-            Wire::OpenAiChat => openai::error_message(body),
+            Wire::Anthropic => {
+                ApiError::upstream(provider, status, &anthropic::error_message(body))
+            }
+            Wire::OpenAiChat => openai::upstream_error(provider, status, body),
         }
     }
 }

@@ -121,7 +121,11 @@ impl Routes {
                         ),
                     )
                 })?;
-                (Some(k.name.clone()), secret.map(Secret::new), k.base_url.clone())
+                (
+                    Some(k.name.clone()),
+                    secret.map(Secret::new),
+                    k.base_url.clone(),
+                )
             }
             None if provider.keyless || provider.kind == ProviderKind::Anthropic => {
                 (None, None, None)
@@ -258,7 +262,10 @@ mod tests {
     fn provider_slash_model_routes_to_that_provider() {
         let routes = Routes::new(&[key("openai", "openai", 1, &[])]);
         let t = routes.resolve("openai/gpt-5").unwrap();
-        assert_eq!((t.provider.as_str(), t.upstream_model.as_str()), ("openai", "gpt-5"));
+        assert_eq!(
+            (t.provider.as_str(), t.upstream_model.as_str()),
+            ("openai", "gpt-5")
+        );
         assert_eq!(t.base_url, "https://api.openai.com/v1");
         assert_eq!(t.key_name.as_deref(), Some("openai"));
     }
@@ -266,22 +273,34 @@ mod tests {
     #[test]
     fn bare_names_go_to_anthropic_even_without_a_key() {
         let t = Routes::new(&[]).resolve("claude-sonnet-4-5[1m]").unwrap();
-        assert_eq!((t.kind, t.upstream_model.as_str()), (ProviderKind::Anthropic, "claude-sonnet-4-5"));
+        assert_eq!(
+            (t.kind, t.upstream_model.as_str()),
+            (ProviderKind::Anthropic, "claude-sonnet-4-5")
+        );
         assert!(t.secret.is_none());
     }
 
     #[test]
     fn only_the_first_slash_splits() {
         let routes = Routes::new(&[key("or", "openrouter", 1, &[])]);
-        let t = routes.resolve("openrouter/anthropic/claude-sonnet-4.5").unwrap();
+        let t = routes
+            .resolve("openrouter/anthropic/claude-sonnet-4.5")
+            .unwrap();
         assert_eq!(t.upstream_model, "anthropic/claude-sonnet-4.5");
     }
 
     #[test]
     fn missing_key_says_how_to_add_one() {
-        let err = Routes::new(&[]).resolve("groq/llama-3.3-70b-versatile").unwrap_err();
+        let err = Routes::new(&[])
+            .resolve("groq/llama-3.3-70b-versatile")
+            .unwrap_err();
         assert_eq!(err.status, 401);
-        assert!(err.message.contains("`bgw keys add groq --env GROQ_API_KEY`"), "{}", err.message);
+        assert!(
+            err.message
+                .contains("`bgw keys add groq --env GROQ_API_KEY`"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
@@ -305,7 +324,10 @@ mod tests {
         k.compat = Some("openai".into());
         k.base_url = Some("http://127.0.0.1:8000/v1/".into());
         let t = Routes::new(&[k]).resolve("vllm/qwen").unwrap();
-        assert_eq!((t.kind, t.base_url.as_str()), (ProviderKind::OpenAiCompat, "http://127.0.0.1:8000/v1"));
+        assert_eq!(
+            (t.kind, t.base_url.as_str()),
+            (ProviderKind::OpenAiCompat, "http://127.0.0.1:8000/v1")
+        );
     }
 
     #[test]
@@ -330,6 +352,11 @@ mod tests {
         let mut k = key("openai", "openai", 1, &[]);
         k.secret = SecretSource::Env("BGW_TEST_ROUTE_UNSET_VAR".into());
         let err = Routes::new(&[k]).resolve("openai/gpt-5").unwrap_err();
-        assert!(err.message.contains("`BGW_TEST_ROUTE_UNSET_VAR` is not set"), "{}", err.message);
+        assert!(
+            err.message
+                .contains("`BGW_TEST_ROUTE_UNSET_VAR` is not set"),
+            "{}",
+            err.message
+        );
     }
 }

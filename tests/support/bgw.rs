@@ -98,7 +98,10 @@ impl Setup {
                 let _ = bgw.child.kill();
                 let _ = bgw.child.wait();
                 std::thread::sleep(std::time::Duration::from_millis(50));
-                panic!("`bgw serve` did not say where it listens; stderr:\n{}", bgw.stderr());
+                panic!(
+                    "`bgw serve` did not say where it listens; stderr:\n{}",
+                    bgw.stderr()
+                );
             }
         }
         bgw

@@ -30,12 +30,24 @@ impl Client {
 
     /// `POST path` with a JSON body.
     pub async fn post_json(&self, path: &str, body: &Value) -> Response {
-        self.send(Method::POST, path, &[], serde_json::to_vec(body).unwrap()).await
+        self.send(Method::POST, path, &[], serde_json::to_vec(body).unwrap())
+            .await
     }
 
     /// `POST path` with a JSON body and extra headers.
-    pub async fn post_json_with(&self, path: &str, headers: &[(&str, &str)], body: &Value) -> Response {
-        self.send(Method::POST, path, headers, serde_json::to_vec(body).unwrap()).await
+    pub async fn post_json_with(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &Value,
+    ) -> Response {
+        self.send(
+            Method::POST,
+            path,
+            headers,
+            serde_json::to_vec(body).unwrap(),
+        )
+        .await
     }
 
     /// `GET path`.
@@ -45,7 +57,13 @@ impl Client {
 
     /// Any request. `content-type: application/json` is added when the body is not empty
     /// and the caller set none.
-    pub async fn send(&self, method: Method, path: &str, headers: &[(&str, &str)], body: impl Into<Bytes>) -> Response {
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Bytes>,
+    ) -> Response {
         let body: Bytes = body.into();
         let stream = tokio::time::timeout(STEP, TcpStream::connect(("127.0.0.1", self.port)))
             .await
@@ -61,7 +79,9 @@ impl Client {
             .method(method)
             .uri(path)
             .header("host", format!("127.0.0.1:{}", self.port));
-        let has_type = headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
+        let has_type = headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
         if !body.is_empty() && !has_type {
             req = req.header("content-type", "application/json");
         }

@@ -218,7 +218,11 @@ impl Mock {
     /// The only request received (panics if there were none or several).
     pub fn only_request(&self) -> Recorded {
         let all = self.requests();
-        assert_eq!(all.len(), 1, "expected exactly one upstream request, got {all:#?}");
+        assert_eq!(
+            all.len(),
+            1,
+            "expected exactly one upstream request, got {all:#?}"
+        );
         all.into_iter().next().unwrap()
     }
 
@@ -267,7 +271,11 @@ pub fn closed_port() -> u16 {
 
 async fn answer(state: Arc<State>, req: Request<Incoming>) -> Response<MockBody> {
     let (parts, body) = req.into_parts();
-    let body = body.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+    let body = body
+        .collect()
+        .await
+        .map(|c| c.to_bytes())
+        .unwrap_or_default();
     state.requests.lock().unwrap().push(Recorded {
         method: parts.method.to_string(),
         path: parts
@@ -286,8 +294,16 @@ async fn answer(state: Arc<State>, req: Request<Incoming>) -> Response<MockBody>
         )
     });
     match reply {
-        Reply::Full { status, headers, body } => respond(status, &headers, MockBody::Full(Some(body))),
-        Reply::Stream { status, headers, parts } => {
+        Reply::Full {
+            status,
+            headers,
+            body,
+        } => respond(status, &headers, MockBody::Full(Some(body))),
+        Reply::Stream {
+            status,
+            headers,
+            parts,
+        } => {
             let (tx, rx) = mpsc::channel(1);
             tokio::spawn(produce(Arc::clone(&state), parts, tx));
             respond(status, &headers, MockBody::Channel(rx))
@@ -309,7 +325,11 @@ fn respond(status: u16, headers: &[(String, String)], body: MockBody) -> Respons
 }
 
 /// Writes a stream's steps; notes whether the client stayed to the end.
-async fn produce(state: Arc<State>, parts: Vec<Part>, tx: mpsc::Sender<Result<Bytes, std::io::Error>>) {
+async fn produce(
+    state: Arc<State>,
+    parts: Vec<Part>,
+    tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
+) {
     let hung_up = |state: &State| {
         state.hangups.fetch_add(1, Ordering::SeqCst);
         state.changed.notify_waiters();
@@ -329,7 +349,9 @@ async fn produce(state: Arc<State>, parts: Vec<Part>, tx: mpsc::Sender<Result<By
                 }
             }
             Part::Abort => {
-                let _ = tx.send(Err(std::io::Error::other("mock: connection cut"))).await;
+                let _ = tx
+                    .send(Err(std::io::Error::other("mock: connection cut")))
+                    .await;
                 state.completed.fetch_add(1, Ordering::SeqCst);
                 state.changed.notify_waiters();
                 return;
@@ -355,7 +377,10 @@ impl Body for MockBody {
     type Data = Bytes;
     type Error = std::io::Error;
 
-    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         match self.get_mut() {
             MockBody::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
             MockBody::Channel(rx) => rx.poll_recv(cx).map(|m| m.map(|r| r.map(Frame::data))),

@@ -6,7 +6,14 @@
 //! - [`sse`]: Anthropic SSE parsing and the upstream wire formats the mocks speak.
 //!
 //! Each test file pulls this in with `mod support;` and uses a part of it.
-#![allow(dead_code, unused_imports, unreachable_pub, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    dead_code,
+    unused_imports,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 pub mod bgw;
 pub mod client;
@@ -59,7 +66,11 @@ pub async fn expect_error(resp: Response, status: u16, kind: &str) -> String {
     let content_type = resp.header("content-type").unwrap_or("").to_owned();
     let body = resp.json().await;
     assert_eq!(
-        (got_status, body["type"].as_str(), body["error"]["type"].as_str()),
+        (
+            got_status,
+            body["type"].as_str(),
+            body["error"]["type"].as_str()
+        ),
         (status, Some("error"), Some(kind)),
         "unexpected error response: {body}"
     );
@@ -73,5 +84,8 @@ pub async fn expect_error(resp: Response, status: u16, kind: &str) -> String {
 /// Asserts that `haystack` contains `needle`, showing both when it does not.
 #[track_caller]
 pub fn assert_contains(haystack: &str, needle: &str) {
-    assert!(haystack.contains(needle), "expected {needle:?} in {haystack:?}");
+    assert!(
+        haystack.contains(needle),
+        "expected {needle:?} in {haystack:?}"
+    );
 }

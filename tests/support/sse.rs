@@ -20,8 +20,12 @@ pub struct Event {
 impl Event {
     /// The data as JSON (panics with the data when it is not JSON).
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.data)
-            .unwrap_or_else(|e| panic!("event `{}` carries no JSON ({e}): {}", self.event, self.data))
+        serde_json::from_str(&self.data).unwrap_or_else(|e| {
+            panic!(
+                "event `{}` carries no JSON ({e}): {}",
+                self.event, self.data
+            )
+        })
     }
 }
 
@@ -54,7 +58,8 @@ impl EventParser {
     pub fn finish(&mut self) -> Vec<Event> {
         let mut out = Vec::new();
         if !self.line.is_empty() {
-            let line = String::from_utf8(std::mem::take(&mut self.line)).expect("SSE line is not UTF-8");
+            let line =
+                String::from_utf8(std::mem::take(&mut self.line)).expect("SSE line is not UTF-8");
             self.line(&line, &mut out);
         }
         if !self.data.is_empty() {
@@ -108,7 +113,11 @@ pub fn names(events: &[Event]) -> Vec<&str> {
 
 /// Events other than `ping`.
 pub fn without_pings(events: &[Event]) -> Vec<Event> {
-    events.iter().filter(|e| e.event != "ping").cloned().collect()
+    events
+        .iter()
+        .filter(|e| e.event != "ping")
+        .cloned()
+        .collect()
 }
 
 /// The events of the content block at `index`, from its start to its stop.
@@ -198,7 +207,11 @@ pub mod openai {
 
     /// The first chunk: the role, empty content.
     pub fn role(model: &str) -> String {
-        frame(&chunk(model, json!({"role": "assistant", "content": "", "refusal": null}), None))
+        frame(&chunk(
+            model,
+            json!({"role": "assistant", "content": "", "refusal": null}),
+            None,
+        ))
     }
 
     /// A text delta.
@@ -281,6 +294,68 @@ pub mod openai {
 pub mod azure {
     use super::*;
 
+    pub const ID: &str = "chatcmpl-AAt9xkXyZ1Qw2Er3Ty4Ui5Op6As7D";
+
+    fn safe() -> Value {
+        json!({"hate": {"filtered": false, "severity": "safe"}, "self_harm": {"filtered": false, "severity": "safe"},
+               "sexual": {"filtered": false, "severity": "safe"}, "violence": {"filtered": false, "severity": "safe"}})
+    }
+
+    /// A chunk with one choice, carrying Azure's per-choice `content_filter_results`.
+    pub fn chunk(delta: Value, finish_reason: Option<&str>) -> String {
+        let filters = if delta.get("content").is_some_and(|c| c != "") {
+            safe()
+        } else {
+            json!({})
+        };
+        super::openai::frame(&json!({
+            "created": 1_727_113_720, "id": ID, "model": "gpt-4o-2024-08-06", "object": "chat.completion.chunk",
+            "system_fingerprint": "fp_5050236cbd",
+            "choices": [{"content_filter_results": filters, "delta": delta, "finish_reason": finish_reason, "index": 0, "logprobs": null}]
+        }))
+    }
+
+    /// The filter-only chunk Azure sends after the finish chunk.
+    pub fn trailing_filter_chunk() -> String {
+        super::openai::frame(&json!({
+            "created": 1_727_113_720, "id": ID, "model": "gpt-4o-2024-08-06", "object": "chat.completion.chunk",
+            "system_fingerprint": "fp_5050236cbd",
+            "choices": [{"content_filter_offsets": {"check_offset": 35, "start_offset": 35, "end_offset": 58},
+                "content_filter_results": safe(), "finish_reason": null, "index": 0}]
+        }))
+    }
+
+    /// The usage chunk (`choices: []`).
+    pub fn usage(prompt: u64, completion: u64) -> String {
+        super::openai::frame(&json!({
+            "created": 1_727_113_720, "id": ID, "model": "gpt-4o-2024-08-06", "object": "chat.completion.chunk",
+            "system_fingerprint": "fp_5050236cbd", "choices": [],
+            "usage": {"completion_tokens": completion, "prompt_tokens": prompt, "total_tokens": prompt + completion,
+                "prompt_tokens_details": {"cached_tokens": 0}}
+        }))
+    }
+
+    /// A whole `chat.completion` with Azure's filter results.
+    pub fn completion(text: &str, prompt: u64, completion: u64) -> Value {
+        json!({
+            "choices": [{"content_filter_results": safe(), "finish_reason": "stop", "index": 0, "logprobs": null,
+                "message": {"content": text, "refusal": null, "role": "assistant"}}],
+            "created": 1_727_113_720, "id": ID, "model": "gpt-4o-2024-08-06", "object": "chat.completion",
+            "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": safe()}],
+            "system_fingerprint": "fp_5050236cbd",
+            "usage": {"completion_tokens": completion, "prompt_tokens": prompt, "total_tokens": prompt + completion}
+        })
+    }
+
+    /// The 400 Azure answers when the prompt trips the content filter.
+    pub fn content_filter_error() -> Value {
+        json!({"error": {
+            "message": "The response was filtered due to the prompt triggering Azure OpenAI's content management policy. Please modify your prompt and retry.",
+            "type": null, "param": "prompt", "code": "content_filter", "status": 400,
+            "innererror": {"code": "ResponsibleAIPolicyViolation", "content_filter_result": {
+                "hate": {"filtered": false, "severity": "safe"}, "sexual": {"filtered": true, "severity": "medium"}}}}})
+    }
+
     /// The first chunk Azure sends: no choices, only the prompt's filter results.
     pub fn prompt_filter_chunk() -> String {
         super::openai::frame(&json!({
@@ -300,7 +375,10 @@ pub mod anthropic {
 
     /// One `event:`/`data:` frame.
     pub fn frame(data: &Value) -> String {
-        format!("event: {}\ndata: {data}\n\n", data["type"].as_str().unwrap())
+        format!(
+            "event: {}\ndata: {data}\n\n",
+            data["type"].as_str().unwrap()
+        )
     }
 
     /// A whole streamed text answer, as api.anthropic.com writes it.

@@ -67,6 +67,26 @@ pub fn error_message(body: &[u8]) -> String {
     }
 }
 
+/// The error for a non-2xx upstream answer: its status class and message kept, except a
+/// spent quota, which OpenAI sends as 429 but which no retry can fix.
+pub fn upstream_error(provider: &str, status: u16, body: &[u8]) -> ApiError {
+    let err = ApiError::upstream(provider, status, &error_message(body));
+    let billing = serde_json::from_slice::<ErrorBody<'_>>(body)
+        .ok()
+        .and_then(|b| b.error)
+        .and_then(|raw| serde_json::from_str::<WireError<'_>>(raw.get()).ok())
+        .is_some_and(|e| e.error_kind() == ErrorKind::Billing);
+    if billing {
+        ApiError {
+            kind: ErrorKind::Billing,
+            status: ErrorKind::Billing.status(),
+            ..err
+        }
+    } else {
+        err
+    }
+}
+
 impl WireError<'_> {
     /// The message, or a fallback naming the type.
     pub fn text(&self) -> String {
@@ -206,6 +226,15 @@ mod tests {
         let body = fixture("error_429_quota.json");
         assert_eq!(wire_error(&body).error_kind(), ErrorKind::Billing);
         assert!(error_message(&body).contains("exceeded your current quota"));
+    }
+
+    #[test]
+    fn upstream_429_is_a_rate_limit_unless_the_quota_is_spent() {
+        let err = upstream_error("openai", 429, &fixture("error_429.json"));
+        assert_eq!((err.status, err.kind), (429, ErrorKind::RateLimit));
+        assert!(err.message.starts_with("openai: Rate limit reached"));
+        let err = upstream_error("openai", 429, &fixture("error_429_quota.json"));
+        assert_eq!((err.status, err.kind), (402, ErrorKind::Billing));
     }
 
     #[test]

@@ -22,7 +22,7 @@ use std::borrow::Cow;
 
 use crate::messages::{ApiError, ErrorKind};
 
-pub use error::error_message;
+pub use error::{error_message, upstream_error};
 pub use request::encode_request;
 pub use response::decode_response;
 pub use stream::ChatStream;

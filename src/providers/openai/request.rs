@@ -50,6 +50,30 @@ struct ChatRequest<'r> {
     reasoning_effort: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     reasoning: Option<OpenRouterReasoning>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response_format: Option<ResponseFormat<'r>>,
+}
+
+#[derive(Serialize)]
+struct ResponseFormat<'r> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    json_schema: JsonSchemaFormat<'r>,
+}
+
+#[derive(Serialize)]
+struct JsonSchemaFormat<'r> {
+    name: &'static str,
+    schema: &'r RawValue,
+}
+
+/// Anthropic's `output_config.format`.
+#[derive(serde::Deserialize)]
+struct AnthropicFormat<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(default, borrow)]
+    schema: Option<&'a RawValue>,
 }
 
 #[derive(Serialize)]
@@ -273,6 +297,7 @@ pub fn encode_request(
             .map(short_user),
         reasoning_effort,
         reasoning,
+        response_format: response_format(req).filter(|_| quirks.json_schema),
     };
     serde_json::to_vec(&body).map_err(|e| {
         ApiError::new(
@@ -360,6 +385,8 @@ impl<'r, 'q> Conversation<'r, 'q> {
         if self.text.is_empty() && self.calls.is_empty() {
             return;
         }
+        // Calls of an earlier assistant turn that never got results must be answered first.
+        self.answer_the_rest();
         let content = match self.text.as_slice() {
             [] => None,
             [one] => Some(Cow::Borrowed(*one)),
@@ -630,6 +657,20 @@ fn takes_reasoning_effort(model: &str) -> bool {
     is_openai_reasoning_model(model) || base_model(model).starts_with("gpt-oss")
 }
 
+/// `output_config.format` (Claude Code asks for JSON titles with it) as a JSON-schema response format.
+fn response_format<'r>(req: &'r MessagesRequest<'_>) -> Option<ResponseFormat<'r>> {
+    let raw = req.output_config.as_ref()?.format?;
+    let format: AnthropicFormat<'r> = serde_json::from_str(raw.get()).ok()?;
+    (format.kind == "json_schema").then_some(())?;
+    Some(ResponseFormat {
+        kind: "json_schema",
+        json_schema: JsonSchemaFormat {
+            name: "output",
+            schema: format.schema?,
+        },
+    })
+}
+
 /// The `reasoning_effort` bucket for the client's thinking settings.
 ///
 /// `output_config.effort` wins: low/medium/high map to themselves and `max` to `high` (the
@@ -669,3 +710,7 @@ fn reasoning_effort(req: &MessagesRequest<'_>) -> Option<&'static str> {
 #[cfg(test)]
 #[path = "request_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "claude_code_tests.rs"]
+mod claude_code_tests;

@@ -259,7 +259,10 @@ impl Translator {
             _ => self.fail(
                 ApiError::new(
                     ErrorKind::Api,
-                    "openai stream ended before the response was complete",
+                    format!(
+                        "{}: the stream ended before the response was complete",
+                        self.model
+                    ),
                 ),
                 out,
             ),

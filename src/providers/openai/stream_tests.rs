@@ -353,7 +353,7 @@ fn eof_without_finish_reason_is_an_error_not_a_normal_stop() {
     assert_eq!(events[0]["type"], "message_start");
     assert_eq!(
         last(&events),
-        &json!({"type":"error","error":{"type":"api_error","message":"openai stream ended before the response was complete"}})
+        &json!({"type":"error","error":{"type":"api_error","message":"openai/gpt-5: the stream ended before the response was complete"}})
     );
     assert!(!types(&events).contains(&"message_stop"));
 }

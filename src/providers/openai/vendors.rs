@@ -45,6 +45,8 @@ pub struct Quirks {
     pub echo_reasoning: bool,
     /// Whether the `user` field is accepted.
     pub user_field: bool,
+    /// Whether `response_format: {type: "json_schema"}` is accepted (for `output_config.format`).
+    pub json_schema: bool,
 }
 
 impl Quirks {
@@ -57,6 +59,7 @@ impl Quirks {
         reasoning: ReasoningParam::Effort,
         echo_reasoning: false,
         user_field: true,
+        json_schema: true,
     };
 
     /// A user-added compatible server (vLLM, LM Studio, LiteLLM): only what they all accept.
@@ -68,6 +71,7 @@ impl Quirks {
         reasoning: ReasoningParam::Effort,
         echo_reasoning: false,
         user_field: false,
+        json_schema: true,
     };
 }
 
@@ -97,6 +101,7 @@ const fn quirks(
         reasoning: ReasoningParam::Effort,
         echo_reasoning: false,
         user_field: false,
+        json_schema: true,
     }
 }
 
@@ -126,8 +131,10 @@ pub static VENDORS: &[Vendor] = &[
         id: "deepseek",
         base_url: "https://api.deepseek.com",
         key_env: Some("DEEPSEEK_API_KEY"),
+        // Only `json_object` response formats.
         quirks: Quirks {
             echo_reasoning: true,
+            json_schema: false,
             reasoning: ReasoningParam::None,
             ..quirks(MaxTokensField::MaxTokens, true, false)
         },
@@ -244,6 +251,12 @@ mod tests {
         assert!(q.short_tool_ids);
         assert!(!q.stream_usage);
         assert!(!q.user_field);
+    }
+
+    #[test]
+    fn deepseek_echoes_reasoning_and_takes_no_json_schema() {
+        let q = vendor("deepseek").unwrap().quirks;
+        assert!(q.echo_reasoning && !q.json_schema);
     }
 
     #[test]

@@ -1,0 +1,287 @@
+//! `bgw run` around a stand-in for claude: what claude is given, who may use the
+//! session's gateway, signals and exit codes. (The real CLI runs in e2e_claude_code.rs.)
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use http::Method;
+use std::collections::HashMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+use support::bgw::command;
+use support::{Client, assert_contains};
+
+/// A stand-in for claude: writes its environment and arguments to `$FAKE_OUT`,
+/// then waits for `$FAKE_OUT.go` and exits with `$FAKE_EXIT`.
+const FAKE_CLAUDE: &str = r#"#!/bin/sh
+{
+  for v in ANTHROPIC_BASE_URL ANTHROPIC_AUTH_TOKEN ANTHROPIC_API_KEY ANTHROPIC_MODEL \
+           ANTHROPIC_DEFAULT_OPUS_MODEL ANTHROPIC_DEFAULT_SONNET_MODEL ANTHROPIC_DEFAULT_HAIKU_MODEL \
+           CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY; do
+    eval "printf '%s=%s\n' $v \"\${$v-<unset>}\""
+  done
+  printf 'ANTHROPIC_CUSTOM_HEADERS=%s\n' "$(printf '%s' "$ANTHROPIC_CUSTOM_HEADERS" | tr '\n' '|')"
+  for a in "$@"; do printf 'ARG=%s\n' "$a"; done
+} > "$FAKE_OUT.tmp"
+mv "$FAKE_OUT.tmp" "$FAKE_OUT"
+while [ ! -f "$FAKE_OUT.go" ]; do sleep 0.05; done
+exit "${FAKE_EXIT:-0}"
+"#;
+
+struct Session {
+    child: Option<Child>,
+    out: PathBuf,
+    _dirs: (tempfile::TempDir, tempfile::TempDir),
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Session {
+    /// Starts `bgw run ARGS…` with the fake claude and waits until claude is running.
+    fn start(args: &[&str], env: &[(&str, &str)], exit: u8) -> Session {
+        let data = tempfile::tempdir().unwrap();
+        let scratch = tempfile::tempdir().unwrap();
+        let fake = scratch.path().join("claude");
+        std::fs::write(&fake, FAKE_CLAUDE).unwrap();
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let out = scratch.path().join("seen");
+        let key = command(data.path())
+            .args(["keys", "add", "openai", "--value", "sk-test-run-00000000"])
+            .output()
+            .unwrap();
+        assert!(key.status.success());
+        let mut cmd = command(data.path());
+        cmd.arg("run")
+            .args(args)
+            .env("BGW_CLAUDE_BIN", &fake)
+            .env("FAKE_OUT", &out)
+            .env("FAKE_EXIT", exit.to_string())
+            .env("HOME", scratch.path())
+            .env_remove("CLAUDE_CONFIG_DIR")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (var, _) in std::env::vars() {
+            if var.starts_with("ANTHROPIC_") || var == "CLAUDE_CODE_OAUTH_TOKEN" {
+                cmd.env_remove(var);
+            }
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().unwrap();
+        let started = Instant::now();
+        while !out.exists() {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "the fake claude never started"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Session {
+            child: Some(child),
+            out,
+            _dirs: (data, scratch),
+        }
+    }
+
+    /// What claude was given: variables and (repeated) `ARG`s.
+    fn seen(&self) -> (HashMap<String, String>, Vec<String>) {
+        let text = std::fs::read_to_string(&self.out).unwrap();
+        let mut vars = HashMap::new();
+        let mut args = Vec::new();
+        for line in text.lines() {
+            let (k, v) = line.split_once('=').unwrap();
+            if k == "ARG" {
+                args.push(v.to_owned());
+            } else {
+                vars.insert(k.to_owned(), v.to_owned());
+            }
+        }
+        (vars, args)
+    }
+
+    /// Lets claude exit; returns bgw's exit code and stderr.
+    fn finish(mut self) -> (Option<i32>, String) {
+        std::fs::write(self.out.with_extension("go"), "").unwrap();
+        let output = self.child.take().unwrap().wait_with_output().unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+}
+
+fn port_of(base_url: &str) -> u16 {
+    base_url.rsplit(':').next().unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn claude_gets_the_gateway_the_models_and_its_arguments_unchanged() {
+    let session = Session::start(
+        &[
+            "--sonnet",
+            "openai/gpt-5",
+            "--haiku",
+            "openai/gpt-5-mini",
+            "--",
+            "-p",
+            "hello world",
+            "--allowedTools",
+            "Write",
+        ],
+        &[],
+        0,
+    );
+    let (vars, args) = session.seen();
+    assert!(
+        vars["ANTHROPIC_BASE_URL"].starts_with("http://127.0.0.1:"),
+        "{vars:?}"
+    );
+    assert_eq!(vars["ANTHROPIC_DEFAULT_SONNET_MODEL"], "openai/gpt-5");
+    assert_eq!(vars["ANTHROPIC_DEFAULT_HAIKU_MODEL"], "openai/gpt-5-mini");
+    assert_eq!(vars["ANTHROPIC_DEFAULT_OPUS_MODEL"], "<unset>");
+    assert_eq!(vars["ANTHROPIC_MODEL"], "openai/gpt-5");
+    assert_eq!(vars["CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY"], "1");
+    assert_eq!(args, ["-p", "hello world", "--allowedTools", "Write"]);
+    let token = vars["ANTHROPIC_CUSTOM_HEADERS"]
+        .strip_prefix("x-bgw-session-token: ")
+        .unwrap()
+        .to_owned();
+    assert!(token.len() >= 32, "a long random secret: {token}");
+    // With no credential of its own, claude uses the session secret as its token.
+    assert_eq!(vars["ANTHROPIC_AUTH_TOKEN"], token);
+    let (code, stderr) = session.finish();
+    assert_eq!(code, Some(0));
+    assert_contains(&stderr, "bgw: 0 requests");
+}
+
+#[tokio::test]
+async fn the_session_gateway_refuses_requests_without_the_session_secret() {
+    let session = Session::start(&["--sonnet", "openai/gpt-5"], &[], 0);
+    let (vars, _) = session.seen();
+    let token = vars["ANTHROPIC_CUSTOM_HEADERS"]
+        .strip_prefix("x-bgw-session-token: ")
+        .unwrap()
+        .to_owned();
+    let client = Client::new(port_of(&vars["ANTHROPIC_BASE_URL"]));
+
+    let refused = client.get("/v1/models").await;
+    let message = support::expect_error(refused, 401, "authentication_error").await;
+    assert_contains(&message, "belongs to a `bgw run` session");
+    let wrong = client
+        .send(
+            Method::GET,
+            "/v1/models",
+            &[("x-bgw-session-token", "guess")],
+            "",
+        )
+        .await;
+    assert_eq!(wrong.status, 401);
+    let ok = client
+        .send(
+            Method::GET,
+            "/v1/models",
+            &[("x-bgw-session-token", &token)],
+            "",
+        )
+        .await;
+    assert_eq!(ok.status, 200);
+    let bearer = format!("Bearer {token}");
+    let ok = client
+        .send(Method::GET, "/v1/models", &[("authorization", &bearer)], "")
+        .await;
+    assert_eq!(ok.status, 200);
+    // Claude Code's start-up probe carries no credentials at all.
+    let hello = client.send(Method::HEAD, "/api/hello", &[], "").await;
+    assert_eq!(hello.status, 200);
+    assert_eq!(session.finish().0, Some(0));
+}
+
+#[tokio::test]
+async fn a_user_credential_and_custom_headers_are_kept() {
+    let session = Session::start(
+        &["--model", "openai/gpt-5"],
+        &[
+            ("ANTHROPIC_API_KEY", "sk-ant-user-own-key"),
+            ("ANTHROPIC_CUSTOM_HEADERS", "x-team: platform"),
+        ],
+        0,
+    );
+    let (vars, _) = session.seen();
+    assert_eq!(
+        vars["ANTHROPIC_AUTH_TOKEN"], "<unset>",
+        "no token that would override the user's own login"
+    );
+    assert_eq!(vars["ANTHROPIC_API_KEY"], "sk-ant-user-own-key");
+    assert!(
+        vars["ANTHROPIC_CUSTOM_HEADERS"].starts_with("x-team: platform|x-bgw-session-token: "),
+        "{vars:?}"
+    );
+    assert_eq!(vars["ANTHROPIC_MODEL"], "openai/gpt-5");
+    session.finish();
+}
+
+#[tokio::test]
+async fn ctrl_c_goes_to_claude_and_bgw_exits_with_claudes_code() {
+    let session = Session::start(&["--sonnet", "openai/gpt-5"], &[], 7);
+    let pid = session.child.as_ref().unwrap().id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let mut session = session;
+    assert!(
+        session
+            .child
+            .as_mut()
+            .unwrap()
+            .try_wait()
+            .unwrap()
+            .is_none(),
+        "bgw must survive Ctrl-C while claude runs"
+    );
+    let (code, stderr) = session.finish();
+    assert_eq!(code, Some(7));
+    assert_contains(&stderr, "bgw: 0 requests");
+}
+
+#[test]
+fn a_missing_claude_is_a_clear_error() {
+    let data = tempfile::tempdir().unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    let o = command(data.path())
+        .args(["run", "--model", "claude-sonnet-4-5"])
+        .env_remove("BGW_CLAUDE_BIN")
+        .env("PATH", empty.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_contains(&stderr, "error: `claude` is not on PATH");
+    assert_contains(&stderr, "hint: install Claude Code");
+
+    let o = command(data.path())
+        .args(["run"])
+        .env("BGW_CLAUDE_BIN", Path::new("/nonexistent/claude"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert_contains(
+        &String::from_utf8_lossy(&o.stderr),
+        "`/nonexistent/claude` (from BGW_CLAUDE_BIN) is not a file",
+    );
+}
