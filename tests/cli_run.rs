@@ -282,6 +282,6 @@ fn a_missing_claude_is_a_clear_error() {
     assert_eq!(o.status.code(), Some(2));
     assert_contains(
         &String::from_utf8_lossy(&o.stderr),
-        "`/nonexistent/claude` (from BGW_CLAUDE_BIN) is not a file",
+        "`/nonexistent/claude` (from `--claude-bin` or BGW_CLAUDE_BIN) is not a file",
     );
 }

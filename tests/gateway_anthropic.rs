@@ -148,16 +148,9 @@ async fn without_a_stored_key_the_clients_bearer_token_is_forwarded() {
         &anthropic::message("claude-sonnet-4-5", "hi"),
     )])
     .await;
-    // The built-in `anthropic` without a key always goes to api.anthropic.com, so the same
-    // path (an Anthropic-format provider with no secret) is taken through a provider of our own.
+    // `anthropic` with a base URL and no key: the client's own login goes there.
     let bgw = Bgw::setup()
-        .key(&[
-            "myclaude",
-            "--compat",
-            "anthropic",
-            "--base-url",
-            &mock.url(),
-        ])
+        .key(&["anthropic", "--base-url", &mock.url()])
         .start();
     let token = "Bearer sk-ant-oat01-subscription-token";
     let resp = bgw
@@ -166,7 +159,7 @@ async fn without_a_stored_key_the_clients_bearer_token_is_forwarded() {
             Method::POST,
             "/v1/messages?beta=true",
             &with(&[("authorization", token)]),
-            claude_code_body("myclaude/claude-sonnet-4-5", false),
+            claude_code_body("claude-sonnet-4-5", false),
         )
         .await;
     assert_eq!(resp.status, 200);
@@ -183,8 +176,35 @@ async fn without_a_stored_key_the_clients_x_api_key_is_forwarded() {
     )])
     .await;
     let bgw = Bgw::setup()
+        .key(&["anthropic", "--base-url", &mock.url()])
+        .start();
+    let resp = bgw
+        .client()
+        .send(
+            Method::POST,
+            "/v1/messages",
+            &with(&[("x-api-key", "sk-ant-api03-client-own-key")]),
+            claude_code_body("anthropic/claude-sonnet-4-5", false),
+        )
+        .await;
+    assert_eq!(resp.status, 200);
+    let up = mock.only_request();
+    assert_eq!(up.header("x-api-key"), Some("sk-ant-api03-client-own-key"));
+    assert_eq!(up.header("authorization"), None);
+    assert_eq!(up.header("anthropic-beta"), Some(CLIENT_HEADERS[1].1));
+}
+
+#[tokio::test]
+async fn a_provider_of_your_own_never_receives_the_clients_anthropic_credential() {
+    // Regression: a keyless `--compat anthropic` server got the user's Claude login.
+    let mock = Mock::start([Reply::json(
+        200,
+        &anthropic::message("claude-sonnet-4-5", "hi"),
+    )])
+    .await;
+    let bgw = Bgw::setup()
         .key(&[
-            "myclaude",
+            "myproxy",
             "--compat",
             "anthropic",
             "--base-url",
@@ -196,15 +216,17 @@ async fn without_a_stored_key_the_clients_x_api_key_is_forwarded() {
         .send(
             Method::POST,
             "/v1/messages",
-            &with(&[("x-api-key", "sk-ant-api03-client-own-key")]),
-            claude_code_body("myclaude/claude-sonnet-4-5", false),
+            &with(&[
+                ("authorization", "Bearer sk-ant-oat01-subscription-token"),
+                ("x-api-key", "sk-ant-api03-client-own-key"),
+            ]),
+            claude_code_body("myproxy/claude-sonnet-4-5", false),
         )
         .await;
     assert_eq!(resp.status, 200);
     let up = mock.only_request();
-    assert_eq!(up.header("x-api-key"), Some("sk-ant-api03-client-own-key"));
     assert_eq!(up.header("authorization"), None);
-    assert_eq!(up.header("anthropic-beta"), Some(CLIENT_HEADERS[1].1));
+    assert_eq!(up.header("x-api-key"), None);
 }
 
 #[tokio::test]

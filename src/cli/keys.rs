@@ -123,7 +123,10 @@ fn add(store: &Store, args: AddArgs) -> Result<ExitCode, CliError> {
             }
         )));
     }
-    let keyless_ok = compat.is_some() || known.is_some_and(|b| b.key_env.is_none());
+    // Anthropic with its own base URL and no key passes the user's Claude login through.
+    let keyless_ok = compat.is_some()
+        || known.is_some_and(|b| b.key_env.is_none())
+        || (provider.as_str() == "anthropic" && base_url.is_some());
     let secret = secret_source(&args, keyless_ok, provider.as_str())?;
     if let SecretSource::Env(var) = &secret {
         if std::env::var(var).map_or(true, |v| v.trim().is_empty()) {

@@ -60,7 +60,11 @@ pub fn main() -> ExitCode {
 
 /// A multi-threaded runtime sized for a laptop gateway.
 pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
+    let workers = std::env::var("BGW_WORKER_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get().min(4)));
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
         .enable_all()

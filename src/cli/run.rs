@@ -9,12 +9,10 @@ use std::ffi::OsString;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use tokio::sync::watch;
 
 use super::CliError;
 use super::serve::{GatewayArgs, load_routes};
-use crate::gateway::{self, Gateway, auth::SESSION_HEADER};
-use crate::providers::client;
+use crate::gateway::{self, auth::SESSION_HEADER};
 use crate::route::{Routes, Secret};
 use crate::store::Store;
 
@@ -62,20 +60,18 @@ pub fn run(store: &Store, args: RunArgs) -> Result<ExitCode, CliError> {
         check_model(&routes, model)?;
     }
     let claude = find_claude(args.claude_bin.as_deref())?;
-    let token = Secret::new(random_token());
+    let token = Secret::new(random_token()?);
     settings.session_token = Some(token.clone());
     let rt = super::runtime()?;
     rt.block_on(async move {
-        let client = client::client().map_err(CliError::new)?;
-        let listener = gateway::bind(SocketAddr::new(Ipv4Addr::LOCALHOST.into(), args.port))
-            .await
-            .map_err(CliError::new)?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| CliError::new(e.to_string()))?;
-        let gw = Gateway::new(routes, client, settings);
-        let (stop, stopped) = watch::channel(false);
-        let server = tokio::spawn(gateway::serve(listener, gw.clone(), stopped));
+        let running = gateway::start(
+            SocketAddr::new(Ipv4Addr::LOCALHOST.into(), args.port),
+            store.clone(),
+            settings,
+        )
+        .await
+        .map_err(CliError::new)?;
+        let addr = running.addr;
 
         let mut cmd = tokio::process::Command::new(&claude);
         cmd.args(&args.claude_args)
@@ -95,8 +91,7 @@ pub fn run(store: &Store, args: RunArgs) -> Result<ExitCode, CliError> {
                 .hint("check that Claude Code is installed, or point `BGW_CLAUDE_BIN` at it")
         })?;
         let status = wait_child(&mut child).await;
-        let _ = stop.send(true);
-        let _ = server.await;
+        let gw = running.stop().await;
         eprintln!("{}", gw.stats.totals().summary_line());
         let code = match status {
             Ok(s) => exit_code(s),
@@ -190,7 +185,7 @@ fn find_claude(explicit: Option<&Path>) -> Result<PathBuf, CliError> {
             Ok(p.to_owned())
         } else {
             Err(CliError::new(format!(
-                "`{}` (from BGW_CLAUDE_BIN) is not a file",
+                "`{}` (from `--claude-bin` or BGW_CLAUDE_BIN) is not a file",
                 p.display()
             )))
         };
@@ -242,8 +237,13 @@ fn exit_code(status: std::process::ExitStatus) -> u8 {
     }
 }
 
-fn random_token() -> String {
+/// The per-run secret; without randomness from the OS there is no safe one, so no session.
+fn random_token() -> Result<String, CliError> {
     let mut bytes = [0u8; 24];
-    let _ = getrandom::fill(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    getrandom::fill(&mut bytes).map_err(|e| {
+        CliError::new(format!(
+            "cannot make a session secret: the OS gave no randomness ({e})"
+        ))
+    })?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }

@@ -4,11 +4,9 @@ use clap::Args;
 use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 use std::time::Duration;
-use tokio::sync::watch;
 
 use super::CliError;
-use crate::gateway::{self, Gateway, Settings};
-use crate::providers::client;
+use crate::gateway::{self, Settings};
 use crate::route::Routes;
 use crate::store::Store;
 
@@ -77,24 +75,27 @@ pub fn load_routes(store: &Store) -> Result<Routes, CliError> {
 
 /// Runs the gateway until Ctrl-C or SIGTERM.
 pub fn run(store: &Store, args: ServeArgs) -> Result<ExitCode, CliError> {
-    let settings = args.gateway.settings()?;
-    let routes = load_routes(store)?;
+    let mut settings = args.gateway.settings()?;
+    settings.loopback_only = args.host.is_loopback();
+    if !args.host.is_loopback() {
+        super::output::warn(&format!(
+            "listening on {}: anything that can reach this port can spend your keys",
+            args.host
+        ));
+    }
     let rt = super::runtime()?;
     rt.block_on(async move {
-        let client = client::client().map_err(CliError::new)?;
-        let listener = gateway::bind(SocketAddr::new(args.host, args.port))
-            .await
-            .map_err(CliError::new)?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| CliError::new(e.to_string()))?;
-        let gw = Gateway::new(routes, client, settings);
-        let (stop, stopped) = watch::channel(false);
-        let server = tokio::spawn(gateway::serve(listener, gw.clone(), stopped));
+        let running = gateway::start(
+            SocketAddr::new(args.host, args.port),
+            store.clone(),
+            settings,
+        )
+        .await
+        .map_err(CliError::new)?;
+        let addr = running.addr;
         eprintln!("bgw: listening on http://{addr}  (ANTHROPIC_BASE_URL=http://{addr})");
         wait_for_stop_signal().await;
-        let _ = stop.send(true);
-        let _ = server.await;
+        let gw = running.stop().await;
         eprintln!("{}", gw.stats.totals().summary_line());
         Ok(ExitCode::SUCCESS)
     })

@@ -5,8 +5,8 @@
 //! inputs and results, tool names, descriptions and schemas), plus 4 tokens per
 //! message and 8 per tool for the framing the chat formats add, and 1,600 tokens per
 //! image or document (Anthropic's figure for an image of about 1.15 megapixels).
-//! Claude Code uses the count to decide when to compact, so it is never refused:
-//! if the upstream cannot count, the estimate answers.
+//! Claude Code uses the count to decide when to compact, so once a request is
+//! routed it is never refused: if the upstream cannot count, the estimate answers.
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
@@ -21,7 +21,7 @@ use super::messages::read_body;
 use super::router::json;
 use crate::messages::request::{Block, Content, RequestHead, ToolResultContent};
 use crate::messages::{ApiError, MessagesRequest};
-use crate::providers::{self, Inbound, Wire};
+use crate::providers::{self, Inbound, ProviderKind, azure};
 
 /// Tokens per image or document when its size is unknown.
 const IMAGE_TOKENS: u64 = 1_600;
@@ -36,23 +36,30 @@ pub async fn handle(
     let body = read_body(body, &parts.headers, gateway.settings.max_body).await?;
     let head = RequestHead::parse(&body)?;
     let model = head.model_name()?;
-    let target = gateway.routes().resolve(&model)?;
+    let target = gateway.fresh_routes().await.resolve(&model)?;
+    let anthropic_wire = match target.kind {
+        ProviderKind::Anthropic => true,
+        ProviderKind::Azure => {
+            azure::api_for(&target.upstream_model) == azure::AzureApi::FoundryAnthropic
+        }
+        ProviderKind::OpenAi | ProviderKind::OpenAiCompat => false,
+    };
     let client_auth =
-        auth::client_credential(gateway.settings.session_token.as_ref(), &parts.headers);
-    let can_ask = target.secret.is_some() || client_auth.is_some();
-    let prepared = providers::prepare(
-        &target,
-        &Inbound {
-            body: &body,
-            head: &head,
-            headers: &parts.headers,
-            query: parts.uri.query(),
-            stream: false,
-            client_auth,
-        },
-    );
-    if let Ok(prepared) = prepared {
-        if prepared.wire == Wire::Anthropic && can_ask {
+        auth::client_credential(gateway.settings.session_token.as_ref(), &parts.headers)
+            .filter(|_| target.provider == "anthropic");
+    if anthropic_wire && (target.secret.is_some() || client_auth.is_some()) {
+        let prepared = providers::prepare(
+            &target,
+            &Inbound {
+                body: &body,
+                head: &head,
+                headers: &parts.headers,
+                query: parts.uri.query(),
+                stream: false,
+                client_auth,
+            },
+        );
+        if let Ok(prepared) = prepared {
             if let Some(exact) = ask_upstream(gateway, prepared).await {
                 return Ok(json(StatusCode::OK, exact));
             }
@@ -82,7 +89,14 @@ async fn ask_upstream(gateway: &Gateway, prepared: providers::Prepared) -> Optio
     if !resp.status().is_success() {
         return None;
     }
-    let bytes = resp.into_body().collect().await.ok()?.to_bytes();
+    let bytes = tokio::time::timeout(
+        gateway.settings.upstream_timeout,
+        resp.into_body().collect(),
+    )
+    .await
+    .ok()?
+    .ok()?
+    .to_bytes();
     #[derive(serde::Deserialize)]
     struct Count {
         input_tokens: u64,

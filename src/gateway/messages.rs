@@ -32,7 +32,7 @@ pub async fn handle(
     let head = RequestHead::parse(&body)?;
     let requested = head.model_name()?;
     let stream = head.stream.unwrap_or(false);
-    let target = gateway.routes().resolve(&requested)?;
+    let target = gateway.fresh_routes().await.resolve(&requested)?;
     let client_auth =
         auth::client_credential(gateway.settings.session_token.as_ref(), &parts.headers);
     if target.kind == providers::ProviderKind::Anthropic
@@ -101,10 +101,8 @@ pub async fn handle(
         gateway
             .stats
             .record(&target.provider, &target.upstream_model, &usage, ok);
-        let (body, _) = decoded.map_err(|e| ApiError {
-            message: format!("{}: {}", target.provider, e.message),
-            ..e
-        })?;
+        // Decoding errors already name the model asked for (`provider/model`).
+        let (body, _) = decoded?;
         Ok(json(StatusCode::OK, body))
     }
 }
@@ -212,7 +210,7 @@ fn start_stream(
     upstream: Incoming,
 ) -> Response<GatewayBody> {
     let (tx, rx) = mpsc::channel::<Bytes>(64);
-    let decoder = wire.stream_decoder(requested);
+    let decoder = wire.stream_decoder(&target.provider, requested);
     tokio::spawn(pump(Arc::clone(gateway), target, decoder, upstream, tx));
     let mut resp = Response::new(GatewayBody::Stream(rx));
     let headers = resp.headers_mut();
@@ -254,6 +252,11 @@ async fn pump(
                 silent = Duration::ZERO;
                 if let Some(data) = frame.data_ref() {
                     decoder.feed(data, &mut out);
+                }
+                // The answer is whole: end the response now, even if the upstream keeps
+                // its connection open, and drop the upstream body.
+                if decoder.done() {
+                    break;
                 }
             }
             Ok(None) => {

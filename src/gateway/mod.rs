@@ -10,14 +10,15 @@ pub mod router;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::net::SocketAddr;
-use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant, SystemTime};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::observe::SessionStats;
 use crate::providers::client::UpstreamClient;
 use crate::route::{Routes, Secret};
+use crate::store::Store;
 
 /// Gateway settings fixed at start.
 #[derive(Debug, Clone)]
@@ -30,6 +31,9 @@ pub struct Settings {
     pub upstream_timeout: Duration,
     /// How often a `ping` is written while a stream's upstream is silent.
     pub ping_interval: Duration,
+    /// Refuse requests addressed to a non-loopback host name (DNS rebinding) or sent by
+    /// a browser (`Origin`): a web page must not spend the user's keys.
+    pub loopback_only: bool,
 }
 
 impl Default for Settings {
@@ -39,6 +43,7 @@ impl Default for Settings {
             max_body: 32 * 1024 * 1024,
             upstream_timeout: Duration::from_secs(600),
             ping_interval: Duration::from_secs(10),
+            loopback_only: true,
         }
     }
 }
@@ -46,20 +51,67 @@ impl Default for Settings {
 /// Everything a request needs, shared by all connections.
 pub struct Gateway {
     routes: RwLock<Arc<Routes>>,
+    /// Where keys come from; watched so `bgw keys add` reaches a running gateway.
+    store: Option<Store>,
+    watch: Mutex<StoreWatch>,
     pub client: UpstreamClient,
     pub settings: Settings,
     pub stats: SessionStats,
 }
 
+/// When the store was last looked at, and its modification time then.
+struct StoreWatch {
+    checked: Instant,
+    modified: Option<SystemTime>,
+}
+
+/// How often a request may look at the store's modification time.
+const STORE_CHECK_EVERY: Duration = Duration::from_millis(250);
+
 impl Gateway {
-    /// A gateway over these routes.
-    pub fn new(routes: Routes, client: UpstreamClient, settings: Settings) -> Arc<Gateway> {
+    /// A gateway over the keys in `store` (or fixed `routes` when there is no store).
+    pub fn new(
+        store: Option<Store>,
+        routes: Routes,
+        client: UpstreamClient,
+        settings: Settings,
+    ) -> Arc<Gateway> {
+        let modified = store.as_ref().and_then(modified_time);
         Arc::new(Gateway {
             routes: RwLock::new(Arc::new(routes)),
+            store,
+            watch: Mutex::new(StoreWatch {
+                checked: Instant::now(),
+                modified,
+            }),
             client,
             settings,
             stats: SessionStats::default(),
         })
+    }
+
+    /// The routing snapshot, re-read first if the store changed since the last look.
+    pub async fn fresh_routes(&self) -> Arc<Routes> {
+        if let Some(store) = &self.store {
+            let changed = match self.watch.lock() {
+                Ok(mut w) if w.checked.elapsed() >= STORE_CHECK_EVERY => {
+                    w.checked = Instant::now();
+                    let now = modified_time(store);
+                    (now != w.modified).then(|| {
+                        w.modified = now;
+                    })
+                }
+                _ => None,
+            };
+            if changed.is_some() {
+                let store = store.clone();
+                // A failed read keeps the routes we have; the next change tries again.
+                if let Ok(Ok(keys)) = tokio::task::spawn_blocking(move || store.keys()).await {
+                    self.set_routes(Routes::new(&keys));
+                }
+            }
+        }
+        self.routes()
     }
 
     /// The current routing snapshot (cheap: one `Arc` clone, no lock held after).
@@ -124,4 +176,50 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, String> {
             format!("cannot listen on {addr}: {e}")
         }
     })
+}
+
+fn modified_time(store: &Store) -> Option<SystemTime> {
+    std::fs::metadata(store.path())
+        .and_then(|m| m.modified())
+        .ok()
+}
+
+/// A gateway serving in the background.
+pub struct Running {
+    pub gateway: Arc<Gateway>,
+    pub addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// Binds `addr` and serves the keys of `store` until [`Running::stop`].
+pub async fn start(addr: SocketAddr, store: Store, settings: Settings) -> Result<Running, String> {
+    let keys = {
+        let store = store.clone();
+        tokio::task::spawn_blocking(move || store.keys())
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?
+    };
+    let client = crate::providers::client::client()?;
+    let listener = bind(addr).await?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let gateway = Gateway::new(Some(store), Routes::new(&keys), client, settings);
+    let (stop, stopped) = watch::channel(false);
+    let task = tokio::spawn(serve(listener, Arc::clone(&gateway), stopped));
+    Ok(Running {
+        gateway,
+        addr,
+        stop,
+        task,
+    })
+}
+
+impl Running {
+    /// Stops accepting connections and waits for the accept loop to end.
+    pub async fn stop(self) -> Arc<Gateway> {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+        self.gateway
+    }
 }

@@ -85,12 +85,12 @@ pub fn entries(routes: &Routes) -> Vec<ModelEntry> {
 }
 
 /// `GET /v1/models?limit=&after_id=&before_id=`.
-pub fn list<B>(
+pub async fn list<B>(
     gateway: &Arc<Gateway>,
     req: &Request<B>,
 ) -> Result<Response<GatewayBody>, ApiError> {
     auth::check_session(gateway.settings.session_token.as_ref(), req.headers())?;
-    let all = entries(&gateway.routes());
+    let all = entries(&*gateway.fresh_routes().await);
     let mut limit = 20usize;
     let mut after: Option<String> = None;
     let mut before: Option<String> = None;
@@ -142,14 +142,14 @@ pub fn list<B>(
 }
 
 /// `GET /v1/models/{id}`.
-pub fn one<B>(
+pub async fn one<B>(
     gateway: &Arc<Gateway>,
     req: &Request<B>,
     id: &str,
 ) -> Result<Response<GatewayBody>, ApiError> {
     auth::check_session(gateway.settings.session_token.as_ref(), req.headers())?;
     let id = percent_decode(id);
-    entries(&gateway.routes())
+    entries(&*gateway.fresh_routes().await)
         .into_iter()
         .find(|e| e.id == id)
         .map(|e| json(StatusCode::OK, serde_json::to_vec(&e).unwrap_or_default()))

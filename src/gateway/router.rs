@@ -18,14 +18,19 @@ pub async fn handle(gateway: Arc<Gateway>, req: Request<Incoming>) -> Response<G
         .filter(|p| p.starts_with('/'))
         .unwrap_or(path);
     let path = path.trim_end_matches('/').to_owned();
+    if gateway.settings.loopback_only {
+        if let Err(e) = local_caller(req.headers()) {
+            return error_response(&e);
+        }
+    }
     let result = match (req.method(), path.as_str()) {
         (&Method::POST, "/v1/messages") => super::messages::handle(&gateway, req).await,
         (&Method::POST, "/v1/messages/count_tokens") => {
             super::count_tokens::handle(&gateway, req).await
         }
-        (&Method::GET, "/v1/models") => super::models::list(&gateway, &req),
+        (&Method::GET, "/v1/models") => super::models::list(&gateway, &req).await,
         (&Method::GET, p) if p.starts_with("/v1/models/") => {
-            super::models::one(&gateway, &req, &p["/v1/models/".len()..])
+            super::models::one(&gateway, &req, &p["/v1/models/".len()..]).await
         }
         (&Method::GET | &Method::HEAD, "/health" | "" | "/api/hello") => Ok(json(
             StatusCode::OK,
@@ -45,6 +50,40 @@ pub async fn handle(gateway: Arc<Gateway>, req: Request<Incoming>) -> Response<G
         )),
     };
     result.unwrap_or_else(|e| error_response(&e))
+}
+
+/// Refuses what a web page could send to a gateway on loopback: requests carrying an
+/// `Origin` (browsers add it to cross-site requests; Claude Code sends none), and
+/// requests for a host name other than a loopback one (DNS rebinding).
+fn local_caller(headers: &http::HeaderMap) -> Result<(), ApiError> {
+    if headers.contains_key(http::header::ORIGIN) {
+        return Err(ApiError::new(
+            ErrorKind::Permission,
+            "bgw does not answer browsers (the request has an `Origin` header): a web page must not spend your keys",
+        ));
+    }
+    let host = headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    let loopback = name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if loopback {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            ErrorKind::Permission,
+            format!(
+                "bgw on loopback answers only requests for localhost, not `{host}`; use http://127.0.0.1:PORT"
+            ),
+        ))
+    }
 }
 
 /// A JSON response.
@@ -75,4 +114,42 @@ pub fn error_response(e: &ApiError) -> Response<GatewayBody> {
             .insert(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
     }
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> http::HeaderMap {
+        let mut h = http::HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, http::HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn loopback_hosts_are_served() {
+        for host in [
+            "127.0.0.1:8080",
+            "localhost:1234",
+            "[::1]:99",
+            "LOCALHOST",
+            "127.0.0.2",
+        ] {
+            assert!(local_caller(&headers(&[("host", host)])).is_ok(), "{host}");
+        }
+    }
+
+    #[test]
+    fn browsers_and_rebound_names_are_refused() {
+        let err = local_caller(&headers(&[
+            ("host", "127.0.0.1:8080"),
+            ("origin", "https://evil.example"),
+        ]))
+        .unwrap_err();
+        assert_eq!(err.status, 403);
+        let err = local_caller(&headers(&[("host", "evil.example:8080")])).unwrap_err();
+        assert!(err.message.contains("evil.example:8080"));
+    }
 }

@@ -84,8 +84,9 @@ pub fn error_message(body: &[u8]) -> String {
 }
 
 /// Forwards the stream unchanged while reading its usage.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct PassthroughStream {
+    provider: String,
     sse: SseParser,
     frames: Vec<SseFrame>,
     usage: Usage,
@@ -93,17 +94,26 @@ pub struct PassthroughStream {
 }
 
 impl PassthroughStream {
-    /// A fresh passthrough.
-    pub fn new() -> Self {
-        Self::default()
+    /// A passthrough of `provider`'s stream (named in the error if the stream is cut).
+    pub fn new(provider: &str) -> Self {
+        PassthroughStream {
+            provider: provider.to_owned(),
+            sse: SseParser::new(),
+            frames: Vec::new(),
+            usage: Usage::default(),
+            stopped: false,
+        }
     }
-}
 
-impl StreamDecoder for PassthroughStream {
-    fn feed(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
-        out.extend_from_slice(chunk);
-        self.sse.feed(chunk, &mut self.frames);
+    fn read_frames(&mut self) {
         for frame in self.frames.drain(..) {
+            // Only these events carry usage or end the stream; deltas are not parsed.
+            if !matches!(
+                frame.event.as_deref(),
+                Some("message_start" | "message_delta" | "message_stop" | "error") | None
+            ) {
+                continue;
+            }
             let Ok(ev) = serde_json::from_str::<EventUsage<'_>>(&frame.data) else {
                 continue;
             };
@@ -123,13 +133,27 @@ impl StreamDecoder for PassthroughStream {
             }
         }
     }
+}
+
+impl StreamDecoder for PassthroughStream {
+    fn feed(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
+        out.extend_from_slice(chunk);
+        self.sse.feed(chunk, &mut self.frames);
+        self.read_frames();
+    }
 
     fn finish(&mut self, out: &mut Vec<u8>) {
+        self.sse.finish(&mut self.frames);
+        self.read_frames();
         if !self.stopped {
+            self.stopped = true;
             out.extend_from_slice(
                 &ApiError::new(
                     crate::messages::ErrorKind::Api,
-                    "anthropic: the stream ended before the response was complete",
+                    format!(
+                        "{}: the stream ended before the response was complete",
+                        self.provider
+                    ),
                 )
                 .to_sse(),
             );
@@ -138,6 +162,10 @@ impl StreamDecoder for PassthroughStream {
 
     fn usage(&self) -> Usage {
         self.usage
+    }
+
+    fn done(&self) -> bool {
+        self.stopped
     }
 }
 
@@ -166,7 +194,7 @@ mod tests {
     #[test]
     fn passthrough_reads_usage_and_forwards_bytes() {
         let stream = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"usage\":{\"input_tokens\":10,\"cache_read_input_tokens\":5,\"output_tokens\":1}}}\n\nevent: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":42}}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
-        let mut d = PassthroughStream::new();
+        let mut d = PassthroughStream::new("anthropic");
         let mut out = Vec::new();
         for piece in stream.as_bytes().chunks(7) {
             d.feed(piece, &mut out);
@@ -186,11 +214,32 @@ mod tests {
 
     #[test]
     fn a_cut_stream_ends_with_an_error_event() {
-        let mut d = PassthroughStream::new();
+        let mut d = PassthroughStream::new("anthropic");
         let mut out = Vec::new();
         d.feed(b"event: ping\ndata: {\"type\":\"ping\"}\n\n", &mut out);
         d.finish(&mut out);
         assert!(String::from_utf8_lossy(&out).contains("event: error"));
+    }
+
+    #[test]
+    fn a_last_frame_without_its_blank_line_still_ends_the_stream() {
+        let mut d = PassthroughStream::new("azure");
+        let mut out = Vec::new();
+        d.feed(
+            b"event: message_stop\ndata: {\"type\":\"message_stop\"}",
+            &mut out,
+        );
+        d.finish(&mut out);
+        assert!(d.done());
+        assert!(!String::from_utf8_lossy(&out).contains("event: error"));
+    }
+
+    #[test]
+    fn a_cut_stream_names_its_provider() {
+        let mut d = PassthroughStream::new("azure");
+        let mut out = Vec::new();
+        d.finish(&mut out);
+        assert!(String::from_utf8_lossy(&out).contains("azure: the stream ended"));
     }
 
     #[test]

@@ -83,6 +83,8 @@ pub trait StreamDecoder: Send {
     fn finish(&mut self, out: &mut Vec<u8>);
     /// Usage seen so far.
     fn usage(&self) -> Usage;
+    /// The response is complete (or failed): nothing more will be written, whatever arrives.
+    fn done(&self) -> bool;
 }
 
 /// What bgw knows about a provider before any key is added.
@@ -185,7 +187,11 @@ pub fn prepare(target: &Target, inbound: &Inbound<'_>) -> Result<Prepared, ApiEr
                     HeaderName::from_static("x-api-key"),
                     secret_value(target, s)?,
                 )),
-                None => headers.extend(inbound.client_auth.clone()),
+                // A Claude login or key belongs to Anthropic: never hand it to another host.
+                None if target.provider == "anthropic" => {
+                    headers.extend(inbound.client_auth.clone())
+                }
+                None => {}
             }
             (Wire::Anthropic, format!("{base}/v1/messages{query}"))
         }
@@ -212,7 +218,8 @@ pub fn prepare(target: &Target, inbound: &Inbound<'_>) -> Result<Prepared, ApiEr
     let body = match wire {
         Wire::Anthropic => anthropic::rewrite_model(inbound.body, inbound.head, model),
         Wire::OpenAiChat => {
-            let req = MessagesRequest::parse(inbound.body)?;
+            let mut req = MessagesRequest::parse(inbound.body)?;
+            clamp_max_tokens(&mut req, &target.provider, model);
             openai::encode_request(&req, model, &target.quirks, inbound.stream)?
         }
     };
@@ -228,6 +235,15 @@ pub fn prepare(target: &Target, inbound: &Inbound<'_>) -> Result<Prepared, ApiEr
         headers,
         body,
     })
+}
+
+/// Claude Code asks for 32,000 output tokens or more; a model with a lower limit (gpt-4o
+/// allows 16,384) would refuse the request, so the catalog's limit caps it.
+fn clamp_max_tokens(req: &mut MessagesRequest<'_>, provider: &str, model: &str) {
+    let limit = crate::catalog::lookup(provider, model).map(|m| u64::from(m.max_output));
+    if let (Some(asked), Some(limit)) = (req.max_tokens, limit) {
+        req.max_tokens = Some(asked.min(limit));
+    }
 }
 
 /// Forwards every `anthropic-*` header verbatim (betas are an open list).
@@ -264,9 +280,9 @@ fn secret_value(target: &Target, secret: &Secret) -> Result<HeaderValue, ApiErro
 
 impl Wire {
     /// A decoder turning this upstream's stream into Anthropic SSE.
-    pub fn stream_decoder(self, requested_model: &str) -> Box<dyn StreamDecoder> {
+    pub fn stream_decoder(self, provider: &str, requested_model: &str) -> Box<dyn StreamDecoder> {
         match self {
-            Wire::Anthropic => Box::new(anthropic::PassthroughStream::new()),
+            Wire::Anthropic => Box::new(anthropic::PassthroughStream::new(provider)),
             Wire::OpenAiChat => Box::new(openai::ChatStream::new(requested_model)),
         }
     }
@@ -309,4 +325,63 @@ pub fn body_excerpt(body: &[u8]) -> String {
         cut.push('…');
     }
     cut
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::route::Routes;
+    use crate::store::{KeyRecord, SecretSource};
+
+    fn openai_target(model: &str) -> Target {
+        let key = KeyRecord {
+            name: "openai".into(),
+            provider: "openai".into(),
+            compat: None,
+            secret: SecretSource::Value("sk-test-0000000000000".into()),
+            base_url: None,
+            weight: 1,
+            models: vec![],
+            created_at: 0,
+        };
+        Routes::new(&[key]).resolve(model).unwrap()
+    }
+
+    fn encoded(model: &str, body: &[u8]) -> serde_json::Value {
+        let head = RequestHead::parse(body).unwrap();
+        let prepared = prepare(
+            &openai_target(model),
+            &Inbound {
+                body,
+                head: &head,
+                headers: &HeaderMap::new(),
+                query: None,
+                stream: false,
+                client_auth: None,
+            },
+        )
+        .unwrap();
+        serde_json::from_slice(&prepared.body).unwrap()
+    }
+
+    #[test]
+    fn max_tokens_above_the_models_limit_is_capped() {
+        let body = br#"{"model":"openai/gpt-4o","max_tokens":32000,"messages":[{"role":"user","content":"hi"}]}"#;
+        let sent = encoded("openai/gpt-4o", body);
+        assert_eq!(sent["max_completion_tokens"], 16384);
+    }
+
+    #[test]
+    fn max_tokens_within_the_limit_or_for_unknown_models_is_kept() {
+        let body = br#"{"model":"openai/gpt-4o","max_tokens":1000,"messages":[{"role":"user","content":"hi"}]}"#;
+        assert_eq!(
+            encoded("openai/gpt-4o", body)["max_completion_tokens"],
+            1000
+        );
+        let body = br#"{"model":"openai/my-finetune","max_tokens":99999,"messages":[{"role":"user","content":"hi"}]}"#;
+        assert_eq!(
+            encoded("openai/my-finetune", body)["max_completion_tokens"],
+            99999
+        );
+    }
 }

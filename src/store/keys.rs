@@ -100,9 +100,15 @@ fn one() -> u32 {
 impl Store {
     /// Every key, sorted by provider then name.
     pub fn keys(&self) -> Result<Vec<KeyRecord>, StoreError> {
-        let db = self.open()?;
+        let Some(db) = self.open_read()? else {
+            return Ok(Vec::new());
+        };
         let tx = db.begin_read().map_err(db_err)?;
-        let table = tx.open_table(KEYS).map_err(db_err)?;
+        let table = match tx.open_table(KEYS) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+            Err(e) => return Err(db_err(e)),
+        };
         let mut out = Vec::new();
         for row in table.iter().map_err(db_err)? {
             let (name, value) = row.map_err(db_err)?;

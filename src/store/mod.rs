@@ -128,6 +128,33 @@ impl Store {
         Ok(db)
     }
 
+    /// Opens for reading without writing a byte (running gateways watch the file's
+    /// modification time to notice key changes); `None` when there is no store yet.
+    fn open_read(&self) -> Result<Option<redb::ReadOnlyDatabase>, StoreError> {
+        let path = self.path();
+        if !path.exists() {
+            return Ok(None);
+        }
+        let started = Instant::now();
+        loop {
+            match Database::builder().open_read_only(&path) {
+                Ok(db) => return Ok(Some(db)),
+                Err(redb::DatabaseError::DatabaseAlreadyOpen) if started.elapsed() < LOCK_WAIT => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
+                    return Err(StoreError::Busy { path });
+                }
+                Err(e) => {
+                    return Err(StoreError::Open {
+                        path,
+                        message: e.to_string(),
+                    });
+                }
+            }
+        }
+    }
+
     fn check_schema(&self, db: &Database) -> Result<(), StoreError> {
         let tx = db.begin_write().map_err(db_err)?;
         {
@@ -156,7 +183,10 @@ impl Store {
 
     /// The schema version recorded in the file.
     pub fn schema_version(&self) -> Result<u64, StoreError> {
-        let db = self.open()?;
+        drop(self.open()?);
+        let Some(db) = self.open_read()? else {
+            return Ok(0);
+        };
         let tx = db.begin_read().map_err(db_err)?;
         let meta = tx.open_table(META).map_err(db_err)?;
         Ok(meta
@@ -170,6 +200,22 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reading_does_not_change_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        store.schema_version().unwrap();
+        let before = fs::read(store.path()).unwrap();
+        let modified = fs::metadata(store.path()).unwrap().modified().unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        store.keys().unwrap();
+        assert_eq!(fs::read(store.path()).unwrap(), before);
+        assert_eq!(
+            fs::metadata(store.path()).unwrap().modified().unwrap(),
+            modified
+        );
+    }
 
     #[test]
     fn new_store_is_private_and_versioned() {

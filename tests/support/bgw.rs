@@ -140,6 +140,11 @@ impl Bgw {
         Client::new(self.port)
     }
 
+    /// The gateway's data dir (for `bgw keys add` while it runs).
+    pub fn data_dir(&self) -> &Path {
+        self._dir.path()
+    }
+
     /// What the gateway wrote to stderr so far.
     pub fn stderr(&self) -> String {
         self.log.lock().unwrap().clone()

@@ -75,10 +75,10 @@ impl Client {
         let conn = tokio::spawn(async move {
             let _ = conn.await;
         });
-        let mut req = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("host", format!("127.0.0.1:{}", self.port));
+        let mut req = Request::builder().method(method).uri(path);
+        if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+            req = req.header("host", format!("127.0.0.1:{}", self.port));
+        }
         let has_type = headers
             .iter()
             .any(|(k, _)| k.eq_ignore_ascii_case("content-type"));

@@ -251,6 +251,11 @@ impl Translator {
         }
     }
 
+    /// Whether the response is complete or failed.
+    pub(super) fn ended(&self) -> bool {
+        self.phase == Phase::Ended
+    }
+
     /// The upstream closed. Without a `finish_reason` (or `[DONE]`) the response is cut short.
     pub(super) fn end(&mut self, out: &mut Vec<StreamEvent>) {
         match self.phase {
@@ -615,6 +620,10 @@ impl StreamDecoder for ChatStream {
 
     fn usage(&self) -> Usage {
         self.translator.usage()
+    }
+
+    fn done(&self) -> bool {
+        self.translator.ended()
     }
 }
 
