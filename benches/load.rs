@@ -131,7 +131,10 @@ impl Drop for Bgw {
 }
 
 fn start_bgw(data_dir: &std::path::Path, mock_port: u16) -> Bgw {
-    let bin = env!("CARGO_BIN_EXE_bgw");
+    // BGW_BENCH_BIN measures another build (say, one with symbols for `perf`).
+    let bin =
+        std::env::var("BGW_BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_bgw").to_owned());
+    let bin = bin.as_str();
     let add = |args: &[&str]| {
         let ok = Command::new(bin)
             .args(args)

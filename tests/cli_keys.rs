@@ -54,7 +54,7 @@ fn keys_are_listed_without_their_secrets_and_the_file_is_private() {
                 "--weight",
                 "3",
                 "--models",
-                "gpt-5,gpt-5-mini"
+                "openai/gpt-5,gpt-5-mini"
             ]
         )
         .status

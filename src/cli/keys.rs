@@ -135,10 +135,13 @@ fn add(store: &Store, args: AddArgs) -> Result<ExitCode, CliError> {
             ));
         }
     }
+    // `--models openai/gpt-5` means the model `gpt-5` of this provider.
+    let own_prefix = format!("{provider}/");
     let models: Vec<String> = args
         .models
         .iter()
-        .map(|m| m.trim().to_owned())
+        .map(|m| m.trim())
+        .map(|m| m.strip_prefix(own_prefix.as_str()).unwrap_or(m).to_owned())
         .filter(|m| !m.is_empty())
         .collect();
     let name = args.name.clone().unwrap_or_else(|| provider.to_string());

@@ -90,9 +90,23 @@ pub fn run(store: &Store, args: ModelsArgs) -> Result<ExitCode, CliError> {
     };
     let rt = super::runtime()?;
     let http = client().map_err(CliError::new)?;
+    // Ask every provider at once: one slow provider should not hold up the others.
+    let lives = rt.block_on(async {
+        let tasks: Vec<_> = chosen
+            .iter()
+            .map(|p| {
+                let (http, routes, p) = (http.clone(), routes.clone(), (*p).clone());
+                tokio::spawn(async move { live_models(&http, &routes, &p).await })
+            })
+            .collect();
+        let mut out = Vec::with_capacity(tasks.len());
+        for t in tasks {
+            out.push(t.await.unwrap_or(Err(None)));
+        }
+        out
+    });
     let mut rows = Vec::new();
-    for provider in chosen {
-        let live = rt.block_on(live_models(&http, &routes, provider));
+    for (provider, live) in chosen.into_iter().zip(lives) {
         let live = match live {
             Ok(ids) => ids,
             Err(why) => {

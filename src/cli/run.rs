@@ -130,21 +130,15 @@ fn tier_env(args: &RunArgs) -> Vec<(&'static str, String)> {
 
 /// Refuses to start a session whose named models cannot be routed.
 fn check_model(routes: &Routes, model: &str) -> Result<(), CliError> {
-    match routes.resolve(model) {
-        Ok(_) => Ok(()),
-        // Anthropic without a key still works through the user's Claude login.
-        Err(e) => {
-            let (message, hint) = match e.message.split_once(": run `") {
-                Some((m, h)) => (m.to_owned(), Some(format!("run `{h}"))),
-                None => (e.message.clone(), None),
-            };
-            let err = CliError::new(format!("cannot route `{model}`: {message}"));
-            Err(match hint {
-                Some(h) => err.hint(h),
-                None => err,
-            })
-        }
-    }
+    let e = match routes.resolve(model) {
+        Ok(_) => return Ok(()),
+        Err(e) => e,
+    };
+    let err = CliError::new(format!("cannot route `{model}`: {}", e.problem));
+    Err(match e.fix {
+        Some(fix) => err.hint(format!("run `{fix}`")),
+        None => err,
+    })
 }
 
 /// Existing custom headers (if the user has any) plus the session header.

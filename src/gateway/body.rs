@@ -20,11 +20,6 @@ impl GatewayBody {
     pub fn full(bytes: impl Into<Bytes>) -> GatewayBody {
         GatewayBody::Full(Some(bytes.into()))
     }
-
-    /// An empty body.
-    pub fn empty() -> GatewayBody {
-        GatewayBody::Full(None)
-    }
 }
 
 impl Body for GatewayBody {

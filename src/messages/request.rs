@@ -50,11 +50,6 @@ impl<'a> MessagesRequest<'a> {
     pub fn parse(body: &'a [u8]) -> Result<MessagesRequest<'a>, ApiError> {
         serde_json::from_slice(body).map_err(|e| ApiError::invalid(describe_json_error(&e)))
     }
-
-    /// Whether the client asked for a stream.
-    pub fn is_stream(&self) -> bool {
-        self.stream.unwrap_or(false)
-    }
 }
 
 /// The few fields every request needs before it is routed, parsed without copying the rest.

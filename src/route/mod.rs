@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use crate::messages::{ApiError, ErrorKind};
 use crate::providers::{Builtin, ProviderKind, builtin, builtins, openai::Quirks};
-use crate::store::{KeyRecord, SecretSource};
+use crate::store::KeyRecord;
 
 pub use secret::Secret;
 
@@ -90,17 +90,17 @@ impl Routes {
     }
 
     /// Resolves the `model` of a request to a target.
-    pub fn resolve(&self, model: &str) -> Result<Target, ApiError> {
+    pub fn resolve(&self, model: &str) -> Result<Target, RouteError> {
         let model = model.strip_suffix("[1m]").unwrap_or(model);
         let (provider_id, upstream) = match model.split_once('/') {
             Some((p, m)) if !m.is_empty() => (p, m),
             Some(_) => {
-                return Err(ApiError::invalid(format!(
+                return Err(RouteError::invalid(format!(
                     "model `{model}` names no model after the provider: write it as `provider/model`, for example `openai/gpt-5`"
                 )));
             }
             None if model.is_empty() => {
-                return Err(ApiError::invalid(
+                return Err(RouteError::invalid(
                     "`model` is empty: name a model, for example `openai/gpt-5` or `claude-sonnet-4-5`",
                 ));
             }
@@ -112,14 +112,13 @@ impl Routes {
         let key = pick_key(provider, upstream);
         let (key_name, secret, key_base) = match key {
             Some(k) => {
-                let secret = k.secret.resolve().map_err(|why| {
-                    ApiError::new(
-                        ErrorKind::Authentication,
-                        format!(
-                            "key `{}` for provider `{}` cannot be used: {why}; set it in the environment bgw runs in, or re-add the key with `bgw keys add {} --name {} --value …`",
-                            k.name, provider.id, provider.id, k.name
-                        ),
-                    )
+                let secret = k.secret.resolve().map_err(|why| RouteError {
+                    kind: ErrorKind::Authentication,
+                    problem: format!(
+                        "key `{}` for provider `{}` cannot be used: {why}; set it in the environment bgw runs in",
+                        k.name, provider.id
+                    ),
+                    fix: None,
                 })?;
                 (
                     Some(k.name.clone()),
@@ -134,13 +133,13 @@ impl Routes {
         };
         let base_url = key_base
             .or_else(|| provider.base_url.clone())
-            .ok_or_else(|| {
-                ApiError::invalid(format!(
-                    "provider `{}` has no base URL: re-add its key with `--base-url`, for example `bgw keys add {} --env {} --base-url https://RESOURCE.openai.azure.com`",
-                    provider.id,
-                    provider.id,
-                    provider.key_env.unwrap_or("API_KEY")
-                ))
+            .ok_or_else(|| RouteError {
+                kind: ErrorKind::InvalidRequest,
+                problem: format!(
+                    "provider `{}` has no base URL: re-add its key with `--base-url`",
+                    provider.id
+                ),
+                fix: Some(add_key_hint(&provider.id)),
             })?;
         Ok(Target {
             provider: provider.id.clone(),
@@ -153,12 +152,16 @@ impl Routes {
         })
     }
 
-    fn unknown_provider(&self, id: &str, model: &str) -> ApiError {
+    fn unknown_provider(&self, id: &str, model: &str) -> RouteError {
         let known: Vec<&str> = self.providers.keys().map(String::as_str).collect();
-        ApiError::invalid(format!(
-            "unknown provider `{id}` in model `{model}`; known providers: {}. To add an OpenAI-compatible server, run `bgw keys add {id} --compat openai --base-url URL --env KEY_VAR`",
-            known.join(", ")
-        ))
+        RouteError {
+            kind: ErrorKind::InvalidRequest,
+            problem: format!(
+                "unknown provider `{id}` in model `{model}` (known providers: {}); to add an OpenAI-compatible server",
+                known.join(", ")
+            ),
+            fix: Some(add_key_hint(id)),
+        }
     }
 }
 
@@ -188,7 +191,7 @@ pub fn add_key_hint(provider: &str) -> String {
     }
 }
 
-fn no_key(provider: &Provider, model: &str) -> ApiError {
+fn no_key(provider: &Provider, model: &str) -> RouteError {
     let filtered = !provider.keys.is_empty();
     let why = if filtered {
         format!(
@@ -198,10 +201,40 @@ fn no_key(provider: &Provider, model: &str) -> ApiError {
     } else {
         format!("no key for provider `{}`", provider.id)
     };
-    ApiError::new(
-        ErrorKind::Authentication,
-        format!("{why}: run `{}`", add_key_hint(&provider.id)),
-    )
+    RouteError {
+        kind: ErrorKind::Authentication,
+        problem: why,
+        fix: Some(add_key_hint(&provider.id)),
+    }
+}
+
+/// Why a model cannot be routed, and the command that fixes it (kept apart so the
+/// command line can print it as a hint).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteError {
+    pub kind: ErrorKind,
+    pub problem: String,
+    pub fix: Option<String>,
+}
+
+impl RouteError {
+    fn invalid(problem: impl Into<String>) -> RouteError {
+        RouteError {
+            kind: ErrorKind::InvalidRequest,
+            problem: problem.into(),
+            fix: None,
+        }
+    }
+}
+
+impl From<RouteError> for ApiError {
+    fn from(e: RouteError) -> ApiError {
+        let message = match e.fix {
+            Some(fix) => format!("{}: run `{fix}`", e.problem),
+            None => e.problem,
+        };
+        ApiError::new(e.kind, message)
+    }
 }
 
 /// Chooses among the provider's keys that serve `model`, spread by weight.
@@ -236,14 +269,10 @@ fn random_below(n: u64) -> u64 {
     u64::from_le_bytes(b) % n.max(1)
 }
 
-/// A key that never leaves the process: `--env` secrets are read when used.
-pub fn is_env_source(source: &SecretSource) -> bool {
-    matches!(source, SecretSource::Env(_))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::SecretSource;
 
     fn key(name: &str, provider: &str, weight: u32, models: &[&str]) -> KeyRecord {
         KeyRecord {
@@ -291,9 +320,11 @@ mod tests {
 
     #[test]
     fn missing_key_says_how_to_add_one() {
-        let err = Routes::new(&[])
-            .resolve("groq/llama-3.3-70b-versatile")
-            .unwrap_err();
+        let err = ApiError::from(
+            Routes::new(&[])
+                .resolve("groq/llama-3.3-70b-versatile")
+                .unwrap_err(),
+        );
         assert_eq!(err.status, 401);
         assert!(
             err.message
@@ -305,7 +336,7 @@ mod tests {
 
     #[test]
     fn unknown_provider_is_a_400_naming_it() {
-        let err = Routes::new(&[]).resolve("nope/x").unwrap_err();
+        let err = ApiError::from(Routes::new(&[]).resolve("nope/x").unwrap_err());
         assert_eq!(err.status, 400);
         assert!(err.message.contains("unknown provider `nope`"));
         assert!(err.message.contains("bgw keys add nope --compat openai"));
@@ -351,7 +382,7 @@ mod tests {
     fn env_keys_are_read_when_used() {
         let mut k = key("openai", "openai", 1, &[]);
         k.secret = SecretSource::Env("BGW_TEST_ROUTE_UNSET_VAR".into());
-        let err = Routes::new(&[k]).resolve("openai/gpt-5").unwrap_err();
+        let err = ApiError::from(Routes::new(&[k]).resolve("openai/gpt-5").unwrap_err());
         assert!(
             err.message
                 .contains("`BGW_TEST_ROUTE_UNSET_VAR` is not set"),
