@@ -7,6 +7,7 @@
 use criterion::{Criterion, Throughput, black_box, criterion_group, criterion_main};
 
 use bgw::messages::MessagesRequest;
+use bgw::messages::request::RequestHead;
 use bgw::providers::StreamDecoder;
 use bgw::providers::openai::{ChatStream, Quirks, encode_request};
 
@@ -111,6 +112,13 @@ fn encode(c: &mut Criterion) {
             };
             black_box(encode_request(&req, "gpt-5", &Quirks::OPENAI, true).map(|v| v.len()))
         })
+    });
+    // The pieces, so the cost of each phase is shown rather than argued.
+    group.bench_function("route_head_parse", |b| {
+        b.iter(|| black_box(RequestHead::parse(black_box(&body)).map(|h| h.model.get().len())))
+    });
+    group.bench_function("full_parse_only", |b| {
+        b.iter(|| black_box(MessagesRequest::parse(black_box(&body)).map(|r| r.messages.len())))
     });
     group.finish();
 }

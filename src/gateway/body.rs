@@ -5,14 +5,14 @@ use http_body::{Body, Frame, SizeHint};
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use tokio::sync::mpsc;
+
+use super::stream::TranslatedBody;
 
 /// A gateway response body.
 pub enum GatewayBody {
     Full(Option<Bytes>),
-    /// Each message is written and flushed as it arrives; dropping the receiver
-    /// (the client went away) tells the sending task to cancel the upstream.
-    Stream(mpsc::Receiver<Bytes>),
+    /// A stream translated as the client reads it.
+    Stream(Box<TranslatedBody>),
 }
 
 impl GatewayBody {
@@ -32,7 +32,7 @@ impl Body for GatewayBody {
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         match self.get_mut() {
             GatewayBody::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
-            GatewayBody::Stream(rx) => rx.poll_recv(cx).map(|m| m.map(|b| Ok(Frame::data(b)))),
+            GatewayBody::Stream(body) => Pin::new(body.as_mut()).poll_frame(cx),
         }
     }
 

@@ -10,15 +10,15 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc;
 
 use super::Gateway;
 use super::auth;
 use super::body::GatewayBody;
 use super::router::json;
+use super::stream::TranslatedBody;
 use crate::messages::request::RequestHead;
-use crate::messages::{ApiError, ErrorKind, StreamEvent, Usage};
-use crate::providers::{self, Inbound, StreamDecoder, Wire};
+use crate::messages::{ApiError, ErrorKind, Usage};
+use crate::providers::{self, Inbound, Wire};
 use crate::route::Target;
 
 /// Handles one Messages request.
@@ -201,7 +201,7 @@ async fn read_upstream(body: Incoming, timeout: Duration) -> Bytes {
     }
 }
 
-/// Starts the SSE response and the task that feeds it.
+/// The SSE response, translated as the client reads it.
 fn start_stream(
     gateway: &Arc<Gateway>,
     target: Target,
@@ -209,10 +209,9 @@ fn start_stream(
     requested: &str,
     upstream: Incoming,
 ) -> Response<GatewayBody> {
-    let (tx, rx) = mpsc::channel::<Bytes>(64);
     let decoder = wire.stream_decoder(&target.provider, requested);
-    tokio::spawn(pump(Arc::clone(gateway), target, decoder, upstream, tx));
-    let mut resp = Response::new(GatewayBody::Stream(rx));
+    let body = TranslatedBody::new(Arc::clone(gateway), target, decoder, upstream);
+    let mut resp = Response::new(GatewayBody::Stream(Box::new(body)));
     let headers = resp.headers_mut();
     headers.insert(
         http::header::CONTENT_TYPE,
@@ -223,102 +222,6 @@ fn start_stream(
         http::HeaderValue::from_static("no-cache"),
     );
     resp
-}
-
-/// Moves a stream from upstream to client, translating as it goes.
-async fn pump(
-    gateway: Arc<Gateway>,
-    target: Target,
-    mut decoder: Box<dyn StreamDecoder>,
-    mut upstream: Incoming,
-    tx: mpsc::Sender<Bytes>,
-) {
-    let ping = gateway.settings.ping_interval;
-    let limit = gateway.settings.upstream_timeout;
-    let mut silent = Duration::ZERO;
-    let mut out = Vec::with_capacity(4096);
-    let mut ok = true;
-    loop {
-        let frame = tokio::select! {
-            // The client is gone: returning drops `upstream`, which cancels the upstream request.
-            _ = tx.closed() => {
-                gateway.stats.record(&target.provider, &target.upstream_model, &decoder.usage(), false);
-                return;
-            }
-            f = tokio::time::timeout(ping, upstream.frame()) => f,
-        };
-        match frame {
-            Ok(Some(Ok(frame))) => {
-                silent = Duration::ZERO;
-                if let Some(data) = frame.data_ref() {
-                    decoder.feed(data, &mut out);
-                }
-                // The answer is whole: end the response now, even if the upstream keeps
-                // its connection open, and drop the upstream body.
-                if decoder.done() {
-                    break;
-                }
-            }
-            Ok(None) => {
-                decoder.finish(&mut out);
-                break;
-            }
-            Ok(Some(Err(e))) => {
-                ok = false;
-                out.extend_from_slice(
-                    &ApiError::new(
-                        ErrorKind::Api,
-                        format!("{}: the connection broke mid-stream: {e}", target.provider),
-                    )
-                    .to_sse(),
-                );
-                break;
-            }
-            Err(_) => {
-                silent += ping;
-                if silent >= limit {
-                    ok = false;
-                    out.extend_from_slice(
-                        &ApiError::new(
-                            ErrorKind::Timeout,
-                            format!(
-                                "{}: the stream was silent for {} s",
-                                target.provider,
-                                limit.as_secs()
-                            ),
-                        )
-                        .to_sse(),
-                    );
-                    break;
-                }
-                // Claude Code gives up on a stream silent for minutes; a ping keeps it waiting.
-                StreamEvent::Ping.write_sse(&mut out);
-            }
-        }
-        if !out.is_empty()
-            && tx
-                .send(Bytes::from(std::mem::take(&mut out)))
-                .await
-                .is_err()
-        {
-            gateway.stats.record(
-                &target.provider,
-                &target.upstream_model,
-                &decoder.usage(),
-                false,
-            );
-            return;
-        }
-    }
-    if !out.is_empty() {
-        let _ = tx.send(Bytes::from(out)).await;
-    }
-    gateway.stats.record(
-        &target.provider,
-        &target.upstream_model,
-        &decoder.usage(),
-        ok,
-    );
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ pub mod count_tokens;
 pub mod messages;
 pub mod models;
 pub mod router;
+pub mod stream;
 
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};

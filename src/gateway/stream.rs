@@ -1,0 +1,156 @@
+//! A streamed response translated as hyper pulls it: no task, no channel.
+//!
+//! Each poll reads what the upstream has, runs it through the provider's decoder
+//! and hands the SSE bytes straight to the client connection. While the upstream
+//! is silent a `ping` is written every interval (Claude Code gives up on a stream
+//! silent for minutes); when the client goes away hyper drops this body, and with
+//! it the upstream response, which cancels the upstream request.
+
+use bytes::Bytes;
+use http_body::{Body, Frame};
+use hyper::body::Incoming;
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::time::{Instant, Sleep};
+
+use super::Gateway;
+use crate::messages::{ApiError, ErrorKind, StreamEvent};
+use crate::providers::StreamDecoder;
+use crate::route::Target;
+
+/// The body of a translated stream.
+pub struct TranslatedBody {
+    gateway: Arc<Gateway>,
+    target: Target,
+    decoder: Box<dyn StreamDecoder>,
+    upstream: Incoming,
+    ping: Pin<Box<Sleep>>,
+    silent: Duration,
+    ended: bool,
+    ok: bool,
+    recorded: bool,
+}
+
+impl TranslatedBody {
+    /// A body that translates `upstream` with `decoder`.
+    pub fn new(
+        gateway: Arc<Gateway>,
+        target: Target,
+        decoder: Box<dyn StreamDecoder>,
+        upstream: Incoming,
+    ) -> TranslatedBody {
+        let every = gateway.settings.ping_interval;
+        TranslatedBody {
+            gateway,
+            target,
+            decoder,
+            upstream,
+            ping: Box::pin(tokio::time::sleep(every)),
+            silent: Duration::ZERO,
+            ended: false,
+            ok: true,
+            recorded: false,
+        }
+    }
+
+    fn record(&mut self) {
+        if !self.recorded {
+            self.recorded = true;
+            let usage = self.decoder.usage();
+            let (provider, model) = (&self.target.provider, &self.target.upstream_model);
+            self.gateway
+                .stats
+                .record(provider, model, &usage, self.ok && self.ended);
+        }
+    }
+
+    fn fail(&mut self, kind: ErrorKind, message: String, out: &mut Vec<u8>) {
+        self.ok = false;
+        self.ended = true;
+        out.extend_from_slice(&ApiError::new(kind, message).to_sse());
+    }
+}
+
+impl Body for TranslatedBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let this = self.get_mut();
+        let mut out = Vec::new();
+        while !this.ended && out.is_empty() {
+            match Pin::new(&mut this.upstream).poll_frame(cx) {
+                Poll::Ready(Some(Ok(frame))) => {
+                    this.silent = Duration::ZERO;
+                    let every = this.gateway.settings.ping_interval;
+                    this.ping.as_mut().reset(Instant::now() + every);
+                    if let Some(data) = frame.data_ref() {
+                        this.decoder.feed(data, &mut out);
+                    }
+                    // The answer is whole: end now, even if the upstream keeps its
+                    // connection open.
+                    this.ended = this.decoder.done();
+                }
+                Poll::Ready(None) => {
+                    this.decoder.finish(&mut out);
+                    this.ended = true;
+                }
+                Poll::Ready(Some(Err(e))) => {
+                    let message = format!(
+                        "{}: the connection broke mid-stream: {e}",
+                        this.target.provider
+                    );
+                    this.fail(ErrorKind::Api, message, &mut out);
+                }
+                Poll::Pending => {
+                    if this.ping.as_mut().poll(cx).is_pending() {
+                        return Poll::Pending;
+                    }
+                    let every = this.gateway.settings.ping_interval;
+                    this.silent += every;
+                    let limit = this.gateway.settings.upstream_timeout;
+                    if this.silent >= limit {
+                        let message = format!(
+                            "{}: the stream was silent for {} s",
+                            this.target.provider,
+                            limit.as_secs()
+                        );
+                        this.fail(ErrorKind::Timeout, message, &mut out);
+                    } else {
+                        StreamEvent::Ping.write_sse(&mut out);
+                        this.ping.as_mut().reset(Instant::now() + every);
+                    }
+                }
+            }
+        }
+        if this.ended {
+            this.record();
+        }
+        if out.is_empty() {
+            Poll::Ready(None)
+        } else {
+            Poll::Ready(Some(Ok(Frame::data(Bytes::from(out)))))
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        false
+    }
+}
+
+impl Drop for TranslatedBody {
+    /// The client went away before the end: count the request as failed.
+    fn drop(&mut self) {
+        if !self.ended {
+            self.ok = false;
+        }
+        self.record();
+    }
+}
