@@ -55,7 +55,6 @@ pub async fn handle(
                 head: &head,
                 headers: &parts.headers,
                 query: parts.uri.query(),
-                stream: false,
                 client_auth,
             },
         );
@@ -122,7 +121,9 @@ pub fn estimate(req: &MessagesRequest<'_>) -> u64 {
     for t in req.tools.iter().flatten() {
         fixed += 8;
         bytes += t.name.len() as u64;
-        bytes += t.description.as_ref().map_or(0, |d| d.len() as u64);
+        bytes += t
+            .description
+            .map_or(0, |d| d.raw().get().len().saturating_sub(2) as u64);
         bytes += t.input_schema.map_or(0, |s| s.get().len() as u64);
     }
     bytes.div_ceil(4) + fixed

@@ -31,7 +31,6 @@ pub async fn handle(
     let body = read_body(body, &parts.headers, gateway.settings.max_body).await?;
     let head = RequestHead::parse(&body)?;
     let requested = head.model_name()?;
-    let stream = head.stream.unwrap_or(false);
     let target = gateway.fresh_routes().await.resolve(&requested)?;
     let client_auth =
         auth::client_credential(gateway.settings.session_token.as_ref(), &parts.headers);
@@ -54,11 +53,10 @@ pub async fn handle(
             head: &head,
             headers: &parts.headers,
             query: parts.uri.query(),
-            stream,
             client_auth,
         },
     )?;
-    let wire = prepared.wire;
+    let (wire, asked_stream) = (prepared.wire, prepared.stream);
     let upstream = send(gateway, &target, prepared).await.inspect_err(|_| {
         gateway.stats.record(
             &target.provider,
@@ -85,6 +83,12 @@ pub async fn handle(
         );
         return Err(err);
     }
+    let stream = asked_stream.unwrap_or_else(|| {
+        upstream
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"))
+    });
     if stream {
         Ok(start_stream(
             gateway,

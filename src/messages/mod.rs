@@ -1,12 +1,14 @@
 //! The Anthropic Messages shape: bgw's one internal representation.
 //!
-//! Requests are parsed once, borrowing from the body; every provider encodes
-//! from these types and decodes into [`event::StreamEvent`]s.
+//! Requests are routed on their `model` alone ([`scan`]), then parsed once, borrowing
+//! from the body, by the providers that translate them; every provider decodes into
+//! [`event::StreamEvent`]s.
 
 pub mod error;
 pub mod event;
 pub mod request;
 pub mod response;
+pub mod scan;
 pub mod sse;
 pub mod usage;
 

@@ -52,19 +52,23 @@ impl<'a> MessagesRequest<'a> {
     }
 }
 
-/// The few fields every request needs before it is routed, parsed without copying the rest.
+/// What every request needs before it is routed: its model, as it stands in the body.
 #[derive(Debug, Deserialize)]
 pub struct RequestHead<'a> {
     /// The model value exactly as it stands in the body (quotes included).
     #[serde(borrow)]
     pub model: &'a RawValue,
-    #[serde(default)]
-    pub stream: Option<bool>,
 }
 
 impl<'a> RequestHead<'a> {
-    /// Parses `model` and `stream`, skipping the rest of the body.
+    /// Finds `model` without reading the rest of the body (see [`super::scan`]);
+    /// a body the scan cannot read is parsed, for an error that names the problem.
     pub fn parse(body: &'a [u8]) -> Result<RequestHead<'a>, ApiError> {
+        if let Some((start, end)) = super::scan::model_span(body) {
+            if let Ok(model) = serde_json::from_slice::<&RawValue>(&body[start..end]) {
+                return Ok(RequestHead { model });
+            }
+        }
         serde_json::from_slice(body).map_err(|e| ApiError::invalid(describe_json_error(&e)))
     }
 
@@ -333,8 +337,10 @@ impl<'de: 'a, 'a> Deserialize<'de> for Block<'a> {
 pub struct Tool<'a> {
     #[serde(borrow)]
     pub name: Cow<'a, str>,
+    /// Kept as the client wrote it: Claude Code's descriptions are a third of its
+    /// request, and most targets take them unchanged, so they are never unescaped.
     #[serde(default, borrow)]
-    pub description: Option<Cow<'a, str>>,
+    pub description: Option<JsonString<'a>>,
     /// The JSON Schema, untouched: most targets take it as is.
     #[serde(default, borrow)]
     pub input_schema: Option<&'a RawValue>,
@@ -347,6 +353,43 @@ impl Tool<'_> {
     /// Whether this is a client tool with a schema (server tools run only on Anthropic).
     pub fn is_custom(&self) -> bool {
         matches!(self.kind.as_deref(), None | Some("custom")) && self.input_schema.is_some()
+    }
+}
+
+/// A JSON string kept exactly as written (quotes and escapes included); it is written
+/// back verbatim, and unescaped only when something needs its text.
+#[derive(Debug, Clone, Copy)]
+pub struct JsonString<'a>(&'a RawValue);
+
+impl<'a> JsonString<'a> {
+    /// The JSON token, quotes included.
+    pub fn raw(&self) -> &'a RawValue {
+        self.0
+    }
+
+    /// The text, unescaped.
+    pub fn text(&self) -> Cow<'a, str> {
+        serde_json::from_str::<Cow<'a, str>>(self.0.get()).unwrap_or_default()
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for JsonString<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = <&'a RawValue>::deserialize(d)?;
+        if raw.get().starts_with('"') {
+            Ok(JsonString(raw))
+        } else {
+            Err(de::Error::invalid_type(
+                de::Unexpected::Other(raw.get()),
+                &"a string",
+            ))
+        }
+    }
+}
+
+impl serde::Serialize for JsonString<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
     }
 }
 
@@ -490,7 +533,6 @@ mod tests {
         let body = br#"{"messages":[{"anything":1}],"model":"claude-sonnet-4-5","stream":true}"#;
         let head = RequestHead::parse(body).unwrap();
         assert_eq!(head.model_name().unwrap(), "claude-sonnet-4-5");
-        assert_eq!(head.stream, Some(true));
     }
 
     #[test]

@@ -155,7 +155,6 @@ pub struct Inbound<'a> {
     pub headers: &'a HeaderMap,
     /// The request's query string (`beta=true`).
     pub query: Option<&'a str>,
-    pub stream: bool,
     /// The client's own credential header, sent to Anthropic when no anthropic key is stored.
     pub client_auth: Option<(HeaderName, HeaderValue)>,
 }
@@ -164,6 +163,9 @@ pub struct Inbound<'a> {
 #[derive(Debug)]
 pub struct Prepared {
     pub wire: Wire,
+    /// Whether the client asked for a stream, when encoding had to read the request;
+    /// for passthrough bodies the upstream's content type tells.
+    pub stream: Option<bool>,
     pub uri: String,
     pub headers: Vec<(HeaderName, HeaderValue)>,
     pub body: Vec<u8>,
@@ -215,22 +217,28 @@ pub fn prepare(target: &Target, inbound: &Inbound<'_>) -> Result<Prepared, ApiEr
             (Wire::OpenAiChat, format!("{base}/chat/completions"))
         }
     };
-    let body = match wire {
-        Wire::Anthropic => anthropic::rewrite_model(inbound.body, inbound.head, model),
+    let (body, stream) = match wire {
+        Wire::Anthropic => (
+            anthropic::rewrite_model(inbound.body, inbound.head, model),
+            None,
+        ),
         Wire::OpenAiChat => {
             let mut req = MessagesRequest::parse(inbound.body)?;
             clamp_max_tokens(&mut req, &target.provider, model);
-            openai::encode_request(&req, model, &target.quirks, inbound.stream)?
+            let stream = req.stream.unwrap_or(false);
+            if stream {
+                headers.push((
+                    http::header::ACCEPT,
+                    HeaderValue::from_static("text/event-stream"),
+                ));
+            }
+            let body = openai::encode_request(&req, model, &target.quirks, stream)?;
+            (body, Some(stream))
         }
     };
-    if inbound.stream {
-        headers.push((
-            http::header::ACCEPT,
-            HeaderValue::from_static("text/event-stream"),
-        ));
-    }
     Ok(Prepared {
         wire,
+        stream,
         uri,
         headers,
         body,
@@ -356,7 +364,6 @@ mod tests {
                 head: &head,
                 headers: &HeaderMap::new(),
                 query: None,
-                stream: false,
                 client_auth: None,
             },
         )

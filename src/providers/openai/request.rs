@@ -10,7 +10,9 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use super::vendors::{MaxTokensField, Quirks, ReasoningParam};
-use crate::messages::request::{Block, Content, Role, Source, Thinking, ToolResultContent};
+use crate::messages::request::{
+    Block, Content, JsonString, Role, Source, Thinking, ToolResultContent,
+};
 use crate::messages::{ApiError, ErrorKind, MessagesRequest};
 
 /// OpenAI accepts at most four stop sequences.
@@ -170,7 +172,7 @@ struct ChatTool<'r> {
 struct FunctionDef<'r> {
     name: &'r str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    description: Option<&'r str>,
+    description: Option<JsonString<'r>>,
     /// The JSON Schema, byte for byte.
     parameters: &'r RawValue,
 }
@@ -234,7 +236,7 @@ pub fn encode_request(
                 kind: "function",
                 function: FunctionDef {
                     name: &t.name,
-                    description: t.description.as_deref(),
+                    description: t.description,
                     parameters: t.input_schema?,
                 },
             })
