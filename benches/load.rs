@@ -117,6 +117,26 @@ impl http_body::Body for ReceiverStream {
     }
 }
 
+/// JSON without the whitespace outside strings.
+fn minify(json: &[u8]) -> Vec<u8> {
+    let (mut out, mut in_string, mut escaped) = (Vec::with_capacity(json.len()), false, false);
+    for &c in json {
+        if in_string {
+            out.push(c);
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+        } else if !c.is_ascii_whitespace() {
+            in_string = c == b'"';
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn memchr_stream_true(body: &[u8]) -> bool {
     body.windows(13).any(|w| w == b"\"stream\":true")
 }
@@ -273,19 +293,26 @@ async fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    let request = Bytes::from(std::fs::read(FIXTURE).expect("the Claude Code request fixture"));
-    let streamed = request.clone();
-    let mut v: serde_json::Value = serde_json::from_slice(&request).unwrap();
-    v["stream"] = serde_json::Value::Bool(false);
-    v["model"] = "openai/gpt-5".into();
-    let unstreamed = Bytes::from(serde_json::to_vec(&v).unwrap());
-    v["stream"] = serde_json::Value::Bool(true);
-    let openai_streamed = Bytes::from(serde_json::to_vec(&v).unwrap());
-    v["model"] = "claude-sonnet-4-5".into();
-    let anthropic_streamed = Bytes::from(serde_json::to_vec(&v).unwrap());
-    v["model"] = "openai/slow".into();
-    let slow = Bytes::from(serde_json::to_vec(&v).unwrap());
-    drop(streamed);
+    // Compact, in the key order Claude Code sends (model first), as on the wire.
+    let request = minify(&std::fs::read(FIXTURE).expect("the Claude Code request fixture"));
+    let text = String::from_utf8(request.clone()).unwrap();
+    assert!(
+        text.starts_with(r#"{"model":"claude-opus-5-5","#) && text.contains(r#""stream":true"#)
+    );
+    let with = |model: &str, stream: bool| {
+        Bytes::from(
+            text.replacen(
+                r#""model":"claude-opus-5-5""#,
+                &format!(r#""model":"{model}""#),
+                1,
+            )
+            .replace(r#""stream":true"#, &format!(r#""stream":{stream}"#)),
+        )
+    };
+    let unstreamed = with("openai/gpt-5", false);
+    let openai_streamed = with("openai/gpt-5", true);
+    let anthropic_streamed = with("claude-sonnet-4-5", true);
+    let slow = with("openai/slow", true);
 
     let canned = Arc::new(Canned {
         openai_stream: openai_stream(),
@@ -335,7 +362,7 @@ async fn main() {
     let translated_unstreamed = Bytes::from(serde_json::to_vec(&tv).unwrap());
 
     println!(
-        "request: {} bytes (Claude Code first turn); translated to OpenAI: {} bytes",
+        "request: {} bytes (Claude Code first turn, compact, model first); translated to OpenAI: {} bytes",
         request.len(),
         translated.len()
     );

@@ -375,3 +375,31 @@ async fn count_tokens_falls_back_to_an_estimate_when_anthropic_cannot_count() {
     assert!(n > 0);
     assert_eq!(mock.requests().len(), 1, "anthropic was asked first");
 }
+
+#[tokio::test]
+async fn anthropics_rate_limit_and_request_id_headers_reach_the_client() {
+    let reply = Reply::json(200, &anthropic::message("claude-sonnet-4-5", "hi"))
+        .header("request-id", "req_011CUpassthrough")
+        .header("anthropic-ratelimit-unified-status", "allowed")
+        .header("x-upstream-internal", "not for the client");
+    let mock = Mock::start([reply]).await;
+    let bgw = gateway_with_key(&mock);
+
+    let resp = bgw
+        .client()
+        .send(
+            Method::POST,
+            "/v1/messages",
+            CLIENT_HEADERS,
+            claude_code_body("claude-sonnet-4-5", false),
+        )
+        .await;
+
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.header("request-id"), Some("req_011CUpassthrough"));
+    assert_eq!(
+        resp.header("anthropic-ratelimit-unified-status"),
+        Some("allowed")
+    );
+    assert_eq!(resp.header("x-upstream-internal"), None);
+}

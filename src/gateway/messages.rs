@@ -72,7 +72,13 @@ pub async fn handle(
             .get(http::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok());
-        let bytes = read_upstream(upstream.into_body(), gateway.settings.upstream_timeout).await;
+        let bytes = read_upstream(
+            upstream.into_body(),
+            &target,
+            gateway.settings.upstream_timeout,
+        )
+        .await
+        .unwrap_or_default();
         let mut err = wire.upstream_error(&target.provider, status.as_u16(), &bytes);
         err.retry_after = retry_after;
         gateway.stats.record(
@@ -89,17 +95,20 @@ pub async fn handle(
             .get(http::header::CONTENT_TYPE)
             .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"))
     });
-    if stream {
-        Ok(start_stream(
-            gateway,
-            target,
-            wire,
-            &requested,
-            upstream.into_body(),
-        ))
+    let mut passed_back = HeaderMap::new();
+    if wire == Wire::Anthropic {
+        pass_back_headers(upstream.headers(), &mut passed_back);
+    }
+    let mut resp = if stream {
+        start_stream(gateway, target, wire, &requested, upstream.into_body())
     } else {
-        let bytes = read_upstream(upstream.into_body(), gateway.settings.upstream_timeout).await;
-        let decoded = wire.decode_body(&bytes, &requested);
+        let read = read_upstream(
+            upstream.into_body(),
+            &target,
+            gateway.settings.upstream_timeout,
+        )
+        .await;
+        let decoded = read.and_then(|bytes| wire.decode_body(&bytes, &requested));
         let ok = decoded.is_ok();
         let usage = decoded.as_ref().map(|(_, u)| *u).unwrap_or_default();
         gateway
@@ -107,8 +116,12 @@ pub async fn handle(
             .record(&target.provider, &target.upstream_model, &usage, ok);
         // Decoding errors already name the model asked for (`provider/model`).
         let (body, _) = decoded?;
-        Ok(json(StatusCode::OK, body))
+        json(StatusCode::OK, body)
+    };
+    for (name, value) in &passed_back {
+        resp.headers_mut().append(name.clone(), value.clone());
     }
+    Ok(resp)
 }
 
 /// Reads the request body, refusing more than `max` bytes with a 413.
@@ -153,7 +166,8 @@ async fn send(
         .map_err(|e| {
             ApiError::invalid(format!(
                 "{}: invalid upstream URL `{}`: {e}",
-                target.provider, prepared.uri
+                target.provider,
+                origin(&prepared.uri)
             ))
         })?;
     let timeout = gateway.settings.upstream_timeout;
@@ -180,11 +194,13 @@ async fn send(
     }
 }
 
-fn origin(uri: &str) -> &str {
+/// `scheme://host[:port]` of a URL, without any `user:password@`.
+fn origin(uri: &str) -> String {
     let after_scheme = uri.find("://").map_or(0, |i| i + 3);
-    uri[after_scheme..]
-        .find('/')
-        .map_or(uri, |i| &uri[..after_scheme + i])
+    let rest = &uri[after_scheme..];
+    let authority = rest.find(['/', '?']).map_or(rest, |i| &rest[..i]);
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    format!("{}{host}", &uri[..after_scheme])
 }
 
 /// The innermost cause ("Connection refused (os error 111)"), which says the most.
@@ -198,10 +214,44 @@ fn describe_client_error(e: &hyper_util::client::legacy::Error) -> String {
 }
 
 /// Reads a whole upstream body (errors and non-stream responses); a cut body reads as what arrived.
-async fn read_upstream(body: Incoming, timeout: Duration) -> Bytes {
-    match tokio::time::timeout(timeout, body.collect()).await {
-        Ok(Ok(c)) => c.to_bytes(),
-        _ => Bytes::new(),
+async fn read_upstream(
+    body: Incoming,
+    target: &Target,
+    timeout: Duration,
+) -> Result<Bytes, ApiError> {
+    match tokio::time::timeout(timeout, Limited::new(body, MAX_UPSTREAM_BODY).collect()).await {
+        Ok(Ok(c)) => Ok(c.to_bytes()),
+        Ok(Err(e)) => Err(ApiError::new(
+            ErrorKind::Api,
+            format!("{}: the response could not be read: {e}", target.provider),
+        )
+        .with_status(502)),
+        Err(_) => Err(ApiError::new(
+            ErrorKind::Timeout,
+            format!(
+                "{}: the response did not finish within {} s (the limit is `--upstream-timeout`)",
+                target.provider,
+                timeout.as_secs()
+            ),
+        )),
+    }
+}
+
+/// The largest whole (non-streamed) upstream body bgw reads.
+const MAX_UPSTREAM_BODY: usize = 64 * 1024 * 1024;
+
+/// Anthropic's response headers that Claude Code reads (rate limits, usage limits of a
+/// subscription, the request id for support), passed back from a passthrough.
+fn pass_back_headers(from: &HeaderMap, to: &mut HeaderMap) {
+    for (name, value) in from {
+        let n = name.as_str();
+        if n.starts_with("anthropic-")
+            || n == "request-id"
+            || n == "x-should-retry"
+            || n == "retry-after"
+        {
+            to.append(name.clone(), value.clone());
+        }
     }
 }
 
@@ -239,5 +289,9 @@ mod tests {
             "https://api.openai.com"
         );
         assert_eq!(origin("http://127.0.0.1:9/x"), "http://127.0.0.1:9");
+        assert_eq!(
+            origin("https://user:pw@proxy.example:8443/v1?x=1"),
+            "https://proxy.example:8443"
+        );
     }
 }

@@ -1,17 +1,17 @@
 //! Token usage as Anthropic reports it.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// Token counts; `input_tokens` excludes cache reads and writes, as Anthropic counts them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Usage {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "zero_if_null")]
     pub input_tokens: u64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "zero_if_null")]
     pub output_tokens: u64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "zero_if_null")]
     pub cache_creation_input_tokens: u64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "zero_if_null")]
     pub cache_read_input_tokens: u64,
 }
 
@@ -35,5 +35,27 @@ impl Usage {
         if later.cache_read_input_tokens > 0 {
             self.cache_read_input_tokens = later.cache_read_input_tokens;
         }
+    }
+}
+
+/// Some servers send `null` for a count they do not know; that is 0, not a broken usage.
+fn zero_if_null<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    Ok(Option::<u64>::deserialize(d)?.unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn null_counts_read_as_zero() {
+        let u: Usage = serde_json::from_str(
+            r#"{"input_tokens":5,"cache_read_input_tokens":null,"output_tokens":2}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (u.input_tokens, u.cache_read_input_tokens, u.output_tokens),
+            (5, 0, 2)
+        );
     }
 }
