@@ -21,6 +21,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 
+/// Connections the mock accepted: bgw's pool should keep this near its concurrency.
+static ACCEPTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 const FIXTURE: &str = "tests/fixtures/claude_code/request_first_turn.json";
 
 /// The mock's canned answers, written the way the providers document them.
@@ -313,6 +316,9 @@ async fn main() {
     let openai_streamed = with("openai/gpt-5", true);
     let anthropic_streamed = with("claude-sonnet-4-5", true);
     let slow = with("openai/slow", true);
+    let tiny = Bytes::from_static(
+        br#"{"model":"claude-sonnet-4-5","max_tokens":64,"messages":[{"role":"user","content":"hi"}],"stream":true}"#,
+    );
 
     let canned = Arc::new(Canned {
         openai_stream: openai_stream(),
@@ -326,6 +332,7 @@ async fn main() {
     tokio::spawn(async move {
         loop {
             let (s, _) = listener.accept().await.unwrap();
+            ACCEPTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let _ = s.set_nodelay(true);
             let c = c.clone();
             tokio::spawn(async move {
@@ -351,6 +358,7 @@ async fn main() {
     let client: HttpClient = Client::builder(TokioExecutor::new()).build(connector);
     let gw = format!("http://127.0.0.1:{}/v1/messages", bgw.1);
     let direct = format!("http://127.0.0.1:{mock_port}/v1/chat/completions");
+    let direct_anthropic = format!("http://127.0.0.1:{mock_port}/v1/messages");
     let auth = [("anthropic-version", "2023-06-01")];
 
     // One request through bgw records the translated body, so the direct baseline sends the same bytes.
@@ -391,10 +399,21 @@ async fn main() {
             &anthropic_streamed,
             &auth[..],
         ),
+        // The same hop with a tiny body: what bgw costs regardless of request size.
+        (
+            "direct to mock, Anthropic, tiny",
+            &direct_anthropic,
+            &tiny,
+            &auth[..],
+        ),
+        ("bgw → Anthropic passthrough, tiny", &gw, &tiny, &auth[..]),
     ];
     let mut p50s = Vec::new();
     for (name, url, body, extra) in rows {
+        let before = ACCEPTED.load(std::sync::atomic::Ordering::Relaxed);
         let s = measure(&client, url, body, extra, 1, 2000).await;
+        let opened = ACCEPTED.load(std::sync::atomic::Ordering::Relaxed) - before;
+        eprintln!("  ({name}: the mock accepted {opened} connections)");
         println!(
             "{name:<44} {:>9.0} {:>9.0} {:>9.0}",
             us(s.p50),
