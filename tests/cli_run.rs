@@ -26,6 +26,7 @@ const FAKE_CLAUDE: &str = r#"#!/bin/sh
   printf 'ANTHROPIC_CUSTOM_HEADERS=%s\n' "$(printf '%s' "$ANTHROPIC_CUSTOM_HEADERS" | tr '\n' '|')"
   for a in "$@"; do printf 'ARG=%s\n' "$a"; done
 } > "$FAKE_OUT.tmp"
+trap 'echo TERM > "$FAKE_OUT.term"; exit 143' TERM
 mv "$FAKE_OUT.tmp" "$FAKE_OUT"
 while [ ! -f "$FAKE_OUT.go" ]; do sleep 0.05; done
 exit "${FAKE_EXIT:-0}"
@@ -257,6 +258,30 @@ async fn ctrl_c_goes_to_claude_and_bgw_exits_with_claudes_code() {
     let (code, stderr) = session.finish();
     assert_eq!(code, Some(7));
     assert_contains(&stderr, "bgw: 0 requests");
+}
+
+#[tokio::test]
+async fn sigterm_is_passed_on_to_claude() {
+    let mut session = Session::start(&["--sonnet", "openai/gpt-5"], &[], 0);
+    let pid = session.child.as_ref().unwrap().id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let output = session.child.take().unwrap().wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(143),
+        "bgw exits with claude's code"
+    );
+    assert_eq!(
+        std::fs::read_to_string(session.out.with_extension("term")).unwrap(),
+        "TERM\n"
+    );
+    assert_contains(&String::from_utf8_lossy(&output.stderr), "bgw: 0 requests");
 }
 
 #[test]
