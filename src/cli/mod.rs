@@ -58,12 +58,13 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// A multi-threaded runtime sized for a laptop gateway.
-pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+/// The async runtime: `workers` threads (0: everything on the calling thread), unless
+/// `BGW_WORKER_THREADS` says otherwise.
+pub fn runtime(workers: usize) -> Result<tokio::runtime::Runtime, CliError> {
     let workers = std::env::var("BGW_WORKER_THREADS")
         .ok()
         .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get().min(4)));
+        .unwrap_or(workers);
     let mut builder = if workers == 0 {
         tokio::runtime::Builder::new_current_thread()
     } else {
@@ -75,4 +76,9 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
         .enable_all()
         .build()
         .map_err(|e| CliError::new(format!("cannot start the async runtime: {e}")))
+}
+
+/// Threads for a shared gateway: the cores, at most 4.
+pub fn shared_workers() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().min(4))
 }

@@ -88,7 +88,7 @@ pub fn run(store: &Store, args: ModelsArgs) -> Result<ExitCode, CliError> {
             .filter(|p| !p.keys.is_empty() || p.id == "anthropic")
             .collect(),
     };
-    let rt = super::runtime()?;
+    let rt = super::runtime(super::shared_workers())?;
     let http = client().map_err(CliError::new)?;
     // Ask every provider at once: one slow provider should not hold up the others.
     let lives = rt.block_on(async {

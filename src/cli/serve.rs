@@ -83,7 +83,7 @@ pub fn run(store: &Store, args: ServeArgs) -> Result<ExitCode, CliError> {
             args.host
         ));
     }
-    let rt = super::runtime()?;
+    let rt = super::runtime(super::shared_workers())?;
     rt.block_on(async move {
         let running = gateway::start(
             SocketAddr::new(args.host, args.port),

@@ -9,10 +9,16 @@ pub struct SseFrame {
     pub data: String,
 }
 
+/// The longest line kept; an upstream that sends more without a newline loses that
+/// line (its stream then ends in an error) instead of growing memory without bound.
+const MAX_LINE: usize = 16 * 1024 * 1024;
+
 /// Incremental SSE parser.
 #[derive(Debug, Default)]
 pub struct SseParser {
     line: Vec<u8>,
+    /// Dropping the rest of an over-long line.
+    skipping: bool,
     event: Option<String>,
     data: String,
     has_data: bool,
@@ -29,6 +35,9 @@ impl SseParser {
         while let Some(pos) = chunk.iter().position(|&b| b == b'\n') {
             let (head, rest) = chunk.split_at(pos);
             chunk = &rest[1..];
+            if std::mem::take(&mut self.skipping) {
+                continue;
+            }
             if self.line.is_empty() {
                 self.take_line(head, out);
             } else {
@@ -37,7 +46,13 @@ impl SseParser {
                 self.take_line(&line, out);
             }
         }
-        self.line.extend_from_slice(chunk);
+        if !self.skipping {
+            self.line.extend_from_slice(chunk);
+            if self.line.len() > MAX_LINE {
+                self.line = Vec::new();
+                self.skipping = true;
+            }
+        }
     }
 
     /// The upstream closed: a frame left without its blank line still counts.
@@ -123,6 +138,25 @@ mod tests {
             let got = parse_in_pieces(input, piece);
             assert_eq!(got, expected, "piece size {piece}");
         }
+    }
+
+    #[test]
+    fn an_endless_line_is_dropped_not_kept() {
+        let mut p = SseParser::new();
+        let mut out = Vec::new();
+        let junk = vec![b'x'; 1024 * 1024];
+        for _ in 0..17 {
+            p.feed(&junk, &mut out);
+        }
+        assert!(p.line.len() <= MAX_LINE);
+        p.feed(b"\ndata: after\n\n", &mut out);
+        assert_eq!(
+            out,
+            vec![SseFrame {
+                event: None,
+                data: "after".into()
+            }]
+        );
     }
 
     #[test]
