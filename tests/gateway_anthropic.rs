@@ -5,11 +5,10 @@
 
 mod support;
 
-use http::Method;
 use serde_json::json;
 use support::mock::Part;
 use support::sse::{self, names};
-use support::{Bgw, Mock, Reply, anthropic, assert_contains, expect_error};
+use support::{Bgw, Mock, Reply, anthropic, assert_contains, expect_error, expect_error_event};
 
 const KEY: &str = "sk-ant-test-000000";
 
@@ -36,9 +35,14 @@ const CLIENT_HEADERS: &[(&str, &str)] = &[
 ];
 
 fn gateway_with_key(mock: &Mock) -> Bgw {
-    Bgw::setup()
-        .key(&["anthropic", "--value", KEY, "--base-url", &mock.url()])
-        .start()
+    Bgw::keyed("anthropic", Some(KEY), &mock.url())
+}
+
+/// `POST path` as Claude Code sends it: its headers and its body for `model`.
+async fn claude_code(bgw: &Bgw, path: &str, model: &str, stream: bool) -> support::Response {
+    bgw.client()
+        .post(path, CLIENT_HEADERS, claude_code_body(model, stream))
+        .await
 }
 
 fn with(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
@@ -56,12 +60,7 @@ async fn a_bare_claude_model_passes_through_byte_for_byte_with_the_stored_key() 
 
     let resp = bgw
         .client()
-        .send(
-            Method::POST,
-            "/v1/messages?beta=true",
-            &headers,
-            body.clone(),
-        )
+        .post("/v1/messages?beta=true", &headers, body.clone())
         .await;
     assert_eq!(resp.status, 200);
     assert_eq!(
@@ -91,17 +90,13 @@ async fn a_bare_claude_model_passes_through_byte_for_byte_with_the_stored_key() 
 
 #[tokio::test]
 async fn a_provider_prefix_is_stripped_and_only_the_model_bytes_change() {
-    let mock = Mock::start([Reply::json(
-        200,
-        &anthropic::message("claude-haiku-4-5", "ok"),
-    )])
-    .await;
+    let mock = Mock::start([anthropic::reply("claude-haiku-4-5", "ok")]).await;
     let bgw = gateway_with_key(&mock);
     let body = claude_code_body("anthropic/claude-haiku-4-5", false);
 
     let resp = bgw
         .client()
-        .send(Method::POST, "/v1/messages", CLIENT_HEADERS, body.clone())
+        .post("/v1/messages", CLIENT_HEADERS, body.clone())
         .await;
     assert_eq!(resp.status, 200);
     let up = mock.only_request();
@@ -122,15 +117,7 @@ async fn a_streamed_answer_reaches_the_client_unchanged() {
     let mock = Mock::start([Reply::sse(sse::split(stream.as_bytes(), &[7, 100, 1, 33]))]).await;
     let bgw = gateway_with_key(&mock);
 
-    let resp = bgw
-        .client()
-        .send(
-            Method::POST,
-            "/v1/messages?beta=true",
-            CLIENT_HEADERS,
-            claude_code_body("claude-sonnet-4-5", true),
-        )
-        .await;
+    let resp = claude_code(&bgw, "/v1/messages?beta=true", "claude-sonnet-4-5", true).await;
     assert_eq!(resp.status, 200);
     assert_eq!(resp.header("content-type"), Some("text/event-stream"));
     let got = resp.bytes().await;
@@ -140,20 +127,13 @@ async fn a_streamed_answer_reaches_the_client_unchanged() {
 
 #[tokio::test]
 async fn without_a_stored_key_the_clients_bearer_token_is_forwarded() {
-    let mock = Mock::start([Reply::json(
-        200,
-        &anthropic::message("claude-sonnet-4-5", "hi"),
-    )])
-    .await;
+    let mock = Mock::start([anthropic::reply("claude-sonnet-4-5", "hi")]).await;
     // `anthropic` with a base URL and no key: the client's own login goes there.
-    let bgw = Bgw::setup()
-        .key(&["anthropic", "--base-url", &mock.url()])
-        .start();
+    let bgw = Bgw::keyed("anthropic", None, &mock.url());
     let token = "Bearer sk-ant-oat01-subscription-token";
     let resp = bgw
         .client()
-        .send(
-            Method::POST,
+        .post(
             "/v1/messages?beta=true",
             &with(&[("authorization", token)]),
             claude_code_body("claude-sonnet-4-5", false),
@@ -167,18 +147,11 @@ async fn without_a_stored_key_the_clients_bearer_token_is_forwarded() {
 
 #[tokio::test]
 async fn without_a_stored_key_the_clients_x_api_key_is_forwarded() {
-    let mock = Mock::start([Reply::json(
-        200,
-        &anthropic::message("claude-sonnet-4-5", "hi"),
-    )])
-    .await;
-    let bgw = Bgw::setup()
-        .key(&["anthropic", "--base-url", &mock.url()])
-        .start();
+    let mock = Mock::start([anthropic::reply("claude-sonnet-4-5", "hi")]).await;
+    let bgw = Bgw::keyed("anthropic", None, &mock.url());
     let resp = bgw
         .client()
-        .send(
-            Method::POST,
+        .post(
             "/v1/messages",
             &with(&[("x-api-key", "sk-ant-api03-client-own-key")]),
             claude_code_body("anthropic/claude-sonnet-4-5", false),
@@ -194,24 +167,13 @@ async fn without_a_stored_key_the_clients_x_api_key_is_forwarded() {
 #[tokio::test]
 async fn a_provider_of_your_own_never_receives_the_clients_anthropic_credential() {
     // Regression: a keyless `--compat anthropic` server got the user's Claude login.
-    let mock = Mock::start([Reply::json(
-        200,
-        &anthropic::message("claude-sonnet-4-5", "hi"),
-    )])
-    .await;
+    let mock = Mock::start([anthropic::reply("claude-sonnet-4-5", "hi")]).await;
     let bgw = Bgw::setup()
-        .key(&[
-            "myproxy",
-            "--compat",
-            "anthropic",
-            "--base-url",
-            &mock.url(),
-        ])
+        .compat("myproxy", "anthropic", None, &mock.url())
         .start();
     let resp = bgw
         .client()
-        .send(
-            Method::POST,
+        .post(
             "/v1/messages",
             &with(&[
                 ("authorization", "Bearer sk-ant-oat01-subscription-token"),
@@ -228,16 +190,11 @@ async fn a_provider_of_your_own_never_receives_the_clients_anthropic_credential(
 
 #[tokio::test]
 async fn anthropic_version_is_added_when_the_client_sent_none() {
-    let mock = Mock::start([Reply::json(
-        200,
-        &anthropic::message("claude-sonnet-4-5", "hi"),
-    )])
-    .await;
+    let mock = Mock::start([anthropic::reply("claude-sonnet-4-5", "hi")]).await;
     let bgw = gateway_with_key(&mock);
     let resp = bgw
         .client()
-        .send(
-            Method::POST,
+        .post(
             "/v1/messages",
             &[],
             claude_code_body("claude-sonnet-4-5", false),
@@ -267,13 +224,11 @@ async fn an_anthropic_error_keeps_its_status_type_and_message() {
     let client = bgw.client();
     let body = claude_code_body("claude-sonnet-4-5", true);
     let resp = client
-        .send(Method::POST, "/v1/messages", CLIENT_HEADERS, body.clone())
+        .post("/v1/messages", CLIENT_HEADERS, body.clone())
         .await;
     let msg = expect_error(resp, 529, "overloaded_error").await;
     assert_contains(&msg, "Overloaded");
-    let resp = client
-        .send(Method::POST, "/v1/messages", CLIENT_HEADERS, body)
-        .await;
+    let resp = client.post("/v1/messages", CLIENT_HEADERS, body).await;
     let msg = expect_error(resp, 400, "invalid_request_error").await;
     assert_contains(&msg, "max_tokens: 999999 > 64000");
 }
@@ -288,15 +243,7 @@ async fn an_error_event_mid_stream_passes_through() {
     ));
     let mock = Mock::start([Reply::sse([stream.clone()])]).await;
     let bgw = gateway_with_key(&mock);
-    let resp = bgw
-        .client()
-        .send(
-            Method::POST,
-            "/v1/messages",
-            CLIENT_HEADERS,
-            claude_code_body("claude-sonnet-4-5", true),
-        )
-        .await;
+    let resp = claude_code(&bgw, "/v1/messages", "claude-sonnet-4-5", true).await;
     assert_eq!(resp.status, 200);
     assert_eq!(String::from_utf8_lossy(&resp.bytes().await), stream);
 }
@@ -313,24 +260,13 @@ async fn a_stream_cut_before_message_stop_ends_with_an_error_event() {
     ];
     let mock = Mock::start([Reply::sse_parts(parts)]).await;
     let bgw = gateway_with_key(&mock);
-    let events = bgw
-        .client()
-        .send(
-            Method::POST,
-            "/v1/messages",
-            CLIENT_HEADERS,
-            claude_code_body("claude-sonnet-4-5", true),
-        )
+    let events = claude_code(&bgw, "/v1/messages", "claude-sonnet-4-5", true)
         .await
         .sse()
         .all()
         .await;
     assert_eq!(names(&events), ["message_start", "error"]);
-    assert_eq!(events[1].json()["error"]["type"], "api_error");
-    assert_contains(
-        events[1].json()["error"]["message"].as_str().unwrap(),
-        "anthropic",
-    );
+    expect_error_event(&events, "api_error", "anthropic");
 }
 
 #[tokio::test]
@@ -340,12 +276,7 @@ async fn count_tokens_is_asked_of_anthropic_when_a_key_is_stored() {
     let body = r#"{"model":"claude-sonnet-4-5","messages":[{"role":"user","content":"Hello, Claude"}],"system":"Be brief."}"#;
     let resp = bgw
         .client()
-        .send(
-            Method::POST,
-            "/v1/messages/count_tokens?beta=true",
-            CLIENT_HEADERS,
-            body,
-        )
+        .post("/v1/messages/count_tokens?beta=true", CLIENT_HEADERS, body)
         .await;
     assert_eq!(resp.status, 200);
     assert_eq!(resp.json().await, json!({"input_tokens": 2095}));
@@ -378,22 +309,14 @@ async fn count_tokens_falls_back_to_an_estimate_when_anthropic_cannot_count() {
 
 #[tokio::test]
 async fn anthropics_rate_limit_and_request_id_headers_reach_the_client() {
-    let reply = Reply::json(200, &anthropic::message("claude-sonnet-4-5", "hi"))
+    let reply = anthropic::reply("claude-sonnet-4-5", "hi")
         .header("request-id", "req_011CUpassthrough")
         .header("anthropic-ratelimit-unified-status", "allowed")
         .header("x-upstream-internal", "not for the client");
     let mock = Mock::start([reply]).await;
     let bgw = gateway_with_key(&mock);
 
-    let resp = bgw
-        .client()
-        .send(
-            Method::POST,
-            "/v1/messages",
-            CLIENT_HEADERS,
-            claude_code_body("claude-sonnet-4-5", false),
-        )
-        .await;
+    let resp = claude_code(&bgw, "/v1/messages", "claude-sonnet-4-5", false).await;
 
     assert_eq!(resp.status, 200);
     assert_eq!(resp.header("request-id"), Some("req_011CUpassthrough"));

@@ -4,17 +4,14 @@
 
 mod support;
 
-use http::Method;
 use serde_json::json;
-use support::sse::{self, azure, names, text_of};
-use support::{Bgw, Mock, Reply, anthropic, assert_contains, expect_error, messages_request};
+use support::sse::{self, azure, message_delta, names, one_block_names, text_of};
+use support::{Bgw, Mock, Reply, anthropic, assert_contains, expect_error};
 
 const KEY: &str = "azure-test-key-0000000000";
 
 fn gateway(base_url: &str) -> Bgw {
-    Bgw::setup()
-        .key(&["azure", "--value", KEY, "--base-url", base_url])
-        .start()
+    Bgw::keyed("azure", Some(KEY), base_url)
 }
 
 #[tokio::test]
@@ -26,10 +23,7 @@ async fn an_openai_deployment_is_called_on_its_dated_path_with_the_api_key_heade
     .await;
     let bgw = gateway(&mock.url());
 
-    let resp = bgw
-        .client()
-        .post_json("/v1/messages", &messages_request("azure/gpt-4o", false))
-        .await;
+    let resp = bgw.client().hello("azure/gpt-4o", false).await;
     assert_eq!(resp.status, 200);
     let body = resp.json().await;
     assert_eq!(body["type"], "message");
@@ -70,10 +64,7 @@ async fn an_openai_deployment_is_called_on_its_dated_path_with_the_api_key_heade
 async fn the_api_version_in_the_base_url_is_used() {
     let mock = Mock::start([Reply::json(200, &azure::completion("ok", 1, 1))]).await;
     let bgw = gateway(&format!("{}?api-version=2025-04-01-preview", mock.url()));
-    let resp = bgw
-        .client()
-        .post_json("/v1/messages", &messages_request("azure/o4-mini", false))
-        .await;
+    let resp = bgw.client().hello("azure/o4-mini", false).await;
     assert_eq!(resp.status, 200);
     assert_eq!(
         mock.only_request().path,
@@ -84,14 +75,8 @@ async fn the_api_version_in_the_base_url_is_used() {
 #[tokio::test]
 async fn a_v1_base_url_sends_the_deployment_as_the_body_model() {
     let mock = Mock::start([Reply::json(200, &azure::completion("ok", 1, 1))]).await;
-    let bgw = gateway(&format!("{}/openai/v1", mock.url()));
-    let resp = bgw
-        .client()
-        .post_json(
-            "/v1/messages",
-            &messages_request("azure/my-gpt5-deployment", false),
-        )
-        .await;
+    let bgw = gateway(&mock.at("/openai/v1"));
+    let resp = bgw.client().hello("azure/my-gpt5-deployment", false).await;
     assert_eq!(resp.status, 200);
     let up = mock.only_request();
     assert_eq!(up.path, "/openai/v1/chat/completions");
@@ -116,31 +101,12 @@ async fn an_azure_stream_with_filter_only_chunks_is_translated() {
     let mock = Mock::start([Reply::sse(sse::split(upstream.as_bytes(), &[50, 13, 200]))]).await;
     let bgw = gateway(&mock.url());
 
-    let resp = bgw
-        .client()
-        .post_json("/v1/messages", &messages_request("azure/gpt-4o", true))
-        .await;
+    let resp = bgw.client().hello("azure/gpt-4o", true).await;
     assert_eq!(resp.status, 200);
     let events = resp.sse().all().await;
-    assert_eq!(
-        names(&events),
-        [
-            "message_start",
-            "content_block_start",
-            "content_block_delta",
-            "content_block_delta",
-            "content_block_delta",
-            "content_block_stop",
-            "message_delta",
-            "message_stop"
-        ]
-    );
+    assert_eq!(names(&events), one_block_names(3));
     assert_eq!(text_of(&events, 0), "Hello from Azure.");
-    let delta = events
-        .iter()
-        .find(|e| e.event == "message_delta")
-        .unwrap()
-        .json();
+    let delta = message_delta(&events);
     assert_eq!(delta["delta"]["stop_reason"], "end_turn");
     assert_eq!(delta["usage"]["input_tokens"], 14);
     assert_eq!(delta["usage"]["output_tokens"], 8);
@@ -157,10 +123,7 @@ async fn an_azure_stream_with_filter_only_chunks_is_translated() {
 async fn a_filtered_prompt_is_a_400_with_azures_message() {
     let mock = Mock::start([Reply::json(400, &azure::content_filter_error())]).await;
     let bgw = gateway(&mock.url());
-    let resp = bgw
-        .client()
-        .post_json("/v1/messages", &messages_request("azure/gpt-4o", false))
-        .await;
+    let resp = bgw.client().hello("azure/gpt-4o", false).await;
     let msg = expect_error(resp, 400, "invalid_request_error").await;
     assert_contains(&msg, "azure: The response was filtered");
 }
@@ -179,10 +142,7 @@ async fn a_claude_deployment_goes_to_foundrys_anthropic_endpoint() {
         ("anthropic-beta", "interleaved-thinking-2025-05-14"),
     ];
 
-    let resp = bgw
-        .client()
-        .send(Method::POST, "/v1/messages", &headers, body)
-        .await;
+    let resp = bgw.client().post("/v1/messages", &headers, body).await;
     assert_eq!(resp.status, 200);
     assert_eq!(resp.json().await["content"][0]["text"], "Hi from Foundry.");
 
@@ -204,16 +164,11 @@ async fn a_claude_deployment_goes_to_foundrys_anthropic_endpoint() {
 async fn a_claude_deployment_streams_through_unchanged() {
     let stream = anthropic::text_stream("claude-haiku-4-5", "Streamed from Foundry.");
     let mock = Mock::start([Reply::sse(sse::split(stream.as_bytes(), &[64, 3]))]).await;
-    let bgw = gateway(&format!("{}/anthropic", mock.url()));
+    let bgw = gateway(&mock.at("/anthropic"));
     let body = r#"{"model":"azure/claude-haiku-4-5","max_tokens":512,"messages":[{"role":"user","content":"Hi"}],"stream":true}"#;
     let resp = bgw
         .client()
-        .send(
-            Method::POST,
-            "/v1/messages",
-            &[("anthropic-version", "2023-06-01")],
-            body,
-        )
+        .post("/v1/messages", &[("anthropic-version", "2023-06-01")], body)
         .await;
     assert_eq!(resp.status, 200);
     assert_eq!(String::from_utf8_lossy(&resp.bytes().await), stream);

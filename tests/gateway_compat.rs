@@ -6,46 +6,25 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::sse::{self, block, names, text_of};
+use support::sse::{self, block, message_delta, names, text_of};
 use support::{
-    Bgw, Mock, Reply, assert_contains, expect_error, messages_request, openai, tool_request,
+    Bgw, Mock, Reply, assert_contains, expect_error, expect_error_event, openai, tool_request,
 };
 
-fn gateway(provider: &str, key: Option<&str>, base_url: &str) -> Bgw {
-    let mut args = vec![provider];
-    if let Some(k) = key {
-        args.extend(["--value", k]);
-    }
-    args.extend(["--base-url", base_url]);
-    Bgw::setup().key(&args).start()
+const GROQ_KEY: &str = "gsk_test_000000000000";
+
+/// A gateway with the `groq` key calling this mock as Groq's `/openai/v1`.
+fn groq(mock: &Mock) -> Bgw {
+    Bgw::keyed("groq", Some(GROQ_KEY), &mock.at("/openai/v1"))
 }
 
 #[tokio::test]
 async fn groq_is_called_at_its_base_url_with_a_bearer_key() {
     let model = "llama-3.3-70b-versatile";
-    let mock = Mock::start([Reply::json(
-        200,
-        &openai::completion(
-            model,
-            "Hi from Groq.",
-            "stop",
-            openai::usage_object(40, 6, 0),
-        ),
-    )])
-    .await;
-    let bgw = gateway(
-        "groq",
-        Some("gsk_test_000000000000"),
-        &format!("{}/openai/v1", mock.url()),
-    );
+    let mock = Mock::start([openai::reply(model, "Hi from Groq.", 40, 6)]).await;
+    let bgw = groq(&mock);
 
-    let resp = bgw
-        .client()
-        .post_json(
-            "/v1/messages",
-            &messages_request(&format!("groq/{model}"), false),
-        )
-        .await;
+    let resp = bgw.client().hello(&format!("groq/{model}"), false).await;
     assert_eq!(resp.status, 200);
     let body = resp.json().await;
     assert_eq!(
@@ -72,8 +51,7 @@ async fn groq_is_called_at_its_base_url_with_a_bearer_key() {
 #[tokio::test]
 async fn groq_stream_usage_in_x_groq_is_reported() {
     let model = "llama-3.3-70b-versatile";
-    let mut upstream = openai::role(model);
-    upstream.push_str(&openai::text(model, "Fast."));
+    let mut upstream = openai::opening(model, "Fast.");
     let mut finish = openai::chunk(model, json!({}), Some("stop"));
     finish["x_groq"] = json!({"id": "req_01jbd6g2qdfw2adyrt2az8hz4w", "usage": {
         "queue_time": 0.02, "prompt_tokens": 40, "prompt_time": 0.003, "completion_tokens": 10,
@@ -81,28 +59,11 @@ async fn groq_stream_usage_in_x_groq_is_reported() {
     upstream.push_str(&openai::frame(&finish));
     upstream.push_str(openai::DONE);
     let mock = Mock::start([Reply::sse(sse::split(upstream.as_bytes(), &[30]))]).await;
-    let bgw = gateway(
-        "groq",
-        Some("gsk_test_000000000000"),
-        &format!("{}/openai/v1", mock.url()),
-    );
+    let bgw = groq(&mock);
 
-    let events = bgw
-        .client()
-        .post_json(
-            "/v1/messages",
-            &messages_request(&format!("groq/{model}"), true),
-        )
-        .await
-        .sse()
-        .all()
-        .await;
+    let events = bgw.client().hello_events(&format!("groq/{model}")).await;
     assert_eq!(text_of(&events, 0), "Fast.");
-    let delta = events
-        .iter()
-        .find(|e| e.event == "message_delta")
-        .unwrap()
-        .json();
+    let delta = message_delta(&events);
     assert_eq!(delta["usage"]["input_tokens"], 40);
     assert_eq!(delta["usage"]["output_tokens"], 10);
     assert_eq!(names(&events).last(), Some(&"message_stop"));
@@ -113,17 +74,10 @@ async fn groq_tool_use_failed_keeps_the_failed_generation() {
     let body = json!({"error": {"message": "Failed to call a function. Please adjust your prompt. See 'failed_generation' for more details.",
         "type": "invalid_request_error", "code": "tool_use_failed", "failed_generation": "<function=Bash>{\"command\": \"ls\"</function>"}});
     let mock = Mock::start([Reply::json(400, &body)]).await;
-    let bgw = gateway(
-        "groq",
-        Some("gsk_test_000000000000"),
-        &format!("{}/openai/v1", mock.url()),
-    );
+    let bgw = groq(&mock);
     let resp = bgw
         .client()
-        .post_json(
-            "/v1/messages",
-            &tool_request("groq/llama-3.3-70b-versatile", false),
-        )
+        .messages(&tool_request("groq/llama-3.3-70b-versatile", false))
         .await;
     let msg = expect_error(resp, 400, "invalid_request_error").await;
     assert_contains(&msg, "groq: Failed to call a function.");
@@ -133,28 +87,10 @@ async fn groq_tool_use_failed_keeps_the_failed_generation() {
 #[tokio::test]
 async fn a_cut_vendor_stream_ends_with_an_error_naming_the_vendor() {
     let model = "llama-3.3-70b-versatile";
-    let mut upstream = openai::role(model);
-    upstream.push_str(&openai::text(model, "Half"));
-    let mock = Mock::start([Reply::sse([upstream])]).await;
-    let bgw = gateway(
-        "groq",
-        Some("gsk_test_000000000000"),
-        &format!("{}/openai/v1", mock.url()),
-    );
-    let events = bgw
-        .client()
-        .post_json(
-            "/v1/messages",
-            &messages_request(&format!("groq/{model}"), true),
-        )
-        .await
-        .sse()
-        .all()
-        .await;
-    let last = events.last().unwrap();
-    assert_eq!(last.event, "error", "{events:#?}");
-    let message = last.json()["error"]["message"].as_str().unwrap().to_owned();
-    assert_contains(&message, "groq");
+    let mock = Mock::start([Reply::sse([openai::opening(model, "Half")])]).await;
+    let bgw = groq(&mock);
+    let events = bgw.client().hello_events(&format!("groq/{model}")).await;
+    let message = expect_error_event(&events, "api_error", "groq");
     assert!(
         !message.contains("openai"),
         "the error blames the wrong provider: {message}"
@@ -165,24 +101,14 @@ async fn a_cut_vendor_stream_ends_with_an_error_naming_the_vendor() {
 async fn mistral_gets_max_tokens_no_stream_options_and_nine_character_tool_ids() {
     let model = "mistral-large-latest";
     let mock = Mock::start([Reply::sse([openai::text_stream(model, &["Done."], 20, 2)])]).await;
-    let bgw = gateway(
-        "mistral",
-        Some("mistral-test-key-0000"),
-        &format!("{}/v1", mock.url()),
-    );
+    let bgw = Bgw::keyed("mistral", Some("mistral-test-key-0000"), &mock.at("/v1"));
     let mut req = tool_request(&format!("mistral/{model}"), true);
     req["messages"] = json!([
         {"role": "user", "content": "List files."},
         {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_01A09q90qw90lq917835lq9", "name": "Bash", "input": {"command": "ls"}}]},
         {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_01A09q90qw90lq917835lq9", "content": "a.txt"}]}
     ]);
-    let events = bgw
-        .client()
-        .post_json("/v1/messages", &req)
-        .await
-        .sse()
-        .all()
-        .await;
+    let events = bgw.client().events(&req).await;
     assert_eq!(text_of(&events, 0), "Done.");
 
     let up = mock.only_request();
@@ -216,21 +142,13 @@ async fn deepseek_reasoning_content_becomes_a_thinking_block() {
         )));
     }
     upstream.push_str(&openai::text(model, "Hello!"));
-    upstream.push_str(&openai::finish(model, "stop"));
-    upstream.push_str(&openai::usage(model, 12, 30, 0));
-    upstream.push_str(openai::DONE);
+    upstream.push_str(&openai::end(model, "stop", 12, 30));
     let mock = Mock::start([Reply::sse(sse::split(upstream.as_bytes(), &[21, 8]))]).await;
-    let bgw = gateway("deepseek", Some("sk-deepseek-test-0000"), &mock.url());
+    let bgw = Bgw::keyed("deepseek", Some("sk-deepseek-test-0000"), &mock.url());
 
     let events = bgw
         .client()
-        .post_json(
-            "/v1/messages",
-            &messages_request(&format!("deepseek/{model}"), true),
-        )
-        .await
-        .sse()
-        .all()
+        .hello_events(&format!("deepseek/{model}"))
         .await;
     let thinking = block(&events, 0);
     assert_eq!(thinking[0]["content_block"]["type"], "thinking");
@@ -252,25 +170,17 @@ async fn openrouter_comment_lines_are_ignored_and_model_slashes_are_kept() {
     upstream.push_str(&openai::role(model));
     upstream.push_str(": OPENROUTER PROCESSING\n\n");
     upstream.push_str(&openai::text(model, "Routed."));
-    upstream.push_str(&openai::finish(model, "stop"));
-    upstream.push_str(&openai::usage(model, 9, 2, 0));
-    upstream.push_str(openai::DONE);
+    upstream.push_str(&openai::end(model, "stop", 9, 2));
     let mock = Mock::start([Reply::sse(sse::split(upstream.as_bytes(), &[11]))]).await;
-    let bgw = gateway(
+    let bgw = Bgw::keyed(
         "openrouter",
         Some("sk-or-v1-test-0000"),
-        &format!("{}/api/v1", mock.url()),
+        &mock.at("/api/v1"),
     );
 
     let events = bgw
         .client()
-        .post_json(
-            "/v1/messages",
-            &messages_request(&format!("openrouter/{model}"), true),
-        )
-        .await
-        .sse()
-        .all()
+        .hello_events(&format!("openrouter/{model}"))
         .await;
     assert_eq!(text_of(&events, 0), "Routed.");
     assert_eq!(names(&events).last(), Some(&"message_stop"));
@@ -281,16 +191,9 @@ async fn openrouter_comment_lines_are_ignored_and_model_slashes_are_kept() {
 
 #[tokio::test]
 async fn ollama_needs_no_key_and_sends_no_authorization() {
-    let mock = Mock::start([Reply::json(
-        200,
-        &openai::completion("llama3.2", "Local.", "stop", openai::usage_object(5, 1, 0)),
-    )])
-    .await;
-    let bgw = gateway("ollama", None, &format!("{}/v1", mock.url()));
-    let resp = bgw
-        .client()
-        .post_json("/v1/messages", &messages_request("ollama/llama3.2", false))
-        .await;
+    let mock = Mock::start([openai::reply("llama3.2", "Local.", 5, 1)]).await;
+    let bgw = Bgw::keyed("ollama", None, &mock.at("/v1"));
+    let resp = bgw.client().hello("ollama/llama3.2", false).await;
     assert_eq!(resp.status, 200);
     assert_eq!(resp.json().await["content"][0]["text"], "Local.");
     let up = mock.only_request();
@@ -302,46 +205,29 @@ async fn ollama_needs_no_key_and_sends_no_authorization() {
 async fn a_user_added_compat_provider_routes_to_its_base_url() {
     let model = "Qwen/Qwen3-Coder-30B-A3B-Instruct";
     let mock = Mock::start([
-        Reply::json(
-            200,
-            &openai::completion(model, "From vLLM.", "stop", openai::usage_object(15, 3, 0)),
-        ),
+        openai::reply(model, "From vLLM.", 15, 3),
         Reply::sse([openai::text_stream(model, &["Stream", "ed."], 15, 2)]),
     ])
     .await;
     let bgw = Bgw::setup()
-        .key(&[
+        .compat(
             "myvllm",
-            "--compat",
             "openai",
-            "--value",
-            "vllm-secret-0000",
-            "--base-url",
-            &format!("{}/v1", mock.url()),
-        ])
+            Some("vllm-secret-0000"),
+            &mock.at("/v1"),
+        )
         .start();
     let client = bgw.client();
 
     let resp = client
-        .post_json(
-            "/v1/messages",
-            &tool_request(&format!("myvllm/{model}"), false),
-        )
+        .messages(&tool_request(&format!("myvllm/{model}"), false))
         .await;
     assert_eq!(resp.status, 200);
     assert_eq!(
         resp.json().await["content"],
         json!([{"type": "text", "text": "From vLLM."}])
     );
-    let events = client
-        .post_json(
-            "/v1/messages",
-            &messages_request(&format!("myvllm/{model}"), true),
-        )
-        .await
-        .sse()
-        .all()
-        .await;
+    let events = client.hello_events(&format!("myvllm/{model}")).await;
     assert_eq!(text_of(&events, 0), "Streamed.");
 
     let requests = mock.requests();
@@ -366,24 +252,11 @@ async fn a_user_added_compat_provider_routes_to_its_base_url() {
 
 #[tokio::test]
 async fn a_user_added_compat_provider_without_a_key_sends_no_authorization() {
-    let mock = Mock::start([Reply::json(
-        200,
-        &openai::completion("local", "ok", "stop", openai::usage_object(1, 1, 0)),
-    )])
-    .await;
+    let mock = Mock::start([openai::reply("local", "ok", 1, 1)]).await;
     let bgw = Bgw::setup()
-        .key(&[
-            "lmstudio",
-            "--compat",
-            "openai",
-            "--base-url",
-            &format!("{}/v1", mock.url()),
-        ])
+        .compat("lmstudio", "openai", None, &mock.at("/v1"))
         .start();
-    let resp = bgw
-        .client()
-        .post_json("/v1/messages", &messages_request("lmstudio/local", false))
-        .await;
+    let resp = bgw.client().hello("lmstudio/local", false).await;
     assert_eq!(resp.status, 200);
     assert_eq!(mock.only_request().header("authorization"), None);
 }
@@ -393,18 +266,9 @@ async fn a_vendor_error_names_the_vendor() {
     let body: Value = json!({"object": "error", "message": "The model `nope` does not exist.", "type": "NotFoundError", "param": null, "code": 404});
     let mock = Mock::start([Reply::json(404, &body)]).await;
     let bgw = Bgw::setup()
-        .key(&[
-            "myvllm",
-            "--compat",
-            "openai",
-            "--base-url",
-            &format!("{}/v1", mock.url()),
-        ])
+        .compat("myvllm", "openai", None, &mock.at("/v1"))
         .start();
-    let resp = bgw
-        .client()
-        .post_json("/v1/messages", &messages_request("myvllm/nope", false))
-        .await;
+    let resp = bgw.client().hello("myvllm/nope", false).await;
     let msg = expect_error(resp, 404, "not_found_error").await;
     assert_eq!(msg, "myvllm: The model `nope` does not exist.");
 }

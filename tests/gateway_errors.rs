@@ -8,26 +8,20 @@ mod support;
 use std::time::{Duration, Instant};
 use support::mock::{Part, closed_port};
 use support::sse::{self, names, text_of};
-use support::{Bgw, Mock, Reply, assert_contains, expect_error, messages_request, openai};
+use support::{Bgw, Mock, Reply, assert_contains, expect_error, expect_error_event, openai};
 
 const MODEL: &str = "gpt-4o-mini";
 const REQUESTED: &str = "openai/gpt-4o-mini";
 
 fn gateway_at(base_url: &str, serve_args: &[&str]) -> Bgw {
     Bgw::setup()
-        .key(&[
-            "openai",
-            "--value",
-            "sk-test-openai-000000",
-            "--base-url",
-            base_url,
-        ])
+        .provider("openai", Some("sk-test-openai-000000"), base_url)
         .serve_args(serve_args)
         .start()
 }
 
 fn gateway(mock: &Mock) -> Bgw {
-    gateway_at(&format!("{}/v1", mock.url()), &[])
+    gateway_at(&mock.at("/v1"), &[])
 }
 
 /// Sends the same upstream error to a non-streamed and a streamed request; both must get
@@ -42,14 +36,10 @@ async fn upstream_error(status: u16, body: &serde_json::Value, kind: &str) -> [S
     } else {
         None
     };
-    let plain = client
-        .post_json("/v1/messages", &messages_request(REQUESTED, false))
-        .await;
+    let plain = client.hello(REQUESTED, false).await;
     assert_eq!(plain.header("x-should-retry"), should_retry);
     let plain = expect_error(plain, status, kind).await;
-    let streamed = client
-        .post_json("/v1/messages", &messages_request(REQUESTED, true))
-        .await;
+    let streamed = client.hello(REQUESTED, true).await;
     assert_ne!(streamed.header("content-type"), Some("text/event-stream"));
     assert_eq!(streamed.header("x-should-retry"), should_retry);
     let streamed = expect_error(streamed, status, kind).await;
@@ -100,10 +90,7 @@ async fn upstream_429_retry_after_reaches_the_client() {
     );
     let mock = Mock::start([Reply::json(429, &body).header("retry-after", "7")]).await;
     let bgw = gateway(&mock);
-    let resp = bgw
-        .client()
-        .post_json("/v1/messages", &messages_request(REQUESTED, false))
-        .await;
+    let resp = bgw.client().hello(REQUESTED, false).await;
     assert_eq!(resp.status, 429);
     assert_eq!(resp.header("retry-after"), Some("7"));
 }
@@ -119,10 +106,7 @@ async fn spent_quota_is_not_reported_as_a_retryable_rate_limit() {
     );
     let mock = Mock::start([Reply::json(429, &body)]).await;
     let bgw = gateway(&mock);
-    let resp = bgw
-        .client()
-        .post_json("/v1/messages", &messages_request(REQUESTED, false))
-        .await;
+    let resp = bgw.client().hello(REQUESTED, false).await;
     let msg = expect_error(resp, 402, "billing_error").await;
     assert_contains(&msg, "exceeded your current quota");
 }
@@ -160,10 +144,7 @@ async fn an_upstream_error_that_is_not_json_is_quoted() {
     )])
     .await;
     let bgw = gateway(&mock);
-    let resp = bgw
-        .client()
-        .post_json("/v1/messages", &messages_request(REQUESTED, false))
-        .await;
+    let resp = bgw.client().hello(REQUESTED, false).await;
     let msg = expect_error(resp, 502, "api_error").await;
     assert_contains(&msg, "openai: ");
     assert_contains(&msg, "502 Bad Gateway");
@@ -172,13 +153,11 @@ async fn an_upstream_error_that_is_not_json_is_quoted() {
 #[tokio::test]
 async fn a_silent_upstream_times_out_with_a_504() {
     let mock = Mock::start([Reply::Hang, Reply::Hang]).await;
-    let bgw = gateway_at(&format!("{}/v1", mock.url()), &["--upstream-timeout", "1"]);
+    let bgw = gateway_at(&mock.at("/v1"), &["--upstream-timeout", "1"]);
     let client = bgw.client();
     for stream in [false, true] {
         let started = Instant::now();
-        let resp = client
-            .post_json("/v1/messages", &messages_request(REQUESTED, stream))
-            .await;
+        let resp = client.hello(REQUESTED, stream).await;
         let elapsed = started.elapsed();
         let msg = expect_error(resp, 504, "timeout_error").await;
         assert_contains(&msg, "openai");
@@ -192,24 +171,12 @@ async fn a_silent_upstream_times_out_with_a_504() {
 
 #[tokio::test]
 async fn a_stream_that_goes_silent_ends_with_a_timeout_error_event() {
-    let mut parts = vec![
-        Part::Bytes(openai::role(MODEL).into()),
-        Part::Bytes(openai::text(MODEL, "Thinking").into()),
-    ];
+    let mut parts = openai::opening_parts(MODEL, "Thinking");
     parts.push(Part::Hang);
     let mock = Mock::start([Reply::sse_parts(parts)]).await;
-    let bgw = gateway_at(&format!("{}/v1", mock.url()), &["--upstream-timeout", "1"]);
-    let events = bgw
-        .client()
-        .post_json("/v1/messages", &messages_request(REQUESTED, true))
-        .await
-        .sse()
-        .all()
-        .await;
-    let last = events.last().unwrap();
-    assert_eq!(last.event, "error", "{events:#?}");
-    assert_eq!(last.json()["error"]["type"], "timeout_error");
-    assert_contains(last.json()["error"]["message"].as_str().unwrap(), "openai");
+    let bgw = gateway_at(&mock.at("/v1"), &["--upstream-timeout", "1"]);
+    let events = bgw.client().hello_events(REQUESTED).await;
+    expect_error_event(&events, "timeout_error", "openai");
     assert_eq!(text_of(&events, 0), "Thinking");
     assert!(!names(&events).contains(&"message_stop"));
 }
@@ -220,9 +187,7 @@ async fn an_unreachable_upstream_is_a_5xx_naming_the_provider() {
     let bgw = gateway_at(&format!("http://127.0.0.1:{port}/v1"), &[]);
     let client = bgw.client();
     for stream in [false, true] {
-        let resp = client
-            .post_json("/v1/messages", &messages_request(REQUESTED, stream))
-            .await;
+        let resp = client.hello(REQUESTED, stream).await;
         assert!((500..600).contains(&resp.status), "status {}", resp.status);
         let status = resp.status;
         let msg = expect_error(resp, status, "api_error").await;
@@ -233,8 +198,7 @@ async fn an_unreachable_upstream_is_a_5xx_naming_the_provider() {
 
 #[tokio::test]
 async fn an_error_chunk_mid_stream_becomes_an_error_event() {
-    let mut upstream = openai::role(MODEL);
-    upstream.push_str(&openai::text(MODEL, "Partial"));
+    let mut upstream = openai::opening(MODEL, "Partial");
     upstream.push_str(&openai::text(MODEL, " answer"));
     upstream.push_str(&openai::frame(&openai::error(
         "The server had an error while processing your request. Sorry about that!",
@@ -243,10 +207,7 @@ async fn an_error_chunk_mid_stream_becomes_an_error_event() {
     )));
     let mock = Mock::start([Reply::sse(sse::split(upstream.as_bytes(), &[31, 8]))]).await;
     let bgw = gateway(&mock);
-    let resp = bgw
-        .client()
-        .post_json("/v1/messages", &messages_request(REQUESTED, true))
-        .await;
+    let resp = bgw.client().hello(REQUESTED, true).await;
     assert_eq!(resp.status, 200);
     let events = resp.sse().all().await;
     assert_eq!(
@@ -260,60 +221,32 @@ async fn an_error_chunk_mid_stream_becomes_an_error_event() {
         ]
     );
     assert_eq!(text_of(&events, 0), "Partial answer");
-    let err = events.last().unwrap().json();
-    assert_eq!(err["type"], "error");
-    assert_eq!(err["error"]["type"], "api_error");
-    assert_contains(
-        err["error"]["message"].as_str().unwrap(),
-        "The server had an error",
-    );
+    expect_error_event(&events, "api_error", "The server had an error");
 }
 
 #[tokio::test]
 async fn a_connection_cut_mid_stream_becomes_an_error_event() {
-    let parts = vec![
-        Part::Bytes(openai::role(MODEL).into()),
-        Part::Bytes(openai::text(MODEL, "Half a").into()),
-        Part::Sleep(Duration::from_millis(20)),
-        Part::Abort,
-    ];
+    let mut parts = openai::opening_parts(MODEL, "Half a");
+    parts.extend([Part::Sleep(Duration::from_millis(20)), Part::Abort]);
     let mock = Mock::start([Reply::sse_parts(parts)]).await;
     let bgw = gateway(&mock);
-    let events = bgw
-        .client()
-        .post_json("/v1/messages", &messages_request(REQUESTED, true))
-        .await
-        .sse()
-        .all()
-        .await;
+    let events = bgw.client().hello_events(REQUESTED).await;
     let n = names(&events);
     assert_eq!(n.last(), Some(&"error"), "{events:#?}");
     assert!(!n.contains(&"message_stop"));
     assert_eq!(text_of(&events, 0), "Half a");
-    let err = events.last().unwrap().json();
-    assert_eq!(err["error"]["type"], "api_error");
-    assert_contains(err["error"]["message"].as_str().unwrap(), "openai");
+    expect_error_event(&events, "api_error", "openai");
 }
 
 #[tokio::test]
 async fn a_stream_that_ends_without_finish_reason_or_done_becomes_an_error_event() {
-    let mut upstream = openai::role(MODEL);
-    upstream.push_str(&openai::text(MODEL, "Cut sh"));
-    let mock = Mock::start([Reply::sse([upstream])]).await;
+    let mock = Mock::start([Reply::sse([openai::opening(MODEL, "Cut sh")])]).await;
     let bgw = gateway(&mock);
-    let events = bgw
-        .client()
-        .post_json("/v1/messages", &messages_request(REQUESTED, true))
-        .await
-        .sse()
-        .all()
-        .await;
+    let events = bgw.client().hello_events(REQUESTED).await;
     let n = names(&events);
     assert_eq!(n.last(), Some(&"error"), "{events:#?}");
     assert!(!n.contains(&"message_stop") && !n.contains(&"message_delta"));
-    let err = events.last().unwrap().json();
-    assert_eq!(err["error"]["type"], "api_error");
-    assert_contains(err["error"]["message"].as_str().unwrap(), "openai");
+    expect_error_event(&events, "api_error", "openai");
 }
 
 #[tokio::test]
@@ -332,10 +265,7 @@ async fn a_client_that_hangs_up_mid_stream_cancels_the_upstream_request() {
     let bgw = gateway(&mock);
     let client = bgw.client();
 
-    let mut stream = client
-        .post_json("/v1/messages", &messages_request(REQUESTED, true))
-        .await
-        .sse();
+    let mut stream = client.hello(REQUESTED, true).await.sse();
     loop {
         let e = stream
             .next()

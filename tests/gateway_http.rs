@@ -6,19 +6,13 @@ mod support;
 
 use http::Method;
 use serde_json::{Value, json};
-use support::{Bgw, Mock, Reply, assert_contains, expect_error, messages_request, openai};
+use support::{Bgw, Mock, assert_contains, expect_error, messages_request, openai};
 
 const MODEL: &str = "gpt-4o-mini";
 
 async fn openai_gateway(mock: &Mock, serve_args: &[&str]) -> Bgw {
     Bgw::setup()
-        .key(&[
-            "openai",
-            "--value",
-            "sk-test-openai-000000",
-            "--base-url",
-            &format!("{}/v1", mock.url()),
-        ])
+        .provider("openai", Some("sk-test-openai-000000"), &mock.at("/v1"))
         .serve_args(serve_args)
         .start()
 }
@@ -35,19 +29,13 @@ async fn health_answers_ok() {
 async fn models_list_has_the_anthropic_shape() {
     let mock = Mock::start([]).await;
     let bgw = Bgw::setup()
-        .key(&[
-            "openai",
-            "--value",
-            "sk-test-openai-000000",
-            "--base-url",
-            &format!("{}/v1", mock.url()),
-        ])
+        .provider("openai", Some("sk-test-openai-000000"), &mock.at("/v1"))
         .key(&[
             "myvllm",
             "--compat",
             "openai",
             "--base-url",
-            &format!("{}/v1", mock.url()),
+            &mock.at("/v1"),
             "--models",
             "qwen3-coder",
         ])
@@ -155,11 +143,7 @@ async fn one_model_is_served_under_its_id_and_unknown_ones_are_404() {
 
 #[tokio::test]
 async fn the_anthropic_prefix_serves_the_same_api() {
-    let mock = Mock::start([Reply::json(
-        200,
-        &openai::completion(MODEL, "Hello.", "stop", openai::usage_object(12, 3, 0)),
-    )])
-    .await;
+    let mock = Mock::start([openai::reply(MODEL, "Hello.", 12, 3)]).await;
     let bgw = openai_gateway(&mock, &[]).await;
     let client = bgw.client();
 
@@ -191,7 +175,7 @@ async fn a_body_over_max_body_mb_is_a_413() {
     let bgw = openai_gateway(&mock, &["--max-body-mb", "1"]).await;
     let mut req = messages_request(&format!("openai/{MODEL}"), false);
     req["messages"][0]["content"][0]["text"] = Value::String("x".repeat(1024 * 1024 + 1));
-    let resp = bgw.client().post_json("/v1/messages", &req).await;
+    let resp = bgw.client().messages(&req).await;
     let msg = expect_error(resp, 413, "request_too_large").await;
     assert_contains(&msg, "--max-body-mb");
     assert!(mock.requests().is_empty());
@@ -199,15 +183,11 @@ async fn a_body_over_max_body_mb_is_a_413() {
 
 #[tokio::test]
 async fn a_body_just_under_max_body_mb_is_accepted() {
-    let mock = Mock::start([Reply::json(
-        200,
-        &openai::completion(MODEL, "ok", "stop", openai::usage_object(300_000, 1, 0)),
-    )])
-    .await;
+    let mock = Mock::start([openai::reply(MODEL, "ok", 300_000, 1)]).await;
     let bgw = openai_gateway(&mock, &["--max-body-mb", "1"]).await;
     let mut req = messages_request(&format!("openai/{MODEL}"), false);
     req["messages"][0]["content"][0]["text"] = Value::String("x".repeat(1000 * 1000));
-    let resp = bgw.client().post_json("/v1/messages", &req).await;
+    let resp = bgw.client().messages(&req).await;
     assert_eq!(resp.status, 200);
     assert_eq!(mock.requests().len(), 1);
 }
@@ -218,8 +198,7 @@ async fn malformed_json_is_a_400_that_says_so() {
     let bgw = openai_gateway(&mock, &[]).await;
     let resp = bgw
         .client()
-        .send(
-            Method::POST,
+        .post(
             "/v1/messages",
             &[],
             r#"{"model": "openai/gpt-4o-mini", "messages": ["#,
@@ -236,10 +215,7 @@ async fn a_missing_messages_field_is_a_400_naming_it() {
     let bgw = openai_gateway(&mock, &[]).await;
     let resp = bgw
         .client()
-        .post_json(
-            "/v1/messages",
-            &json!({"model": format!("openai/{MODEL}"), "max_tokens": 10}),
-        )
+        .messages(&json!({"model": format!("openai/{MODEL}"), "max_tokens": 10}))
         .await;
     let msg = expect_error(resp, 400, "invalid_request_error").await;
     assert_contains(&msg, "`messages`");
@@ -251,10 +227,7 @@ async fn a_missing_model_is_a_400_naming_it() {
     let bgw = Bgw::start_bare();
     let resp = bgw
         .client()
-        .post_json(
-            "/v1/messages",
-            &json!({"max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}),
-        )
+        .messages(&json!({"max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}))
         .await;
     let msg = expect_error(resp, 400, "invalid_request_error").await;
     assert_contains(&msg, "`model`");
@@ -263,10 +236,7 @@ async fn a_missing_model_is_a_400_naming_it() {
 #[tokio::test]
 async fn an_unknown_provider_is_a_400_naming_it_and_the_fix() {
     let bgw = Bgw::start_bare();
-    let resp = bgw
-        .client()
-        .post_json("/v1/messages", &messages_request("nope/some-model", false))
-        .await;
+    let resp = bgw.client().hello("nope/some-model", false).await;
     let msg = expect_error(resp, 400, "invalid_request_error").await;
     assert_contains(&msg, "unknown provider `nope`");
     assert_contains(&msg, "bgw keys add nope --compat openai --base-url URL");
@@ -276,12 +246,7 @@ async fn an_unknown_provider_is_a_400_naming_it_and_the_fix() {
 async fn a_provider_without_a_key_is_a_401_with_the_command_that_adds_one() {
     let bgw = Bgw::start_bare();
     let client = bgw.client();
-    let resp = client
-        .post_json(
-            "/v1/messages",
-            &messages_request("groq/llama-3.3-70b-versatile", false),
-        )
-        .await;
+    let resp = client.hello("groq/llama-3.3-70b-versatile", false).await;
     assert_eq!(
         resp.header("x-should-retry"),
         Some("false"),
@@ -290,15 +255,11 @@ async fn a_provider_without_a_key_is_a_401_with_the_command_that_adds_one() {
     let msg = expect_error(resp, 401, "authentication_error").await;
     assert_contains(&msg, "`bgw keys add groq --env GROQ_API_KEY`");
 
-    let resp = client
-        .post_json("/v1/messages", &messages_request("openai/gpt-5", true))
-        .await;
+    let resp = client.hello("openai/gpt-5", true).await;
     let msg = expect_error(resp, 401, "authentication_error").await;
     assert_contains(&msg, "`bgw keys add openai --env OPENAI_API_KEY`");
 
-    let resp = client
-        .post_json("/v1/messages", &messages_request("azure/gpt-4o", false))
-        .await;
+    let resp = client.hello("azure/gpt-4o", false).await;
     let msg = expect_error(resp, 401, "authentication_error").await;
     assert_contains(
         &msg,
@@ -309,13 +270,7 @@ async fn a_provider_without_a_key_is_a_401_with_the_command_that_adds_one() {
 #[tokio::test]
 async fn anthropic_without_a_key_or_a_client_credential_is_a_401_saying_how_to_fix_it() {
     let bgw = Bgw::start_bare();
-    let resp = bgw
-        .client()
-        .post_json(
-            "/v1/messages",
-            &messages_request("claude-sonnet-4-5", false),
-        )
-        .await;
+    let resp = bgw.client().hello("claude-sonnet-4-5", false).await;
     let msg = expect_error(resp, 401, "authentication_error").await;
     assert_contains(&msg, "`bgw keys add anthropic --env ANTHROPIC_API_KEY`");
     assert_contains(&msg, "/login");

@@ -5,23 +5,15 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::sse::{self, block, json_fragments, names, text_of};
-use support::{Bgw, Event, Mock, Reply, messages_request, openai, tool_request};
+use support::sse::{self, block, json_fragments, message_delta, names, one_block_names, text_of};
+use support::{Bgw, Event, Mock, Reply, openai, tool_request};
 
 const MODEL: &str = "gpt-4o-mini";
 const REQUESTED: &str = "openai/gpt-4o-mini";
 const KEY: &str = "sk-test-openai-000000";
 
 fn gateway(mock: &Mock) -> Bgw {
-    Bgw::setup()
-        .key(&[
-            "openai",
-            "--value",
-            KEY,
-            "--base-url",
-            &format!("{}/v1", mock.url()),
-        ])
-        .start()
+    Bgw::keyed("openai", Some(KEY), &mock.at("/v1"))
 }
 
 /// The OpenAI stream of one tool call whose arguments come in fragments of these sizes.
@@ -34,9 +26,7 @@ fn tool_call_stream(text: &[&str], id: &str, name: &str, args: &str, sizes: &[us
     for f in sse::fragments(args, sizes) {
         s.push_str(&openai::tool_args(MODEL, 0, &f));
     }
-    s.push_str(&openai::finish(MODEL, "tool_calls"));
-    s.push_str(&openai::usage(MODEL, 80, 25, 0));
-    s.push_str(openai::DONE);
+    s.push_str(&openai::end(MODEL, "tool_calls", 80, 25));
     s
 }
 
@@ -78,10 +68,7 @@ async fn a_text_answer_comes_back_as_an_anthropic_message() {
     .await;
     let bgw = gateway(&mock);
 
-    let resp = bgw
-        .client()
-        .post_json("/v1/messages", &messages_request(REQUESTED, false))
-        .await;
+    let resp = bgw.client().hello(REQUESTED, false).await;
     assert_eq!(resp.status, 200);
     assert_eq!(resp.header("content-type"), Some("application/json"));
     let body = resp.json().await;
@@ -134,27 +121,11 @@ async fn a_streamed_text_answer_is_translated_event_by_event() {
     .await;
     let bgw = gateway(&mock);
 
-    let resp = bgw
-        .client()
-        .post_json("/v1/messages", &messages_request(REQUESTED, true))
-        .await;
+    let resp = bgw.client().hello(REQUESTED, true).await;
     assert_eq!(resp.status, 200);
     assert_eq!(resp.header("content-type"), Some("text/event-stream"));
     let events = resp.sse().all().await;
-    assert_eq!(
-        names(&events),
-        [
-            "message_start",
-            "content_block_start",
-            "content_block_delta",
-            "content_block_delta",
-            "content_block_delta",
-            "content_block_delta",
-            "content_block_stop",
-            "message_delta",
-            "message_stop"
-        ]
-    );
+    assert_eq!(names(&events), one_block_names(4));
     let start = events[0].json();
     assert_eq!(start["message"]["type"], "message");
     assert_eq!(start["message"]["role"], "assistant");
@@ -166,11 +137,7 @@ async fn a_streamed_text_answer_is_translated_event_by_event() {
         json!({"type": "text", "text": ""})
     );
     assert_eq!(text_of(&events, 0), "Hello, world.");
-    let delta = events
-        .iter()
-        .find(|e| e.event == "message_delta")
-        .unwrap()
-        .json();
+    let delta = message_delta(&events);
     assert_eq!(delta["delta"]["stop_reason"], "end_turn");
     assert_eq!(delta["usage"]["input_tokens"], 31);
     assert_eq!(delta["usage"]["output_tokens"], 4);
@@ -195,18 +162,9 @@ async fn a_tool_call_streamed_in_tiny_fragments_arrives_as_exact_input_json() {
     let mock = Mock::start([Reply::sse(chunks)]).await;
     let bgw = gateway(&mock);
 
-    let events = bgw
-        .client()
-        .post_json("/v1/messages", &tool_request(REQUESTED, true))
-        .await
-        .sse()
-        .all()
-        .await;
+    let events = bgw.client().events(&tool_request(REQUESTED, true)).await;
     let fragments = sse::fragments(args, &[1, 3, 7, 2, 5, 4, 6, 1, 1]);
-    let mut expected = vec!["message_start", "content_block_start"];
-    expected.extend(std::iter::repeat_n("content_block_delta", fragments.len()));
-    expected.extend(["content_block_stop", "message_delta", "message_stop"]);
-    assert_eq!(names(&events), expected);
+    assert_eq!(names(&events), one_block_names(fragments.len()));
 
     let start = &block(&events, 0)[0];
     assert_eq!(start["content_block"]["type"], "tool_use");
@@ -225,11 +183,7 @@ async fn a_tool_call_streamed_in_tiny_fragments_arrives_as_exact_input_json() {
     );
     assert_eq!(json_fragments(&events, 0).concat(), args);
 
-    let delta = events
-        .iter()
-        .find(|e| e.event == "message_delta")
-        .unwrap()
-        .json();
+    let delta = message_delta(&events);
     assert_eq!(delta["delta"]["stop_reason"], "tool_use");
     assert_eq!(delta["usage"]["output_tokens"], 25);
     assert_eq!(delta["usage"]["input_tokens"], 80);
@@ -248,13 +202,7 @@ async fn text_then_a_tool_call_become_two_blocks_in_order() {
     let mock = Mock::start([Reply::sse(sse::split(upstream.as_bytes(), &[29, 7]))]).await;
     let bgw = gateway(&mock);
 
-    let events = bgw
-        .client()
-        .post_json("/v1/messages", &tool_request(REQUESTED, true))
-        .await
-        .sse()
-        .all()
-        .await;
+    let events = bgw.client().events(&tool_request(REQUESTED, true)).await;
     let first_stop = events
         .iter()
         .position(|e| e.event == "content_block_stop")
@@ -277,11 +225,7 @@ async fn text_then_a_tool_call_become_two_blocks_in_order() {
     assert_eq!(json_fragments(&events, 1).concat(), args);
     let n = names(&events);
     assert_eq!(n[n.len() - 2..], ["message_delta", "message_stop"]);
-    let delta = events
-        .iter()
-        .find(|e| e.event == "message_delta")
-        .unwrap()
-        .json();
+    let delta = message_delta(&events);
     assert_eq!(delta["delta"]["stop_reason"], "tool_use");
 }
 
@@ -311,9 +255,7 @@ fn parallel_stream(interleave: bool) -> String {
             s.push_str(&openai::tool_args(MODEL, 1, f));
         }
     }
-    s.push_str(&openai::finish(MODEL, "tool_calls"));
-    s.push_str(&openai::usage(MODEL, 50, 40, 0));
-    s.push_str(openai::DONE);
+    s.push_str(&openai::end(MODEL, "tool_calls", 50, 40));
     s
 }
 
@@ -321,13 +263,7 @@ async fn assert_two_tool_blocks(interleave: bool) {
     let upstream = parallel_stream(interleave);
     let mock = Mock::start([Reply::sse(sse::split(upstream.as_bytes(), &[13, 51, 2]))]).await;
     let bgw = gateway(&mock);
-    let events = bgw
-        .client()
-        .post_json("/v1/messages", &tool_request(REQUESTED, true))
-        .await
-        .sse()
-        .all()
-        .await;
+    let events = bgw.client().events(&tool_request(REQUESTED, true)).await;
 
     assert_blocks_sequential(&events);
     let starts: Vec<Value> = events
@@ -353,11 +289,7 @@ async fn assert_two_tool_blocks(interleave: bool) {
     let n = names(&events);
     assert_eq!(n[0], "message_start");
     assert_eq!(n[n.len() - 2..], ["message_delta", "message_stop"]);
-    let delta = events
-        .iter()
-        .find(|e| e.event == "message_delta")
-        .unwrap()
-        .json();
+    let delta = message_delta(&events);
     assert_eq!(delta["delta"]["stop_reason"], "tool_use");
 }
 
@@ -385,7 +317,7 @@ async fn a_non_streamed_tool_call_becomes_a_tool_use_block() {
     let bgw = gateway(&mock);
     let body = bgw
         .client()
-        .post_json("/v1/messages", &tool_request(REQUESTED, false))
+        .messages(&tool_request(REQUESTED, false))
         .await
         .json()
         .await;
@@ -411,20 +343,12 @@ async fn a_tool_call_id_comes_back_to_the_upstream_unchanged_in_the_next_turn() 
     let upstream = tool_call_stream(&[], "call_roundtrip01", "Bash", args, &[4]);
     let mock = Mock::start([
         Reply::sse([upstream]),
-        Reply::json(
-            200,
-            &openai::completion(MODEL, "Two files.", "stop", openai::usage_object(120, 3, 0)),
-        ),
+        openai::reply(MODEL, "Two files.", 120, 3),
     ])
     .await;
     let bgw = gateway(&mock);
     let client = bgw.client();
-    let events = client
-        .post_json("/v1/messages", &tool_request(REQUESTED, true))
-        .await
-        .sse()
-        .all()
-        .await;
+    let events = client.events(&tool_request(REQUESTED, true)).await;
     let id = block(&events, 0)[0]["content_block"]["id"]
         .as_str()
         .unwrap()
@@ -437,7 +361,7 @@ async fn a_tool_call_id_comes_back_to_the_upstream_unchanged_in_the_next_turn() 
         {"role": "assistant", "content": [{"type": "tool_use", "id": id, "name": "Bash", "input": {"command": "ls"}}]},
         {"role": "user", "content": [{"type": "tool_result", "tool_use_id": id, "content": "a.txt\nb.txt"}]}
     ]);
-    let resp = client.post_json("/v1/messages", &next).await;
+    let resp = client.messages(&next).await;
     assert_eq!(resp.status, 200);
     assert_eq!(resp.json().await["content"][0]["text"], "Two files.");
 
@@ -471,19 +395,12 @@ async fn a_tool_call_id_comes_back_to_the_upstream_unchanged_in_the_next_turn() 
 
 #[tokio::test]
 async fn a_stream_without_done_still_completes_when_the_finish_and_usage_came() {
-    let mut upstream = openai::role(MODEL);
-    upstream.push_str(&openai::text(MODEL, "Hi."));
+    let mut upstream = openai::opening(MODEL, "Hi.");
     upstream.push_str(&openai::finish(MODEL, "stop"));
     upstream.push_str(&openai::usage(MODEL, 10, 2, 0));
     let mock = Mock::start([Reply::sse([upstream])]).await;
     let bgw = gateway(&mock);
-    let events = bgw
-        .client()
-        .post_json("/v1/messages", &messages_request(REQUESTED, true))
-        .await
-        .sse()
-        .all()
-        .await;
+    let events = bgw.client().hello_events(REQUESTED).await;
     let n = names(&events);
     assert_eq!(
         n[n.len() - 2..],
@@ -506,12 +423,7 @@ async fn finish_reason_length_is_max_tokens() {
     )])
     .await;
     let bgw = gateway(&mock);
-    let body = bgw
-        .client()
-        .post_json("/v1/messages", &messages_request(REQUESTED, false))
-        .await
-        .json()
-        .await;
+    let body = bgw.client().hello(REQUESTED, false).await.json().await;
     assert_eq!(body["stop_reason"], "max_tokens");
 }
 
@@ -519,18 +431,11 @@ async fn finish_reason_length_is_max_tokens() {
 async fn events_reach_the_client_as_they_arrive_not_when_the_stream_ends() {
     // The upstream sends its first words and then nothing: if bgw buffered the stream,
     // the client would never see them.
-    let parts = vec![
-        support::mock::Part::Bytes(openai::role(MODEL).into()),
-        support::mock::Part::Bytes(openai::text(MODEL, "First words").into()),
-        support::mock::Part::Hang,
-    ];
+    let mut parts = openai::opening_parts(MODEL, "First words");
+    parts.push(support::mock::Part::Hang);
     let mock = Mock::start([Reply::sse_parts(parts)]).await;
     let bgw = gateway(&mock);
-    let mut stream = bgw
-        .client()
-        .post_json("/v1/messages", &messages_request(REQUESTED, true))
-        .await
-        .sse();
+    let mut stream = bgw.client().hello(REQUESTED, true).await.sse();
     let mut seen = Vec::new();
     while seen.len() < 3 {
         let e = stream.next().await.expect("the stream ended early");
@@ -556,23 +461,11 @@ async fn a_vendor_that_says_stop_after_a_tool_call_still_gets_tool_use() {
     let mut upstream = openai::role(MODEL);
     upstream.push_str(&openai::tool_start(MODEL, 0, "call_stop01", "Bash"));
     upstream.push_str(&openai::tool_args(MODEL, 0, r#"{"command":"pwd"}"#));
-    upstream.push_str(&openai::finish(MODEL, "stop"));
-    upstream.push_str(&openai::usage(MODEL, 10, 5, 0));
-    upstream.push_str(openai::DONE);
+    upstream.push_str(&openai::end(MODEL, "stop", 10, 5));
     let mock = Mock::start([Reply::sse([upstream])]).await;
     let bgw = gateway(&mock);
-    let events = bgw
-        .client()
-        .post_json("/v1/messages", &tool_request(REQUESTED, true))
-        .await
-        .sse()
-        .all()
-        .await;
-    let delta = events
-        .iter()
-        .find(|e| e.event == "message_delta")
-        .unwrap()
-        .json();
+    let events = bgw.client().events(&tool_request(REQUESTED, true)).await;
+    let delta = message_delta(&events);
     assert_eq!(delta["delta"]["stop_reason"], "tool_use");
     assert_eq!(json_fragments(&events, 0).concat(), r#"{"command":"pwd"}"#);
 }

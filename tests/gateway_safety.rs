@@ -6,7 +6,6 @@
 
 mod support;
 
-use http::Method;
 use std::time::Duration;
 use support::bgw::command;
 use support::mock::Part;
@@ -20,8 +19,7 @@ async fn requests_from_a_web_page_are_refused() {
 
     let resp = bgw
         .client()
-        .send(
-            Method::POST,
+        .post(
             "/v1/messages",
             &[("origin", "https://attacker.example")],
             body.clone(),
@@ -32,8 +30,7 @@ async fn requests_from_a_web_page_are_refused() {
 
     let resp = bgw
         .client()
-        .send(
-            Method::POST,
+        .post(
             "/v1/messages",
             &[("host", "rebound.attacker.example:80")],
             body,
@@ -45,19 +42,10 @@ async fn requests_from_a_web_page_are_refused() {
 
 #[tokio::test]
 async fn a_key_added_while_the_gateway_runs_is_used_without_a_restart() {
-    let upstream = Mock::start([Reply::json(
-        200,
-        &openai::completion(
-            "llama-3.3-70b-versatile",
-            "hello",
-            "stop",
-            openai::usage_object(10, 2, 0),
-        ),
-    )])
-    .await;
+    let upstream = Mock::start([openai::reply("llama-3.3-70b-versatile", "hello", 10, 2)]).await;
     let bgw = Bgw::start_bare();
     let request = messages_request("groq/llama-3.3-70b-versatile", false);
-    let before = bgw.client().post_json("/v1/messages", &request).await;
+    let before = bgw.client().messages(&request).await;
     expect_error(before, 401, "authentication_error").await;
 
     let added = command(bgw.data_dir())
@@ -68,7 +56,7 @@ async fn a_key_added_while_the_gateway_runs_is_used_without_a_restart() {
             "--value",
             "gsk-test-reload-000000",
             "--base-url",
-            &format!("{}/openai/v1", upstream.url()),
+            &upstream.at("/openai/v1"),
         ])
         .output()
         .unwrap();
@@ -79,7 +67,7 @@ async fn a_key_added_while_the_gateway_runs_is_used_without_a_restart() {
     );
     tokio::time::sleep(Duration::from_millis(400)).await;
 
-    let after = bgw.client().post_json("/v1/messages", &request).await;
+    let after = bgw.client().messages(&request).await;
     assert_eq!(after.status, 200);
     assert_eq!(after.json().await["content"][0]["text"], "hello");
     assert_eq!(
@@ -96,21 +84,11 @@ async fn a_finished_stream_ends_even_if_the_upstream_keeps_the_connection_open()
     ])])
     .await;
     let bgw = Bgw::setup()
-        .key(&[
-            "anthropic",
-            "--value",
-            "sk-ant-test-hang-0000",
-            "--base-url",
-            &upstream.url(),
-        ])
+        .provider("anthropic", Some("sk-ant-test-hang-0000"), &upstream.url())
         .serve_args(&["--upstream-timeout", "60"])
         .start();
 
-    let resp = bgw
-        .client()
-        .post_json("/v1/messages", &messages_request("claude-sonnet-4-5", true))
-        .await;
-    let events = resp.sse().all().await;
+    let events = bgw.client().hello_events("claude-sonnet-4-5").await;
 
     assert_eq!(names(&events).last().copied(), Some("message_stop"));
     assert!(
@@ -130,21 +108,11 @@ async fn a_finished_openai_stream_ends_at_done_even_if_the_connection_stays_open
     ])])
     .await;
     let bgw = Bgw::setup()
-        .key(&[
-            "openai",
-            "--value",
-            "sk-test-hang-00000000",
-            "--base-url",
-            &format!("{}/v1", upstream.url()),
-        ])
+        .provider("openai", Some("sk-test-hang-00000000"), &upstream.at("/v1"))
         .serve_args(&["--upstream-timeout", "60"])
         .start();
 
-    let resp = bgw
-        .client()
-        .post_json("/v1/messages", &messages_request("openai/gpt-5", true))
-        .await;
-    let events = resp.sse().all().await;
+    let events = bgw.client().hello_events("openai/gpt-5").await;
 
     assert_eq!(names(&events).last().copied(), Some("message_stop"));
 }

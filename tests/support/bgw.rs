@@ -53,6 +53,26 @@ impl Setup {
         self
     }
 
+    /// Adds a key for `provider` (with `--value` when given) that calls `base_url`.
+    pub fn provider(self, provider: &str, key: Option<&str>, base_url: &str) -> Setup {
+        let mut args = vec![provider];
+        if let Some(k) = key {
+            args.extend(["--value", k]);
+        }
+        args.extend(["--base-url", base_url]);
+        self.key(&args)
+    }
+
+    /// Adds a provider of the user's own, speaking `dialect` (`--compat`), at `base_url`.
+    pub fn compat(self, name: &str, dialect: &str, key: Option<&str>, base_url: &str) -> Setup {
+        let mut args = vec![name, "--compat", dialect];
+        if let Some(k) = key {
+            args.extend(["--value", k]);
+        }
+        args.extend(["--base-url", base_url]);
+        self.key(&args)
+    }
+
     /// Adds `bgw serve` options (`--upstream-timeout 1`, `--max-body-mb 1`).
     pub fn serve_args(mut self, args: &[&str]) -> Setup {
         self.serve_args.extend(args.iter().map(|s| s.to_string()));
@@ -123,6 +143,11 @@ impl Bgw {
             dir: tempfile::tempdir().unwrap(),
             serve_args: Vec::new(),
         }
+    }
+
+    /// A gateway with one key for `provider` (its `--value` when given) that calls `base_url`.
+    pub fn keyed(provider: &str, key: Option<&str>, base_url: &str) -> Bgw {
+        Bgw::setup().provider(provider, key, base_url).start()
     }
 
     /// A gateway with no keys at all.

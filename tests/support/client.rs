@@ -13,8 +13,8 @@ use serde_json::Value;
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 
-use super::STEP;
 use super::sse::{Event, EventParser};
+use super::{STEP, messages_request};
 
 /// A client for one gateway.
 #[derive(Debug, Clone, Copy)]
@@ -48,6 +48,36 @@ impl Client {
             serde_json::to_vec(body).unwrap(),
         )
         .await
+    }
+
+    /// `POST /v1/messages` with a JSON body.
+    pub async fn messages(&self, body: &Value) -> Response {
+        self.post_json("/v1/messages", body).await
+    }
+
+    /// `POST /v1/messages` with a JSON body; every SSE event of the answer.
+    pub async fn events(&self, body: &Value) -> Vec<Event> {
+        self.messages(body).await.sse().all().await
+    }
+
+    /// `POST /v1/messages` with the small [`messages_request`] ("Say hello.") for `model`.
+    pub async fn hello(&self, model: &str, stream: bool) -> Response {
+        self.messages(&messages_request(model, stream)).await
+    }
+
+    /// The streamed [`hello`](Client::hello) for `model`: every SSE event of the answer.
+    pub async fn hello_events(&self, model: &str) -> Vec<Event> {
+        self.events(&messages_request(model, true)).await
+    }
+
+    /// `POST path` with a body sent as given and these headers.
+    pub async fn post(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Bytes>,
+    ) -> Response {
+        self.send(Method::POST, path, headers, body).await
     }
 
     /// `GET path`.

@@ -205,6 +205,11 @@ impl Mock {
         format!("http://{}", self.addr)
     }
 
+    /// This mock's URL followed by `path` (`/v1`, `/openai/v1`).
+    pub fn at(&self, path: &str) -> String {
+        format!("{}{path}", self.url())
+    }
+
     /// Queues one more reply.
     pub fn push(&self, reply: Reply) {
         self.state.replies.lock().unwrap().push_back(reply);

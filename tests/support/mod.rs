@@ -89,3 +89,24 @@ pub fn assert_contains(haystack: &str, needle: &str) {
         "expected {needle:?} in {haystack:?}"
     );
 }
+
+/// Asserts the stream ended with an `error` event of `kind` mentioning `needle`; returns its message.
+#[track_caller]
+pub fn expect_error_event(events: &[Event], kind: &str, needle: &str) -> String {
+    let last = events
+        .last()
+        .unwrap_or_else(|| panic!("the stream sent no event"));
+    assert_eq!(last.event, "error", "{events:#?}");
+    let err = last.json();
+    assert_eq!(
+        (err["type"].as_str(), err["error"]["type"].as_str()),
+        (Some("error"), Some(kind)),
+        "unexpected error event: {err}"
+    );
+    let message = err["error"]["message"]
+        .as_str()
+        .unwrap_or_else(|| panic!("error event without a message: {err}"))
+        .to_owned();
+    assert_contains(&message, needle);
+    message
+}

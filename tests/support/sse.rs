@@ -148,6 +148,23 @@ pub fn text_of(events: &[Event], index: u64) -> String {
         .collect()
 }
 
+/// The JSON of the `message_delta` event (panics when there is none).
+pub fn message_delta(events: &[Event]) -> Value {
+    events
+        .iter()
+        .find(|e| e.event == "message_delta")
+        .unwrap_or_else(|| panic!("no message_delta in {events:#?}"))
+        .json()
+}
+
+/// The event names of a whole answer with one block that got `deltas` deltas.
+pub fn one_block_names(deltas: usize) -> Vec<&'static str> {
+    let mut n = vec!["message_start", "content_block_start"];
+    n.extend(std::iter::repeat_n("content_block_delta", deltas));
+    n.extend(["content_block_stop", "message_delta", "message_stop"]);
+    n
+}
+
 /// Cuts `bytes` into pieces whose sizes cycle through `sizes`.
 pub fn split(bytes: &[u8], sizes: &[usize]) -> Vec<Bytes> {
     assert!(sizes.iter().all(|&n| n > 0));
@@ -183,6 +200,7 @@ pub fn fragments(s: &str, sizes: &[usize]) -> Vec<String> {
 /// OpenAI Chat Completions wire format (platform.openai.com/docs/api-reference/chat).
 pub mod openai {
     use super::*;
+    use crate::support::mock::{Part, Reply};
 
     pub const ID: &str = "chatcmpl-B9MHDbslfkBeAs8l4bebGdFOJ6PeG";
     pub const CREATED: u64 = 1_741_570_283;
@@ -283,10 +301,34 @@ pub mod openai {
         for p in pieces {
             s.push_str(&text(model, p));
         }
-        s.push_str(&finish(model, "stop"));
-        s.push_str(&usage(model, prompt, completion, 0));
-        s.push_str(DONE);
+        s.push_str(&end(model, "stop", prompt, completion));
         s
+    }
+
+    /// The start of a text stream: the role chunk, then one text delta.
+    pub fn opening(model: &str, first_text: &str) -> String {
+        role(model) + &text(model, first_text)
+    }
+
+    /// The same start as [`opening`], each chunk its own write.
+    pub fn opening_parts(model: &str, first_text: &str) -> Vec<Part> {
+        vec![
+            Part::Bytes(role(model).into()),
+            Part::Bytes(text(model, first_text).into()),
+        ]
+    }
+
+    /// The end of a stream: the finish chunk, the usage chunk (nothing cached), `[DONE]`.
+    pub fn end(model: &str, reason: &str, prompt: u64, completion: u64) -> String {
+        finish(model, reason) + &usage(model, prompt, completion, 0) + DONE
+    }
+
+    /// A 200 `chat.completion` answering `text` with finish `stop` (nothing cached).
+    pub fn reply(model: &str, text: &str, prompt: u64, output: u64) -> Reply {
+        Reply::json(
+            200,
+            &completion(model, text, "stop", usage_object(prompt, output, 0)),
+        )
     }
 }
 
@@ -372,6 +414,12 @@ pub mod azure {
 /// Anthropic Messages wire format (docs.anthropic.com/en/api/messages, /streaming).
 pub mod anthropic {
     use super::*;
+    use crate::support::mock::Reply;
+
+    /// A 200 whole (non-streamed) text answer.
+    pub fn reply(model: &str, text: &str) -> Reply {
+        Reply::json(200, &message(model, text))
+    }
 
     /// One `event:`/`data:` frame.
     pub fn frame(data: &Value) -> String {
