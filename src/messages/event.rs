@@ -1,7 +1,6 @@
 //! Anthropic stream events, as every provider's decoder produces them.
 
 use serde::Serialize;
-use std::borrow::Cow;
 
 use super::{ApiError, Usage};
 
@@ -229,29 +228,47 @@ pub fn new_tool_id() -> String {
     format!("toolu_bgw{}", random_suffix())
 }
 
-fn random_suffix() -> Cow<'static, str> {
-    let mut bytes = [0u8; 12];
-    if getrandom::fill(&mut bytes).is_err() {
-        // The OS refused randomness; a time-based suffix still keeps ids distinct.
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default();
-        return Cow::Owned(format!("{nanos:x}"));
-    }
+/// 24 base-62 characters, distinct for every id this process makes: a per-process
+/// random seed (one `getrandom` call) mixed with a counter, instead of a system call
+/// per id on the request path.
+fn random_suffix() -> String {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SEED: OnceLock<u64> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let seed = *SEED.get_or_init(|| {
+        let mut b = [0u8; 8];
+        if getrandom::fill(&mut b).is_err() {
+            // No OS randomness: the clock still makes this process's ids its own.
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64);
+            b = (nanos ^ u64::from(std::process::id())).to_le_bytes();
+        }
+        u64::from_le_bytes(b)
+    });
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    Cow::Owned(
-        bytes
-            .iter()
-            .flat_map(|b| {
-                [
-                    ALPHABET[(*b as usize) % 62],
-                    ALPHABET[(*b as usize / 4) % 62],
-                ]
-            })
-            .map(char::from)
-            .collect(),
-    )
+    let mut out = String::with_capacity(24);
+    for half in [
+        splitmix(seed ^ n),
+        splitmix(seed.rotate_left(32) ^ n ^ 0x9E37),
+    ] {
+        let mut x = half;
+        for _ in 0..12 {
+            out.push(char::from(ALPHABET[(x % 62) as usize]));
+            x /= 62;
+        }
+    }
+    out
+}
+
+/// A well-mixed 64-bit hash of `x` (SplitMix64's finaliser).
+fn splitmix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
 }
 
 #[cfg(test)]
@@ -329,6 +346,8 @@ mod tests {
 
     #[test]
     fn ids_are_distinct() {
+        let ids: std::collections::HashSet<String> = (0..10_000).map(|_| new_tool_id()).collect();
+        assert_eq!(ids.len(), 10_000);
         assert_ne!(new_tool_id(), new_tool_id());
         assert!(new_message_id().starts_with("msg_"));
     }
