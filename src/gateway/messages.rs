@@ -34,10 +34,8 @@ pub async fn handle(
     let target = gateway.fresh_routes().await.resolve(&requested)?;
     let client_auth =
         auth::client_credential(gateway.settings.session_token.as_ref(), &parts.headers);
-    if target.kind == providers::ProviderKind::Anthropic
-        && target.secret.is_none()
-        && client_auth.is_none()
-    {
+    // Anthropic itself needs a credential: a stored key or the client's own login.
+    if target.provider == "anthropic" && target.secret.is_none() && client_auth.is_none() {
         return Err(ApiError::new(
             ErrorKind::Authentication,
             format!(
@@ -130,7 +128,7 @@ pub async fn read_body(body: Incoming, headers: &HeaderMap, max: usize) -> Resul
         ApiError::new(
             ErrorKind::RequestTooLarge,
             format!(
-                "request body exceeds {} MiB; raise the limit with `bgw serve --max-body-mb`",
+                "request body exceeds {} MiB; raise the limit with `--max-body-mb` (bgw serve or bgw run)",
                 max / (1024 * 1024)
             ),
         )
