@@ -150,7 +150,8 @@ async fn claude_gets_the_gateway_the_models_and_its_arguments_unchanged() {
     );
     assert_eq!(vars["ANTHROPIC_DEFAULT_SONNET_MODEL"], "openai/gpt-5");
     assert_eq!(vars["ANTHROPIC_DEFAULT_HAIKU_MODEL"], "openai/gpt-5-mini");
-    assert_eq!(vars["ANTHROPIC_DEFAULT_OPUS_MODEL"], "<unset>");
+    // No Anthropic key and no Claude login: the tier not given uses the session's model.
+    assert_eq!(vars["ANTHROPIC_DEFAULT_OPUS_MODEL"], "openai/gpt-5");
     assert_eq!(vars["ANTHROPIC_MODEL"], "openai/gpt-5");
     assert_eq!(vars["CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY"], "1");
     assert_eq!(args, ["-p", "hello world", "--allowedTools", "Write"]);
@@ -163,6 +164,10 @@ async fn claude_gets_the_gateway_the_models_and_its_arguments_unchanged() {
     assert_eq!(vars["ANTHROPIC_AUTH_TOKEN"], token);
     let (code, stderr) = session.finish();
     assert_eq!(code, Some(0));
+    assert_contains(
+        &stderr,
+        "bgw: opus → openai/gpt-5 (no Anthropic key or Claude login",
+    );
     assert_contains(&stderr, "bgw: 0 requests");
 }
 
@@ -229,6 +234,8 @@ async fn a_user_credential_and_custom_headers_are_kept() {
         "{vars:?}"
     );
     assert_eq!(vars["ANTHROPIC_MODEL"], "openai/gpt-5");
+    // With the user's own Anthropic credential, untouched tiers stay Claude's.
+    assert_eq!(vars["ANTHROPIC_DEFAULT_HAIKU_MODEL"], "<unset>");
     session.finish();
 }
 

@@ -55,7 +55,8 @@ pub struct RunArgs {
 pub fn run(store: &Store, args: RunArgs) -> Result<ExitCode, CliError> {
     let mut settings = args.gateway.settings()?;
     let routes = load_routes(store)?;
-    let tiers = tier_env(&args);
+    let anthropic_usable = routes.is_usable("anthropic") || has_claude_credential();
+    let tiers = tier_env(&args, anthropic_usable);
     for (_, model) in &tiers {
         check_model(&routes, model)?;
     }
@@ -111,22 +112,36 @@ pub fn run(store: &Store, args: RunArgs) -> Result<ExitCode, CliError> {
 /// Without `--model`, the session starts on the first tier given (sonnet, then
 /// opus, then haiku): `bgw run --sonnet openai/gpt-5` means "use gpt-5", not
 /// "keep Claude Code's default model and map sonnet".
-fn tier_env(args: &RunArgs) -> Vec<(&'static str, String)> {
+fn tier_env(args: &RunArgs, anthropic_usable: bool) -> Vec<(&'static str, String)> {
     let tiers = [
-        ("ANTHROPIC_DEFAULT_SONNET_MODEL", &args.sonnet),
-        ("ANTHROPIC_DEFAULT_OPUS_MODEL", &args.opus),
-        ("ANTHROPIC_DEFAULT_HAIKU_MODEL", &args.haiku),
+        ("ANTHROPIC_DEFAULT_SONNET_MODEL", "sonnet", &args.sonnet),
+        ("ANTHROPIC_DEFAULT_OPUS_MODEL", "opus", &args.opus),
+        ("ANTHROPIC_DEFAULT_HAIKU_MODEL", "haiku", &args.haiku),
     ];
-    let mut env: Vec<(&'static str, String)> = tiers
-        .iter()
-        .filter_map(|(var, m)| m.as_ref().map(|m| (*var, m.trim().to_owned())))
-        .collect();
-    let main = args
-        .model
-        .clone()
-        .or_else(|| env.first().map(|(_, m)| m.clone()));
+    let given = |m: &Option<String>| m.as_ref().map(|m| m.trim().to_owned());
+    let main = given(&args.model).or_else(|| tiers.iter().find_map(|(_, _, m)| given(m)));
+    let mut env = Vec::new();
+    let mut filled = Vec::new();
+    for (var, alias, model) in tiers {
+        match (given(model), &main) {
+            (Some(m), _) => env.push((var, m)),
+            // Without Anthropic, a tier left to Claude Code's default (haiku runs
+            // titles and the Explore agent) would fail: it uses the session's model.
+            (None, Some(m)) if !anthropic_usable => {
+                env.push((var, m.clone()));
+                filled.push(alias);
+            }
+            (None, _) => {}
+        }
+    }
+    if let (false, Some(m)) = (filled.is_empty(), &main) {
+        eprintln!(
+            "bgw: {} → {m} (no Anthropic key or Claude login for Claude's own models)",
+            filled.join(", ")
+        );
+    }
     if let Some(m) = main {
-        env.push(("ANTHROPIC_MODEL", m.trim().to_owned()));
+        env.push(("ANTHROPIC_MODEL", m));
     }
     env
 }
