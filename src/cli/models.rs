@@ -213,6 +213,8 @@ async fn live_models(
     }
     let target = match routes.resolve(&format!("{}/m", provider.id)) {
         Ok(t) if t.secret.is_some() || provider.keyless => t,
+        // A key that cannot be used (its variable unset) is worth saying; no key is not.
+        Err(e) if !provider.keys.is_empty() => return Err(Some(e.problem)),
         _ => return Err(None),
     };
     let mut req = http::Request::get(match provider.kind {
