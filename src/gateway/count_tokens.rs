@@ -15,13 +15,13 @@ use hyper::body::Incoming;
 use std::sync::Arc;
 
 use super::Gateway;
-use super::auth;
+
 use super::body::GatewayBody;
-use super::messages::read_body;
+use super::messages::Routed;
 use super::router::json;
-use crate::messages::request::{Block, Content, RequestHead, ToolResultContent};
+use crate::messages::request::{Block, Content, ToolResultContent};
 use crate::messages::{ApiError, MessagesRequest};
-use crate::providers::{self, Inbound, ProviderKind, azure};
+use crate::providers::{self, ProviderKind, azure};
 
 /// Tokens per image or document when its size is unknown.
 const IMAGE_TOKENS: u64 = 1_600;
@@ -31,12 +31,8 @@ pub async fn handle(
     gateway: &Arc<Gateway>,
     req: Request<Incoming>,
 ) -> Result<Response<GatewayBody>, ApiError> {
-    let (parts, body) = req.into_parts();
-    auth::check_session(gateway.settings.session_token.as_ref(), &parts.headers)?;
-    let body = read_body(body, &parts.headers, gateway.settings.max_body).await?;
-    let head = RequestHead::parse(&body)?;
-    let model = head.model_name()?;
-    let target = gateway.fresh_routes().await.resolve(&model)?;
+    let routed = Routed::read(gateway, req).await?;
+    let target = &routed.target;
     let anthropic_wire = match target.kind {
         ProviderKind::Anthropic => true,
         ProviderKind::Azure => {
@@ -44,27 +40,16 @@ pub async fn handle(
         }
         ProviderKind::OpenAi | ProviderKind::OpenAiCompat => false,
     };
-    let client_auth =
-        auth::client_credential(gateway.settings.session_token.as_ref(), &parts.headers)
-            .filter(|_| target.provider == "anthropic");
-    if anthropic_wire && (target.secret.is_some() || client_auth.is_some()) {
-        let prepared = providers::prepare(
-            &target,
-            &Inbound {
-                body: &body,
-                head: &head,
-                headers: &parts.headers,
-                query: parts.uri.query(),
-                client_auth,
-            },
-        );
-        if let Ok(prepared) = prepared {
+    let own_login = target.provider == "anthropic" && routed.client_auth.is_some();
+    if anthropic_wire && (target.secret.is_some() || own_login) {
+        if let Ok(prepared) = routed.prepare() {
             if let Some(exact) = ask_upstream(gateway, prepared).await {
                 return Ok(json(StatusCode::OK, exact));
             }
         }
     }
-    let req = MessagesRequest::parse(&body)?;
+    let body = &routed.body;
+    let req = MessagesRequest::parse(body)?;
     let n = estimate(&req);
     Ok(json(StatusCode::OK, format!("{{\"input_tokens\":{n}}}")))
 }

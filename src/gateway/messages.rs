@@ -21,21 +21,63 @@ use crate::messages::{ApiError, ErrorKind, Usage};
 use crate::providers::{self, Inbound, Wire};
 use crate::route::Target;
 
+/// A request read, checked and routed: what Messages and count_tokens both start with.
+pub struct Routed {
+    pub parts: http::request::Parts,
+    pub body: Bytes,
+    pub requested: String,
+    pub target: Target,
+    /// The client's own credential (only ever sent to Anthropic itself).
+    pub client_auth: Option<(http::HeaderName, http::HeaderValue)>,
+}
+
+impl Routed {
+    /// Reads the body (bounded), checks the session secret and routes on `model`.
+    pub async fn read(gateway: &Gateway, req: Request<Incoming>) -> Result<Routed, ApiError> {
+        let (parts, body) = req.into_parts();
+        let token = gateway.settings.session_token.as_ref();
+        auth::check_session(token, &parts.headers)?;
+        let body = read_body(body, &parts.headers, gateway.settings.max_body).await?;
+        let requested = RequestHead::parse(&body)?.model_name()?.into_owned();
+        let target = gateway.fresh_routes().await.resolve(&requested)?;
+        let client_auth = auth::client_credential(token, &parts.headers);
+        Ok(Routed {
+            parts,
+            body,
+            requested,
+            target,
+            client_auth,
+        })
+    }
+
+    /// The upstream request for the routed target.
+    pub fn prepare(&self) -> Result<providers::Prepared, ApiError> {
+        let head = RequestHead::parse(&self.body)?;
+        providers::prepare(
+            &self.target,
+            &Inbound {
+                body: &self.body,
+                head: &head,
+                headers: &self.parts.headers,
+                query: self.parts.uri.query(),
+                client_auth: self.client_auth.clone(),
+            },
+        )
+    }
+}
+
 /// Handles one Messages request.
 pub async fn handle(
     gateway: &Arc<Gateway>,
     req: Request<Incoming>,
 ) -> Result<Response<GatewayBody>, ApiError> {
-    let (parts, body) = req.into_parts();
-    auth::check_session(gateway.settings.session_token.as_ref(), &parts.headers)?;
-    let body = read_body(body, &parts.headers, gateway.settings.max_body).await?;
-    let head = RequestHead::parse(&body)?;
-    let requested = head.model_name()?;
-    let target = gateway.fresh_routes().await.resolve(&requested)?;
-    let client_auth =
-        auth::client_credential(gateway.settings.session_token.as_ref(), &parts.headers);
+    let routed = Routed::read(gateway, req).await?;
+    let requested = routed.requested.as_str();
     // Anthropic itself needs a credential: a stored key or the client's own login.
-    if target.provider == "anthropic" && target.secret.is_none() && client_auth.is_none() {
+    if routed.target.provider == "anthropic"
+        && routed.target.secret.is_none()
+        && routed.client_auth.is_none()
+    {
         return Err(ApiError::new(
             ErrorKind::Authentication,
             format!(
@@ -44,18 +86,10 @@ pub async fn handle(
             ),
         ));
     }
-    let prepared = providers::prepare(
-        &target,
-        &Inbound {
-            body: &body,
-            head: &head,
-            headers: &parts.headers,
-            query: parts.uri.query(),
-            client_auth,
-        },
-    )?;
+    let prepared = routed.prepare()?;
+    let target = &routed.target;
     let (wire, asked_stream) = (prepared.wire, prepared.stream);
-    let upstream = send(gateway, &target, prepared).await.inspect_err(|_| {
+    let upstream = send(gateway, target, prepared).await.inspect_err(|_| {
         gateway.stats.record(
             &target.provider,
             &target.upstream_model,
@@ -72,7 +106,7 @@ pub async fn handle(
             .and_then(|v| v.trim().parse::<u64>().ok());
         let bytes = read_upstream(
             upstream.into_body(),
-            &target,
+            target,
             gateway.settings.upstream_timeout,
         )
         .await
@@ -98,15 +132,21 @@ pub async fn handle(
         pass_back_headers(upstream.headers(), &mut passed_back);
     }
     let mut resp = if stream {
-        start_stream(gateway, target, wire, &requested, upstream.into_body())
+        start_stream(
+            gateway,
+            target.clone(),
+            wire,
+            requested,
+            upstream.into_body(),
+        )
     } else {
         let read = read_upstream(
             upstream.into_body(),
-            &target,
+            target,
             gateway.settings.upstream_timeout,
         )
         .await;
-        let decoded = read.and_then(|bytes| wire.decode_body(&bytes, &requested));
+        let decoded = read.and_then(|bytes| wire.decode_body(&bytes, requested));
         let ok = decoded.is_ok();
         let usage = decoded.as_ref().map(|(_, u)| *u).unwrap_or_default();
         gateway

@@ -192,7 +192,8 @@ fn close(open: Open) -> ContentOut {
     }
 }
 
-fn empty_object() -> Box<RawValue> {
+/// `{}` as a raw value (a tool call whose input was empty or not JSON).
+pub(crate) fn empty_object() -> Box<RawValue> {
     // "{}" is valid JSON, so this never falls back; the fallback keeps the signature total.
     RawValue::from_string("{}".to_owned()).unwrap_or_else(|_| RawValue::NULL.to_owned())
 }

@@ -54,6 +54,33 @@ fn db_err(e: impl std::fmt::Display) -> StoreError {
     StoreError::Db(e.to_string())
 }
 
+/// Opens with `open`, waiting up to [`LOCK_WAIT`] while another bgw process holds the file.
+fn wait_for_lock<T>(
+    path: &Path,
+    open: impl Fn() -> Result<T, redb::DatabaseError>,
+) -> Result<T, StoreError> {
+    let started = Instant::now();
+    loop {
+        match open() {
+            Ok(db) => return Ok(db),
+            Err(redb::DatabaseError::DatabaseAlreadyOpen) if started.elapsed() < LOCK_WAIT => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
+                return Err(StoreError::Busy {
+                    path: path.to_owned(),
+                });
+            }
+            Err(e) => {
+                return Err(StoreError::Open {
+                    path: path.to_owned(),
+                    message: e.to_string(),
+                });
+            }
+        }
+    }
+}
+
 /// The default data directory: `$XDG_DATA_HOME/bgw` or the platform's equivalent.
 pub fn default_data_dir() -> PathBuf {
     dirs::data_dir()
@@ -106,24 +133,7 @@ impl Store {
                     message: e.to_string(),
                 })?;
         }
-        let started = Instant::now();
-        let db = loop {
-            match Database::create(&path) {
-                Ok(db) => break db,
-                Err(redb::DatabaseError::DatabaseAlreadyOpen) if started.elapsed() < LOCK_WAIT => {
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-                Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
-                    return Err(StoreError::Busy { path });
-                }
-                Err(e) => {
-                    return Err(StoreError::Open {
-                        path,
-                        message: e.to_string(),
-                    });
-                }
-            }
-        };
+        let db = wait_for_lock(&path, || Database::create(&path))?;
         self.check_schema(&db)?;
         Ok(db)
     }
@@ -135,24 +145,7 @@ impl Store {
         if !path.exists() {
             return Ok(None);
         }
-        let started = Instant::now();
-        loop {
-            match Database::builder().open_read_only(&path) {
-                Ok(db) => return Ok(Some(db)),
-                Err(redb::DatabaseError::DatabaseAlreadyOpen) if started.elapsed() < LOCK_WAIT => {
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-                Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
-                    return Err(StoreError::Busy { path });
-                }
-                Err(e) => {
-                    return Err(StoreError::Open {
-                        path,
-                        message: e.to_string(),
-                    });
-                }
-            }
-        }
+        wait_for_lock(&path, || Database::builder().open_read_only(&path)).map(Some)
     }
 
     fn check_schema(&self, db: &Database) -> Result<(), StoreError> {

@@ -8,7 +8,7 @@ use std::fmt;
 
 use super::error::WireError;
 use crate::messages::event::{new_message_id, new_tool_id};
-use crate::messages::response::ContentOut;
+use crate::messages::response::{ContentOut, empty_object};
 use crate::messages::{ApiError, ErrorKind, MessageResponse, StopReason, Usage};
 
 /// OpenAI `usage`, with the cache fields of OpenAI, xAI and DeepSeek.
@@ -272,11 +272,6 @@ pub(super) fn tool_input(arguments: &str) -> Box<RawValue> {
         }
     }
     empty_object()
-}
-
-fn empty_object() -> Box<RawValue> {
-    // "{}" always parses; the fallback only keeps this total without an unwrap.
-    RawValue::from_string("{}".to_owned()).unwrap_or_else(|_| RawValue::NULL.to_owned())
 }
 
 #[cfg(test)]
