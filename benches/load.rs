@@ -291,11 +291,89 @@ fn us(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() {
-    if std::env::args().any(|a| a == "--list") {
+/// The least any proxy built on hyper can add here: forward every request as is,
+/// on one thread (as `bgw run` does). Runs as a child process, like bgw.
+fn forwarder(upstream_port: u16) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        println!("{}", listener.local_addr().unwrap().port());
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        let client: Client<HttpConnector, hyper::body::Incoming> =
+            Client::builder(TokioExecutor::new()).build(connector);
+        loop {
+            let (s, _) = listener.accept().await.unwrap();
+            let _ = s.set_nodelay(true);
+            let client = client.clone();
+            tokio::spawn(async move {
+                let svc = service_fn(move |req: Request<hyper::body::Incoming>| {
+                    let client = client.clone();
+                    async move {
+                        let (mut parts, body) = req.into_parts();
+                        let path = parts
+                            .uri
+                            .path_and_query()
+                            .map(|p| p.as_str())
+                            .unwrap_or("/");
+                        parts.uri = format!("http://127.0.0.1:{upstream_port}{path}")
+                            .parse()
+                            .unwrap();
+                        parts.headers.remove("host");
+                        client.request(Request::from_parts(parts, body)).await
+                    }
+                });
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(s), svc)
+                    .await;
+            });
+        }
+    });
+}
+
+struct Forwarder(Child, u16);
+
+impl Drop for Forwarder {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_forwarder(mock_port: u16) -> Forwarder {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--forwarder", &mock_port.to_string()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port = line.trim().parse().expect("the forwarder printed its port");
+    Forwarder(child, port)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--list") {
         return;
     }
+    if let Some(i) = args.iter().position(|a| a == "--forwarder") {
+        return forwarder(args[i + 1].parse().unwrap());
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(bench());
+}
+
+async fn bench() {
     // Compact, in the key order Claude Code sends (model first), as on the wire.
     let request = minify(&std::fs::read(FIXTURE).expect("the Claude Code request fixture"));
     let text = String::from_utf8(request.clone()).unwrap();
@@ -357,6 +435,8 @@ async fn main() {
     connector.set_nodelay(true);
     let client: HttpClient = Client::builder(TokioExecutor::new()).build(connector);
     let gw = format!("http://127.0.0.1:{}/v1/messages", bgw.1);
+    let fwd = start_forwarder(mock_port);
+    let bare = format!("http://127.0.0.1:{}/v1/messages", fwd.1);
     let direct = format!("http://127.0.0.1:{mock_port}/v1/chat/completions");
     let direct_anthropic = format!("http://127.0.0.1:{mock_port}/v1/messages");
     let auth = [("anthropic-version", "2023-06-01")];
@@ -393,6 +473,13 @@ async fn main() {
             &[][..],
         ),
         ("bgw → OpenAI, not streamed", &gw, &unstreamed, &auth[..]),
+        // The same 50 KB request with no translation: what the hop and the body cost alone.
+        (
+            "direct to mock, Anthropic, streamed",
+            &direct_anthropic,
+            &anthropic_streamed,
+            &auth[..],
+        ),
         (
             "bgw → Anthropic passthrough, streamed",
             &gw,
@@ -407,6 +494,19 @@ async fn main() {
             &auth[..],
         ),
         ("bgw → Anthropic passthrough, tiny", &gw, &tiny, &auth[..]),
+        // A bare hyper forwarder: the floor for any hyper proxy on this machine.
+        (
+            "bare hyper forwarder, Anthropic, streamed",
+            &bare,
+            &anthropic_streamed,
+            &auth[..],
+        ),
+        (
+            "bare hyper forwarder, Anthropic, tiny",
+            &bare,
+            &tiny,
+            &auth[..],
+        ),
     ];
     let mut p50s = Vec::new();
     for (name, url, body, extra) in rows {
@@ -431,6 +531,16 @@ async fn main() {
         "added by bgw, not streamed: p50 {:+.0} µs, p99 {:+.0} µs",
         us(p50s[3].0) - us(p50s[2].0),
         us(p50s[3].1) - us(p50s[2].1)
+    );
+    println!(
+        "added by bgw, passthrough streamed: p50 {:+.0} µs; tiny: p50 {:+.0} µs",
+        us(p50s[5].0) - us(p50s[4].0),
+        us(p50s[7].0) - us(p50s[6].0)
+    );
+    println!(
+        "added by a bare hyper forwarder: streamed p50 {:+.0} µs; tiny p50 {:+.0} µs",
+        us(p50s[8].0) - us(p50s[4].0),
+        us(p50s[9].0) - us(p50s[6].0)
     );
     println!(
         "{:<44} {:>9} {:>9} {:>9}",
