@@ -20,7 +20,8 @@ const FAKE_CLAUDE: &str = r#"#!/bin/sh
 {
   for v in ANTHROPIC_BASE_URL ANTHROPIC_AUTH_TOKEN ANTHROPIC_API_KEY ANTHROPIC_MODEL \
            ANTHROPIC_DEFAULT_OPUS_MODEL ANTHROPIC_DEFAULT_SONNET_MODEL ANTHROPIC_DEFAULT_HAIKU_MODEL \
-           CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY; do
+           ANTHROPIC_DEFAULT_FABLE_MODEL ANTHROPIC_DEFAULT_SONNET_MODEL_NAME \
+           ANTHROPIC_DEFAULT_SONNET_MODEL_DESCRIPTION CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY; do
     eval "printf '%s=%s\n' $v \"\${$v-<unset>}\""
   done
   printf 'ANTHROPIC_CUSTOM_HEADERS=%s\n' "$(printf '%s' "$ANTHROPIC_CUSTOM_HEADERS" | tr '\n' '|')"
@@ -153,8 +154,33 @@ async fn claude_gets_the_gateway_the_models_and_its_arguments_unchanged() {
     // No Anthropic key and no Claude login: the tier not given uses the session's model.
     assert_eq!(vars["ANTHROPIC_DEFAULT_OPUS_MODEL"], "openai/gpt-5");
     assert_eq!(vars["ANTHROPIC_MODEL"], "openai/gpt-5");
-    assert_eq!(vars["CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY"], "1");
-    assert_eq!(args, ["-p", "hello world", "--allowedTools", "Write"]);
+    assert_eq!(vars["ANTHROPIC_DEFAULT_FABLE_MODEL"], "openai/gpt-5");
+    // The tiers' rows in /model say what they are.
+    assert_eq!(
+        vars["ANTHROPIC_DEFAULT_SONNET_MODEL_NAME"],
+        "GPT-5 · openai"
+    );
+    assert_contains(
+        &vars["ANTHROPIC_DEFAULT_SONNET_MODEL_DESCRIPTION"],
+        "openai/gpt-5 · ",
+    );
+    // The picker comes as settings, so discovery stays off (it would list each model twice).
+    assert_eq!(
+        vars["CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY"],
+        "<unset>"
+    );
+    assert_eq!(args[0], "--settings");
+    let settings: serde_json::Value = serde_json::from_str(&args[1]).unwrap();
+    let rows = settings["modelPicker"]["options"].as_array().unwrap();
+    let gpt4o = rows.iter().find(|r| r["model"] == "openai/gpt-4o").unwrap();
+    assert_eq!(gpt4o["label"], "GPT-4o · openai");
+    assert_eq!(
+        settings["modelSettings"]["openai/gpt-4o"]["autoCompactWindow"],
+        128_000
+    );
+    // No Anthropic key or login: Claude's own models would fail, so they are not offered.
+    assert!(!rows.iter().any(|r| r["model"] == "claude-sonnet-4-5"));
+    assert_eq!(&args[2..], ["-p", "hello world", "--allowedTools", "Write"]);
     let token = vars["ANTHROPIC_CUSTOM_HEADERS"]
         .strip_prefix("x-bgw-session-token: ")
         .unwrap()
@@ -166,9 +192,24 @@ async fn claude_gets_the_gateway_the_models_and_its_arguments_unchanged() {
     assert_eq!(code, Some(0));
     assert_contains(
         &stderr,
-        "bgw: opus → openai/gpt-5 (no Anthropic key or Claude login",
+        "bgw: opus, fable → openai/gpt-5 (no Anthropic key or Claude login",
     );
     assert_contains(&stderr, "bgw: 0 requests");
+}
+
+#[tokio::test]
+async fn settings_of_the_users_own_leave_the_picker_to_discovery() {
+    let session = Session::start(
+        &["--sonnet", "openai/gpt-5", "--", "--settings", "mine.json"],
+        &[],
+        0,
+    );
+    let (vars, args) = session.seen();
+    assert_eq!(args, ["--settings", "mine.json"]);
+    assert_eq!(vars["CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY"], "1");
+    let (code, stderr) = session.finish();
+    assert_eq!(code, Some(0));
+    assert_contains(&stderr, "your --settings replaces bgw's /model list");
 }
 
 #[tokio::test]
@@ -223,7 +264,13 @@ async fn a_user_credential_and_custom_headers_are_kept() {
         ],
         0,
     );
-    let (vars, _) = session.seen();
+    let (vars, args) = session.seen();
+    let settings: serde_json::Value = serde_json::from_str(&args[1]).unwrap();
+    let rows = settings["modelPicker"]["options"].as_array().unwrap();
+    assert!(
+        rows.iter().any(|r| r["model"] == "claude-sonnet-4-5"),
+        "with a Claude credential Claude's models are offered too"
+    );
     assert_eq!(
         vars["ANTHROPIC_AUTH_TOKEN"], "<unset>",
         "no token that would override the user's own login"

@@ -6,7 +6,7 @@ mod support;
 
 use http::Method;
 use serde_json::{Value, json};
-use support::{Bgw, Mock, assert_contains, expect_error, messages_request, openai};
+use support::{Bgw, Mock, Reply, assert_contains, expect_error, messages_request, openai};
 
 const MODEL: &str = "gpt-4o-mini";
 
@@ -58,16 +58,36 @@ async fn models_list_has_the_anthropic_shape() {
         );
     }
     let ids: Vec<&str> = data.iter().map(|m| m["id"].as_str().unwrap()).collect();
-    // Anthropic models are listed bare (a client login may pass through), others as provider/model.
-    assert!(ids.iter().any(|id| id.starts_with("claude-")), "{ids:?}");
-    assert!(ids.iter().any(|id| id.starts_with("openai/")), "{ids:?}");
+    // Claude Code's discovery keeps only ids that contain `claude` or `anthropic`.
+    for id in &ids {
+        let lower = id.to_lowercase();
+        assert!(
+            lower.contains("claude") || lower.contains("anthropic"),
+            "{id}"
+        );
+    }
+    // Anthropic models are listed bare (a client login may pass through), others as
+    // claude/provider/model.
+    assert!(ids.contains(&"claude-sonnet-4-5"), "{ids:?}");
+    assert!(ids.contains(&"claude/openai/gpt-5"), "{ids:?}");
     assert!(
-        ids.contains(&"myvllm/qwen3-coder"),
+        ids.contains(&"claude/myvllm/qwen3-coder"),
         "a key's --models are listed: {ids:?}"
     );
     assert!(
-        !ids.iter().any(|id| id.starts_with("groq/")),
+        !ids.iter().any(|id| id.contains("groq/")),
         "providers without a key are not listed: {ids:?}"
+    );
+    let gpt5 = data
+        .iter()
+        .find(|m| m["id"] == "claude/openai/gpt-5")
+        .unwrap();
+    assert_eq!(gpt5["display_name"], "GPT-5 · openai");
+    assert!(
+        gpt5["description"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("openai/gpt-5 · ") && d.contains(" context")),
+        "{gpt5}"
     );
     assert_eq!(page["has_more"], false);
     assert_eq!(page["first_id"], data[0]["id"]);
@@ -76,6 +96,24 @@ async fn models_list_has_the_anthropic_shape() {
         mock.requests().is_empty(),
         "listing models asks no upstream"
     );
+}
+
+#[tokio::test]
+async fn a_model_picked_from_the_list_reaches_its_provider() {
+    let mock = Mock::start([Reply::json(
+        200,
+        &openai::completion("gpt-5", "Hi.", "stop", openai::usage_object(10, 2, 0)),
+    )])
+    .await;
+    let bgw = openai_gateway(&mock, &[]).await;
+    let resp = bgw.client().hello("claude/openai/gpt-5", false).await;
+    assert_eq!(resp.status, 200);
+    let body = resp.json().await;
+    assert_eq!(
+        body["model"], "claude/openai/gpt-5",
+        "the id Claude Code sent"
+    );
+    assert_eq!(mock.requests()[0].json()["model"], "gpt-5");
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use super::CliError;
 use super::output::{table, warn};
 use crate::providers::{ProviderId, ProviderKind, builtin};
-use crate::route::add_key_hint;
+use crate::route::{add_key_hint, picker};
 use crate::store::{KeyRecord, SecretSource, Store};
 
 /// `bgw keys` subcommands.
@@ -90,6 +90,12 @@ pub fn run(store: &Store, cmd: KeysCommand) -> Result<ExitCode, CliError> {
 
 fn add(store: &Store, args: AddArgs) -> Result<ExitCode, CliError> {
     let provider = ProviderId::parse(&args.provider).map_err(CliError::new)?;
+    if provider.as_str() == picker::NAMESPACE {
+        return Err(CliError::new(format!(
+            "`{provider}` cannot name a provider: Claude Code's /model picker lists models as `{provider}/PROVIDER/MODEL`"
+        ))
+        .hint("choose another name with `--compat` (say `my-claude`)"));
+    }
     let known = builtin(provider.as_str());
     if known.is_some() && args.compat.is_some() {
         return Err(CliError::new(format!(

@@ -1,5 +1,6 @@
 //! The command line: clap definitions and dispatch, one file per subcommand.
 
+pub mod claude_settings;
 pub mod keys;
 pub mod models;
 pub mod output;

@@ -11,8 +11,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use super::CliError;
+use super::claude_settings::{session_settings, user_has_settings};
 use super::serve::{GatewayArgs, load_routes};
 use crate::gateway::{self, auth::SESSION_HEADER};
+use crate::route::picker::{self, PickerModel};
 use crate::route::{Routes, Secret};
 use crate::store::Store;
 
@@ -30,6 +32,10 @@ pub struct RunArgs {
     /// Model for the `haiku` alias (and background tasks), as provider/model
     #[arg(long, value_name = "PROVIDER/MODEL")]
     pub haiku: Option<String>,
+
+    /// Model for the `fable` alias, as provider/model
+    #[arg(long, value_name = "PROVIDER/MODEL")]
+    pub fable: Option<String>,
 
     /// The session's main model, as provider/model
     #[arg(long, value_name = "PROVIDER/MODEL")]
@@ -60,6 +66,18 @@ pub fn run(store: &Store, args: RunArgs) -> Result<ExitCode, CliError> {
     for (_, model) in &tiers {
         check_model(&routes, model)?;
     }
+    let targets: Vec<&str> = tiers.iter().map(|(_, m)| m.as_str()).collect();
+    let mut models = picker::models(&routes, &targets);
+    if !anthropic_usable {
+        // Claude's own models would only fail without a key or login.
+        models.retain(|m| m.provider != "anthropic");
+    }
+    let own_settings = user_has_settings(&args.claude_args);
+    if own_settings {
+        eprintln!(
+            "bgw: your --settings replaces bgw's /model list; gateway discovery lists the models instead, without their context windows"
+        );
+    }
     let claude = find_claude(args.claude_bin.as_deref())?;
     let token = Secret::new(random_token()?);
     settings.session_token = Some(token.clone());
@@ -78,12 +96,23 @@ pub fn run(store: &Store, args: RunArgs) -> Result<ExitCode, CliError> {
         let addr = running.addr;
 
         let mut cmd = tokio::process::Command::new(&claude);
+        if own_settings {
+            cmd.env("CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY", "1");
+        } else {
+            // The picker rows carry bgw's own addresses, so discovery (which would list
+            // each model a second time, under `claude/…`) stays off.
+            cmd.arg("--settings")
+                .arg(session_settings(&models).to_string());
+        }
         cmd.args(&args.claude_args)
             .env("ANTHROPIC_BASE_URL", format!("http://{addr}"))
-            .env("ANTHROPIC_CUSTOM_HEADERS", custom_headers(&token))
-            .env("CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY", "1");
+            .env("ANTHROPIC_CUSTOM_HEADERS", custom_headers(&token));
         for (var, model) in &tiers {
             cmd.env(var, model);
+            if let Some(m) = named(&models, var, model) {
+                cmd.env(format!("{var}_NAME"), &m.label)
+                    .env(format!("{var}_DESCRIPTION"), &m.description);
+            }
         }
         if !has_claude_credential() {
             // Without any credential Claude Code refuses to start; the session token
@@ -107,16 +136,27 @@ pub fn run(store: &Store, args: RunArgs) -> Result<ExitCode, CliError> {
     })
 }
 
+/// The picker model a tier variable names, for the tier's row in `/model`.
+fn named<'m>(models: &'m [PickerModel], var: &str, model: &str) -> Option<&'m PickerModel> {
+    if var == "ANTHROPIC_MODEL" {
+        return None;
+    }
+    let address = picker::address(model);
+    let address = address.strip_suffix("[1m]").unwrap_or(address);
+    models.iter().find(|m| m.address == address)
+}
+
 /// The `ANTHROPIC_*` variables for the tiers given.
 ///
 /// Without `--model`, the session starts on the first tier given (sonnet, then
-/// opus, then haiku): `bgw run --sonnet openai/gpt-5` means "use gpt-5", not
+/// opus, then haiku, then fable): `bgw run --sonnet openai/gpt-5` means "use gpt-5", not
 /// "keep Claude Code's default model and map sonnet".
 fn tier_env(args: &RunArgs, anthropic_usable: bool) -> Vec<(&'static str, String)> {
     let tiers = [
         ("ANTHROPIC_DEFAULT_SONNET_MODEL", "sonnet", &args.sonnet),
         ("ANTHROPIC_DEFAULT_OPUS_MODEL", "opus", &args.opus),
         ("ANTHROPIC_DEFAULT_HAIKU_MODEL", "haiku", &args.haiku),
+        ("ANTHROPIC_DEFAULT_FABLE_MODEL", "fable", &args.fable),
     ];
     let given = |m: &Option<String>| m.as_ref().map(|m| m.trim().to_owned());
     let main = given(&args.model).or_else(|| tiers.iter().find_map(|(_, _, m)| given(m)));

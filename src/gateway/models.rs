@@ -8,20 +8,21 @@ use super::Gateway;
 use super::auth;
 use super::body::GatewayBody;
 use super::router::json;
-use crate::catalog;
 use crate::messages::{ApiError, ErrorKind};
-use crate::route::Routes;
+use crate::route::{Routes, picker};
 
 /// Listed models carry no real release date; Anthropic's shape requires one.
 const CREATED_AT: &str = "2025-01-01T00:00:00Z";
 
-/// One entry of the list.
+/// One entry of the list: Anthropic's model shape, plus the `description` Claude Code's
+/// `/model` picker shows under the name.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ModelEntry {
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub id: String,
     pub display_name: String,
+    pub description: String,
     pub created_at: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_input_tokens: Option<u32>,
@@ -37,51 +38,21 @@ struct Page<'a> {
     last_id: Option<&'a str>,
 }
 
-/// Every model addressable now: catalog models of providers with a key (Anthropic
-/// always, since a client login may pass through), plus each key's `--models`.
+/// Every model addressable now, under the id Claude Code's discovery keeps
+/// (see [`picker`]).
 pub fn entries(routes: &Routes) -> Vec<ModelEntry> {
-    let mut out: Vec<ModelEntry> = Vec::new();
-    for p in routes.providers() {
-        let usable = routes.is_usable(&p.id) || p.id == "anthropic";
-        if !usable {
-            continue;
-        }
-        let address = |model: &str| {
-            if p.id == "anthropic" {
-                model.to_owned()
-            } else {
-                format!("{}/{model}", p.id)
-            }
-        };
-        for m in catalog::for_provider(&p.id) {
-            out.push(ModelEntry {
-                kind: "model",
-                id: address(m.id),
-                display_name: format!("{} · {}", m.display_name, p.id),
-                created_at: CREATED_AT,
-                max_input_tokens: Some(m.context_window),
-                max_tokens: Some(m.max_output),
-            });
-        }
-        for k in &p.keys {
-            for model in &k.models {
-                let id = address(model);
-                if out.iter().any(|e| e.id == id) {
-                    continue;
-                }
-                let info = catalog::lookup(&p.id, model);
-                out.push(ModelEntry {
-                    kind: "model",
-                    id,
-                    display_name: format!("{model} · {}", p.id),
-                    created_at: CREATED_AT,
-                    max_input_tokens: info.map(|i| i.context_window),
-                    max_tokens: info.map(|i| i.max_output),
-                });
-            }
-        }
-    }
-    out
+    picker::models(routes, &[])
+        .into_iter()
+        .map(|m| ModelEntry {
+            kind: "model",
+            id: picker::listed_id(&m.address).into_owned(),
+            display_name: m.label,
+            description: m.description,
+            created_at: CREATED_AT,
+            max_input_tokens: m.context_window,
+            max_tokens: m.max_output,
+        })
+        .collect()
 }
 
 /// `GET /v1/models?limit=&after_id=&before_id=`.

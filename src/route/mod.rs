@@ -3,6 +3,7 @@
 //! `provider/model` goes to that provider with that model name; a bare name
 //! (what `/model sonnet` sends) goes to `anthropic`.
 
+pub mod picker;
 pub mod secret;
 
 use std::collections::BTreeMap;
@@ -91,6 +92,7 @@ impl Routes {
 
     /// Resolves the `model` of a request to a target.
     pub fn resolve(&self, model: &str) -> Result<Target, RouteError> {
+        let model = picker::address(model);
         let model = model.strip_suffix("[1m]").unwrap_or(model);
         let (provider_id, upstream) = match model.split_once('/') {
             Some((p, m)) if !m.is_empty() => (p, m),
@@ -297,6 +299,16 @@ mod tests {
         );
         assert_eq!(t.base_url, "https://api.openai.com/v1");
         assert_eq!(t.key_name.as_deref(), Some("openai"));
+    }
+
+    #[test]
+    fn picker_ids_route_like_the_address_they_list() {
+        let routes = Routes::new(&[key("openai", "openai", 1, &[])]);
+        let t = routes.resolve("claude/openai/gpt-5").unwrap();
+        assert_eq!(
+            (t.provider.as_str(), t.upstream_model.as_str()),
+            ("openai", "gpt-5")
+        );
     }
 
     #[test]
