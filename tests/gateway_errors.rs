@@ -57,6 +57,20 @@ async fn upstream_400_keeps_its_message_prefixed_with_the_provider() {
 }
 
 #[tokio::test]
+async fn an_upstream_context_overflow_reads_as_anthropics_prompt_is_too_long() {
+    // Claude Code compacts on this exact sentence, reading the two numbers from it.
+    let message = "This model's maximum context length is 128000 tokens. However, your messages resulted in 130532 tokens. Please reduce the length of the messages.";
+    let body = openai::error(
+        message,
+        "invalid_request_error",
+        Some("context_length_exceeded"),
+    );
+    for got in upstream_error(400, &body, "invalid_request_error").await {
+        assert_eq!(got, "prompt is too long: 130532 tokens > 128000 maximum");
+    }
+}
+
+#[tokio::test]
 async fn upstream_401_is_an_authentication_error() {
     let body = openai::error(
         "Incorrect API key provided: sk-test-****0000. You can find your API key at https://platform.openai.com/account/api-keys.",

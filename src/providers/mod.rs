@@ -8,6 +8,7 @@ pub mod anthropic;
 pub mod azure;
 pub mod client;
 pub mod openai;
+pub mod too_long;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use std::fmt;

@@ -70,12 +70,23 @@ pub fn error_message(body: &[u8]) -> String {
 /// The error for a non-2xx upstream answer: its status class and message kept, except a
 /// spent quota, which OpenAI sends as 429 but which no retry can fix.
 pub fn upstream_error(provider: &str, status: u16, body: &[u8]) -> ApiError {
-    let err = ApiError::upstream(provider, status, &error_message(body));
-    let billing = serde_json::from_slice::<ErrorBody<'_>>(body)
-        .ok()
+    let message = error_message(body);
+    let parsed = serde_json::from_slice::<ErrorBody<'_>>(body).ok();
+    let wire = parsed
+        .as_ref()
         .and_then(|b| b.error)
-        .and_then(|raw| serde_json::from_str::<WireError<'_>>(raw.get()).ok())
-        .is_some_and(|e| e.error_kind() == ErrorKind::Billing);
+        .and_then(|raw| serde_json::from_str::<WireError<'_>>(raw.get()).ok());
+    if matches!(status, 400 | 413 | 422) {
+        let code = wire
+            .as_ref()
+            .and_then(|w| w.code)
+            .and_then(|c| serde_json::from_str::<Cow<'_, str>>(c.get()).ok());
+        if let Some(err) = super::super::too_long::refusal(provider, &message, code.as_deref()) {
+            return err;
+        }
+    }
+    let err = ApiError::upstream(provider, status, &message);
+    let billing = wire.is_some_and(|e| e.error_kind() == ErrorKind::Billing);
     if billing {
         ApiError {
             kind: ErrorKind::Billing,

@@ -1,0 +1,134 @@
+//! Upstream "context too long" refusals, told the way Anthropic tells them.
+//!
+//! Claude Code compacts the conversation when a request is refused as too long. Anthropic
+//! says `prompt is too long: N tokens > M maximum` (an `invalid_request_error`), and Claude
+//! Code reads N and M from that sentence to see how far over it is. Other providers word it
+//! their own way; the wordings below are those their APIs send, as quoted in public issue
+//! threads:
+//! - OpenAI, Azure, DeepSeek, vLLM: `This model's maximum context length is M tokens.
+//!   However, your messages resulted in N tokens.` or `… you requested N tokens (P in the
+//!   messages, C in the completion).`, with code `context_length_exceeded`;
+//! - Groq: code `context_length_exceeded`, `Please reduce the length of the messages or
+//!   completion.` (no numbers);
+//! - Mistral: `Prompt contains N tokens …, too large for model with M maximum context length`.
+
+use crate::messages::{ApiError, ErrorKind};
+
+/// Anthropic's error for an upstream message that refuses the request as too long, or `None`
+/// when the message says something else. `code` is the upstream's error code, if any.
+pub fn refusal(provider: &str, message: &str, code: Option<&str>) -> Option<ApiError> {
+    let lower = message.to_ascii_lowercase();
+    let says_too_long = code == Some("context_length_exceeded")
+        || [
+            "maximum context length",
+            "context length exceeded",
+            "context_length_exceeded",
+            "reduce the length of the messages",
+            "too large for model with",
+            "exceeds the context window",
+        ]
+        .iter()
+        .any(|p| lower.contains(p));
+    if !says_too_long {
+        return None;
+    }
+    let limit = number_after(&lower, "maximum context length is")
+        .or_else(|| number_before(&lower, "maximum context length"));
+    let actual = number_after(&lower, "you requested")
+        .or_else(|| number_after(&lower, "resulted in"))
+        .or_else(|| number_after(&lower, "prompt contains"));
+    let text = match (actual, limit) {
+        (Some(n), Some(m)) if n > m => format!("prompt is too long: {n} tokens > {m} maximum"),
+        _ => format!("prompt is too long for {provider}: {}", message.trim()),
+    };
+    Some(ApiError::new(ErrorKind::InvalidRequest, text))
+}
+
+/// The number right after `phrase` (commas allowed), as in "length is 128,000 tokens".
+fn number_after(text: &str, phrase: &str) -> Option<u64> {
+    let rest = &text[text.find(phrase)? + phrase.len()..];
+    let digits: String = rest
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == ',')
+        .filter(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+/// The number right before `phrase`, as in "with 32768 maximum context length".
+fn number_before(text: &str, phrase: &str) -> Option<u64> {
+    let head = text[..text.find(phrase)?].trim_end();
+    let start = head
+        .rfind(|c: char| !(c.is_ascii_digit() || c == ','))
+        .map_or(0, |i| i + 1);
+    head[start..].replace(',', "").parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn said(message: &str, code: Option<&str>) -> Option<String> {
+        refusal("openai", message, code).map(|e| {
+            assert_eq!((e.status, e.kind), (400, ErrorKind::InvalidRequest));
+            e.message
+        })
+    }
+
+    #[test]
+    fn openai_messages_over_the_window_read_as_anthropics_sentence() {
+        assert_eq!(
+            said(
+                "This model's maximum context length is 128000 tokens. However, your messages resulted in 130532 tokens. Please reduce the length of the messages.",
+                Some("context_length_exceeded"),
+            )
+            .as_deref(),
+            Some("prompt is too long: 130532 tokens > 128000 maximum")
+        );
+    }
+
+    #[test]
+    fn the_total_requested_counts_when_the_completion_tips_it_over() {
+        assert_eq!(
+            said(
+                "This model's maximum context length is 131072 tokens. However, you requested 139162 tokens (130970 in the messages, 8192 in the completion). Please reduce the length of the messages or completion.",
+                None,
+            )
+            .as_deref(),
+            Some("prompt is too long: 139162 tokens > 131072 maximum")
+        );
+    }
+
+    #[test]
+    fn mistral_puts_the_limit_before_the_phrase() {
+        assert_eq!(
+            said(
+                "Prompt contains 40000 tokens and 0 draft tokens, too large for model with 32768 maximum context length",
+                None,
+            )
+            .as_deref(),
+            Some("prompt is too long: 40000 tokens > 32768 maximum")
+        );
+    }
+
+    #[test]
+    fn without_numbers_the_providers_words_are_kept_behind_the_phrase_claude_code_knows() {
+        assert_eq!(
+            said(
+                "Please reduce the length of the messages or completion.",
+                Some("context_length_exceeded"),
+            )
+            .as_deref(),
+            Some(
+                "prompt is too long for openai: Please reduce the length of the messages or completion."
+            )
+        );
+    }
+
+    #[test]
+    fn other_errors_are_not_mistaken_for_it() {
+        assert_eq!(said("Invalid value for 'temperature'", None), None);
+        assert_eq!(said("Rate limit reached for gpt-4o", None), None);
+    }
+}
