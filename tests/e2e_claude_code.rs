@@ -8,39 +8,16 @@
 mod support;
 
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 use support::bgw::command;
+use support::claude::{claude_bin, claude_home};
 use support::sse::{anthropic, fragments, openai};
 use support::{Mock, Reply, assert_contains};
 
 /// How long one Claude Code run may take before the test fails.
 const RUN_LIMIT: Duration = Duration::from_secs(120);
-
-fn claude_bin() -> PathBuf {
-    let path = std::env::var_os("BGW_E2E_CLAUDE").unwrap_or_else(|| {
-        panic!("BGW_E2E_CLAUDE is not set: run the tests with `scripts/test`, which installs Claude Code")
-    });
-    let path = PathBuf::from(path);
-    assert!(
-        path.is_file(),
-        "BGW_E2E_CLAUDE={} is not a file",
-        path.display()
-    );
-    path
-}
-
-/// A fresh HOME with onboarding done and `project` trusted, so no first-run screen appears.
-fn claude_home(project: &Path) -> tempfile::TempDir {
-    let home = tempfile::tempdir().unwrap();
-    let config = json!({
-        "hasCompletedOnboarding": true,
-        "projects": {project.to_string_lossy(): {"hasTrustDialogAccepted": true}}
-    });
-    std::fs::write(home.path().join(".claude.json"), config.to_string()).unwrap();
-    home
-}
 
 /// Runs `bgw run ARGS…` in `project` with its own HOME and data dir; returns its output.
 async fn bgw_run(data_dir: &Path, project: &Path, args: &[&str]) -> Output {

@@ -149,10 +149,14 @@ impl Reply {
     }
 }
 
+/// Answers a request from what it asks, once the scripted replies are used up.
+pub type Responder = Arc<dyn Fn(&Recorded) -> Reply + Send + Sync>;
+
 #[derive(Default)]
 struct State {
     requests: Mutex<Vec<Recorded>>,
     replies: Mutex<VecDeque<Reply>>,
+    responder: Mutex<Option<Responder>>,
     /// Streams whose client went away before the stream ended.
     hangups: AtomicUsize,
     /// Streams that reached their end with the client still there.
@@ -198,6 +202,14 @@ impl Mock {
         });
         state.tasks.lock().unwrap().push(accept.abort_handle());
         Mock { addr, state }
+    }
+
+    /// Starts a mock that answers each request by calling `respond` with it (for clients,
+    /// like an interactive Claude Code, whose requests come in no fixed order).
+    pub async fn answering(respond: impl Fn(&Recorded) -> Reply + Send + Sync + 'static) -> Mock {
+        let mock = Mock::start([]).await;
+        *mock.state.responder.lock().unwrap() = Some(Arc::new(respond));
+        mock
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -281,7 +293,7 @@ async fn answer(state: Arc<State>, req: Request<Incoming>) -> Response<MockBody>
         .await
         .map(|c| c.to_bytes())
         .unwrap_or_default();
-    state.requests.lock().unwrap().push(Recorded {
+    let recorded = Recorded {
         method: parts.method.to_string(),
         path: parts
             .uri
@@ -289,9 +301,12 @@ async fn answer(state: Arc<State>, req: Request<Incoming>) -> Response<MockBody>
             .map_or_else(|| parts.uri.path().to_owned(), |pq| pq.as_str().to_owned()),
         headers: parts.headers,
         body,
-    });
+    };
+    state.requests.lock().unwrap().push(recorded.clone());
     state.changed.notify_waiters();
     let reply = state.replies.lock().unwrap().pop_front();
+    let responder = state.responder.lock().unwrap().clone();
+    let reply = reply.or_else(|| responder.map(|r| r(&recorded)));
     let reply = reply.unwrap_or_else(|| {
         Reply::json(
             500,

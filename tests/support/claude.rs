@@ -1,0 +1,144 @@
+//! The real Claude Code CLI: where it is, a HOME it starts in without first-run screens,
+//! and a tmux driver for interactive sessions.
+
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// The pinned CLI that `scripts/test` installs (`BGW_E2E_CLAUDE`); a missing one fails the
+/// test (it never skips: that would be a broken test setup).
+pub fn claude_bin() -> PathBuf {
+    let path = std::env::var_os("BGW_E2E_CLAUDE").unwrap_or_else(|| {
+        panic!("BGW_E2E_CLAUDE is not set: run the tests with `scripts/test`, which installs Claude Code")
+    });
+    let path = PathBuf::from(path);
+    assert!(
+        path.is_file(),
+        "BGW_E2E_CLAUDE={} is not a file",
+        path.display()
+    );
+    path
+}
+
+/// A fresh HOME with onboarding done and `project` trusted, so no first-run screen appears.
+pub fn claude_home(project: &Path) -> tempfile::TempDir {
+    let home = tempfile::tempdir().unwrap();
+    let config = json!({
+        "hasCompletedOnboarding": true,
+        "projects": {project.to_string_lossy(): {"hasTrustDialogAccepted": true}}
+    });
+    std::fs::write(home.path().join(".claude.json"), config.to_string()).unwrap();
+    home
+}
+
+/// A detached tmux session on a private server, killed on drop.
+pub struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    /// Starts `command` (run by `sh -c`) in a 200×50 terminal, in `cwd`, with exactly `env`.
+    pub fn start(cwd: &Path, env: &[(&str, String)], command: &str) -> Tmux {
+        let socket = format!(
+            "bgw-e2e-{}-{}",
+            std::process::id(),
+            Instant::now().elapsed().as_nanos()
+        );
+        let tmux = Tmux { socket };
+        let mut args: Vec<String> = vec!["-i".into()];
+        args.extend(env.iter().map(|(k, v)| format!("{k}={v}")));
+        args.extend(["sh".into(), "-c".into(), command.into()]);
+        let ok = Command::new("tmux")
+            .args(["-L", &tmux.socket, "new-session", "-d", "-s", "e2e"])
+            .args(["-x", "200", "-y", "50", "-c"])
+            .arg(cwd)
+            .arg("env")
+            .args(&args)
+            .status()
+            .expect("tmux runs (Debian package `tmux`)")
+            .success();
+        assert!(ok, "tmux new-session failed");
+        tmux
+    }
+
+    /// The visible screen.
+    pub fn screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "capture-pane", "-p", "-t", "e2e"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Types `text` literally into the prompt, waits until the prompt shows it, then presses
+    /// Enter after a short pause (as a person would: Claude Code's input treats an Enter that
+    /// comes with the text as part of a paste).
+    pub fn submit(&self, text: &str) {
+        // The prompt line is `❯`, a space of some kind, then the text.
+        let shown = |screen: &str| {
+            screen
+                .lines()
+                .any(|l| l.starts_with('❯') && l.trim_end().ends_with(text))
+        };
+        // Keys sent while the screen is being redrawn (at start-up, after a dialog) can be
+        // lost: retype until the prompt shows the text.
+        for attempt in 0..5 {
+            self.wait_for("❯", Duration::from_secs(60));
+            if attempt > 0 {
+                self.keys(&["C-u"]);
+            }
+            self.keys(&["-l", text]);
+            let start = Instant::now();
+            while start.elapsed() < Duration::from_secs(3) {
+                if shown(&self.screen()) {
+                    std::thread::sleep(Duration::from_millis(300));
+                    self.keys(&["Enter"]);
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        panic!("the prompt never showed {text:?}:\n{}", self.screen());
+    }
+
+    /// Sends tmux key names (`Escape`, `Down`, `Enter`) or `-l TEXT`.
+    pub fn keys(&self, keys: &[&str]) {
+        let ok = Command::new("tmux")
+            .args(["-L", &self.socket, "send-keys", "-t", "e2e"])
+            .args(keys)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "tmux send-keys {keys:?} failed");
+    }
+
+    /// Waits until the screen shows `needle`; fails with the screen after `limit`.
+    pub fn wait_for(&self, needle: &str, limit: Duration) -> String {
+        self.wait_for_any(&[needle], limit).1
+    }
+
+    /// Waits until the screen shows one of `needles`; which one, and the screen.
+    pub fn wait_for_any(&self, needles: &[&str], limit: Duration) -> (usize, String) {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if let Some(i) = needles.iter().position(|n| screen.contains(n)) {
+                return (i, screen);
+            }
+            assert!(
+                start.elapsed() < limit,
+                "the screen never showed any of {needles:?} within {limit:?}:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
+    }
+}
