@@ -3,7 +3,8 @@
 //! Map: `cli` (one file per subcommand) → `gateway` (HTTP server and the request path)
 //! → `route` (which provider serves a model) → `providers` (one wire format each),
 //! with `messages` (the Anthropic shape used inside), `store` (the redb file),
-//! `catalog` (known models, windows, prices) and `observe` (what happened).
+//! `catalog` (known models, windows, prices), `tokens` (prompt token estimates) and
+//! `observe` (what happened).
 
 pub mod catalog;
 pub mod cli;
@@ -13,3 +14,4 @@ pub mod observe;
 pub mod providers;
 pub mod route;
 pub mod store;
+pub mod tokens;
