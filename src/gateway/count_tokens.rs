@@ -1,12 +1,15 @@
 //! `POST /v1/messages/count_tokens`: exact where the upstream counts, estimated elsewhere.
 //!
-//! Anthropic-format upstreams (Anthropic, Claude on Foundry) count exactly. For the
-//! others bgw estimates: one token per 4 bytes of text (system, messages, tool
-//! inputs and results, tool names, descriptions and schemas), plus 4 tokens per
-//! message and 8 per tool for the framing the chat formats add, and 1,600 tokens per
-//! image or document (Anthropic's figure for an image of about 1.15 megapixels).
-//! Claude Code uses the count to decide when to compact, so once a request is
-//! routed it is never refused: if the upstream cannot count, the estimate answers.
+//! Anthropic-format upstreams (Anthropic, Claude on Foundry) count exactly. For OpenAI and
+//! OpenAI-compatible targets the request is encoded as it would be sent, and the Chat
+//! Completions body is counted by [`crate::tokens::chat_request`]: OpenAI's framing, tools
+//! as the TypeScript namespace OpenAI models see, text by an estimate of o200k_base that
+//! stays within a few percent of the real tokenizer (the module comment there says how, and
+//! what it means for open-weight models, whose tokenizers differ). When an Anthropic
+//! upstream cannot answer, the Anthropic request is estimated with the same text estimate;
+//! Claude's tokenizer is not public, so that fallback is rougher.
+//! Claude Code uses the count to decide when to compact, so once a request is routed it is
+//! never refused: if nothing can count, the estimate answers.
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
@@ -21,10 +24,16 @@ use super::messages::Routed;
 use super::router::json;
 use crate::messages::request::{Block, Content, ToolResultContent};
 use crate::messages::{ApiError, MessagesRequest};
-use crate::providers::{self, ProviderKind, azure};
+use crate::providers::{self, ProviderKind, azure, openai};
+use crate::route::Target;
+use crate::tokens::{self, ToolStyle, estimate_milli};
 
-/// Tokens per image or document when its size is unknown.
+/// Tokens per image or document when its size is unknown (Anthropic's figure for an image
+/// of about 1.15 megapixels).
 const IMAGE_TOKENS: u64 = 1_600;
+/// Framing of each Anthropic message, and of each tool definition.
+const PER_MESSAGE: u64 = 4;
+const PER_TOOL: u64 = 8;
 
 /// Handles one count request.
 pub async fn handle(
@@ -50,8 +59,17 @@ pub async fn handle(
     }
     let body = &routed.body;
     let req = MessagesRequest::parse(body)?;
-    let n = estimate(&req);
+    let chat = (!anthropic_wire).then(|| estimate_chat(&req, target));
+    let n = chat.flatten().unwrap_or_else(|| estimate(&req));
     Ok(json(StatusCode::OK, format!("{{\"input_tokens\":{n}}}")))
+}
+
+/// The estimate for the Chat Completions body bgw would send to `target`; `None` when the
+/// request cannot be encoded for it (the request itself will say why).
+pub fn estimate_chat(req: &MessagesRequest<'_>, target: &Target) -> Option<u64> {
+    let model = target.upstream_model.as_str();
+    let body = openai::encode_request(req, model, &target.quirks, false).ok()?;
+    tokens::chat_request(&body, ToolStyle::for_model(target.kind, model)).ok()
 }
 
 async fn ask_upstream(gateway: &Gateway, prepared: providers::Prepared) -> Option<Bytes> {
@@ -92,48 +110,52 @@ async fn ask_upstream(gateway: &Gateway, prepared: providers::Prepared) -> Optio
     )))
 }
 
-/// The documented estimate (see the module comment).
+/// The estimate of an Anthropic request: its text (system, messages, tool inputs and
+/// results, tool names, descriptions and schemas) by [`tokens::estimate_text`], 4 tokens per message
+/// and 8 per tool of framing, [`IMAGE_TOKENS`] per image or document.
 pub fn estimate(req: &MessagesRequest<'_>) -> u64 {
-    let mut bytes = 0u64;
-    let mut fixed = 0u64;
+    // Thousandths of a token, rounded once at the end.
+    let mut n = 0u64;
     if let Some(system) = &req.system {
-        content_bytes(system, &mut bytes, &mut fixed);
+        content_tokens(system, &mut n);
     }
     for m in &req.messages {
-        fixed += 4;
-        content_bytes(&m.content, &mut bytes, &mut fixed);
+        n += PER_MESSAGE * 1000;
+        content_tokens(&m.content, &mut n);
     }
     for t in req.tools.iter().flatten() {
-        fixed += 8;
-        bytes += t.name.len() as u64;
-        bytes += t
-            .description
-            .map_or(0, |d| d.raw().get().len().saturating_sub(2) as u64);
-        bytes += t.input_schema.map_or(0, |s| s.get().len() as u64);
+        n += PER_TOOL * 1000 + estimate_milli(&t.name);
+        n += t.description.map_or(0, |d| estimate_milli(&d.text()));
+        n += t.input_schema.map_or(0, |s| estimate_milli(s.get()));
     }
-    bytes.div_ceil(4) + fixed
+    (n + 500) / 1000
 }
 
-fn content_bytes(content: &Content<'_>, bytes: &mut u64, fixed: &mut u64) {
+fn content_tokens(content: &Content<'_>, n: &mut u64) {
     match content {
-        Content::Text(t) => *bytes += t.len() as u64,
-        Content::Blocks(blocks) => blocks_bytes(blocks, bytes, fixed),
+        Content::Text(t) => *n += estimate_milli(t),
+        Content::Blocks(blocks) => blocks_tokens(blocks, n),
     }
 }
 
-fn blocks_bytes(blocks: &[Block<'_>], bytes: &mut u64, fixed: &mut u64) {
+fn blocks_tokens(blocks: &[Block<'_>], n: &mut u64) {
     for b in blocks {
-        match b {
-            Block::Text { text } => *bytes += text.len() as u64,
-            Block::Image { .. } | Block::Document { .. } => *fixed += IMAGE_TOKENS,
-            Block::ToolUse { name, input, .. } => *bytes += (name.len() + input.get().len()) as u64,
+        *n += match b {
+            Block::Text { text } => estimate_milli(text),
+            Block::Image { .. } | Block::Document { .. } => IMAGE_TOKENS * 1000,
+            Block::ToolUse { name, input, .. } => {
+                estimate_milli(name) + estimate_milli(input.get())
+            }
             Block::ToolResult { content, .. } => match content {
-                ToolResultContent::Empty => {}
-                ToolResultContent::Text(t) => *bytes += t.len() as u64,
-                ToolResultContent::Blocks(inner) => blocks_bytes(inner, bytes, fixed),
+                ToolResultContent::Empty => 0,
+                ToolResultContent::Text(t) => estimate_milli(t),
+                ToolResultContent::Blocks(inner) => {
+                    blocks_tokens(inner, n);
+                    0
+                }
             },
-            Block::Thinking { thinking, .. } => *bytes += thinking.len() as u64,
-            Block::RedactedThinking { .. } | Block::Other { .. } => {}
+            Block::Thinking { thinking, .. } => estimate_milli(thinking),
+            Block::RedactedThinking { .. } | Block::Other { .. } => 0,
         }
     }
 }
@@ -144,10 +166,10 @@ mod tests {
 
     #[test]
     fn estimate_counts_text_messages_and_tools() {
-        let body = br#"{"model":"openai/gpt-5","system":"12345678","messages":[{"role":"user","content":"abcd"}],
+        let body = br#"{"model":"claude-sonnet-4-5","system":"You are terse.","messages":[{"role":"user","content":"Hello there"}],
             "tools":[{"name":"T","description":"d","input_schema":{"type":"object"}}]}"#;
         let req = MessagesRequest::parse(body).unwrap();
-        // 8 + 4 + (1 + 1 + 17) = 31 bytes → 8 tokens; + 4 per message + 8 per tool.
-        assert_eq!(estimate(&req), 8 + 4 + 8);
+        // Text: about 4 + 2 + (1 + 1 + 6) tokens; framing: 4 for the message, 8 for the tool.
+        assert_eq!(estimate(&req), 26);
     }
 }
