@@ -1,6 +1,8 @@
 //! Translation micro-benchmarks: the per-request and per-token work bgw adds.
 //!
 //! - `encode_claude_code_request`: parse a ~50 KB Claude Code request and encode it for OpenAI.
+//! - `count_tokens_claude_code_request`: what `count_tokens` does for an OpenAI model: parse
+//!   the same request, encode it for OpenAI and estimate the prompt tokens of that body.
 //! - `decode_openai_stream_1000_chunks`: a 1,000-chunk Chat Completions stream (text, then a
 //!   tool call in fragments) into Anthropic SSE bytes, fed one upstream chunk at a time.
 
@@ -10,6 +12,7 @@ use bgw::messages::MessagesRequest;
 use bgw::messages::request::RequestHead;
 use bgw::providers::StreamDecoder;
 use bgw::providers::openai::{ChatStream, Quirks, encode_request};
+use bgw::tokens::{self, ToolStyle};
 
 /// The captured Claude Code request if present, else the synthetic one of the same shape.
 #[expect(
@@ -123,6 +126,35 @@ fn encode(c: &mut Criterion) {
     group.finish();
 }
 
+#[expect(
+    clippy::panic,
+    reason = "a fixture that no longer parses or encodes must stop the benchmark"
+)]
+fn count(c: &mut Criterion) {
+    let body = claude_code_request();
+    let mut group = c.benchmark_group("translate");
+    group.throughput(Throughput::Bytes(body.len() as u64));
+    group.bench_function("count_tokens_claude_code_request", |b| {
+        b.iter(|| {
+            let req = match MessagesRequest::parse(black_box(&body)) {
+                Ok(r) => r,
+                Err(e) => panic!("fixture does not parse: {}", e.message),
+            };
+            let sent = match encode_request(&req, "gpt-5", &Quirks::OPENAI, false) {
+                Ok(s) => s,
+                Err(e) => panic!("fixture does not encode: {}", e.message),
+            };
+            black_box(tokens::chat_request(&sent, ToolStyle::TypeScript).map_err(|e| e.to_string()))
+        })
+    });
+    // The text estimate alone, over the whole body.
+    let text = String::from_utf8_lossy(&body).into_owned();
+    group.bench_function("estimate_text_claude_code_request", |b| {
+        b.iter(|| black_box(tokens::estimate_text(black_box(&text))))
+    });
+    group.finish();
+}
+
 fn decode(c: &mut Criterion) {
     let frames = openai_stream_frames();
     let total: usize = frames.iter().map(Vec::len).sum();
@@ -158,5 +190,5 @@ fn decode(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, encode, decode);
+criterion_group!(benches, encode, count, decode);
 criterion_main!(benches);
