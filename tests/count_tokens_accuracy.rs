@@ -121,14 +121,15 @@ fn prose_request() -> Value {
     })
 }
 
-/// A coding session: source files read by tool calls, an edit, a diff.
+/// A coding session: source files read by tool calls (this crate's own estimator, so the
+/// test needs no file another change could move), an edit, a diff.
 fn code_request() -> Value {
-    let stream_rs = include_str!("../src/providers/openai/stream.rs");
+    let text_rs = include_str!("../src/tokens/text.rs");
     let cargo_toml = include_str!("../Cargo.toml");
     let edit = json!({
-        "file_path": "/repo/src/providers/openai/stream.rs",
-        "old_string": "fn finish(&mut self, out: &mut Vec<u8>) {",
-        "new_string": "fn finish(&mut self, out: &mut Vec<u8>) {\n        debug_assert!(!self.done());"
+        "file_path": "/repo/src/tokens/text.rs",
+        "old_string": "pub fn estimate(text: &str) -> u64 {",
+        "new_string": "#[must_use]\npub fn estimate(text: &str) -> u64 {"
     });
     let diff = "diff --git a/src/lib.rs b/src/lib.rs\n@@ -1,4 +1,5 @@\n-pub mod catalog;\n+pub mod catalog;\n+pub mod tokens;\n pub mod cli;\n";
     let python = "```python\nimport json, sys\n\ndef main(path: str) -> int:\n    with open(path) as f:\n        data = json.load(f)\n    for i, row in enumerate(data[\"rows\"]):\n        if row.get(\"status\") != \"ok\":\n            print(f\"{i}: {row!r}\", file=sys.stderr)\n    return 0\n\nif __name__ == \"__main__\":\n    sys.exit(main(sys.argv[1]))\n```";
@@ -152,18 +153,18 @@ fn code_request() -> Value {
                 }, "required": ["file_path", "old_string", "new_string"], "additionalProperties": false}}
         ],
         "messages": [
-            {"role": "user", "content": "Why could the OpenAI stream decoder lose the usage chunk? Check stream.rs and the crate's dependencies."},
+            {"role": "user", "content": "Why would the token estimate round a single word up? Check text.rs and the crate's dependencies."},
             {"role": "assistant", "content": [
-                {"type": "text", "text": "I'll read the decoder and the manifest."},
-                {"type": "tool_use", "id": "toolu_01", "name": "Read", "input": {"file_path": "/repo/src/providers/openai/stream.rs"}},
+                {"type": "text", "text": "I'll read the estimator and the manifest."},
+                {"type": "tool_use", "id": "toolu_01", "name": "Read", "input": {"file_path": "/repo/src/tokens/text.rs"}},
                 {"type": "tool_use", "id": "toolu_02", "name": "Read", "input": {"file_path": "/repo/Cargo.toml"}}
             ]},
             {"role": "user", "content": [
-                {"type": "tool_result", "tool_use_id": "toolu_01", "content": stream_rs},
+                {"type": "tool_result", "tool_use_id": "toolu_01", "content": text_rs},
                 {"type": "tool_result", "tool_use_id": "toolu_02", "content": cargo_toml}
             ]},
             {"role": "assistant", "content": [
-                {"type": "text", "text": format!("The finish path should assert it runs once. A script to find bad rows in the log:\n\n{python}")},
+                {"type": "text", "text": format!("The estimate should be used. A script to find bad rows in the log:\n\n{python}")},
                 {"type": "tool_use", "id": "toolu_03", "name": "Edit", "input": edit}
             ]},
             {"role": "user", "content": [
