@@ -63,8 +63,9 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// A streamed Write tool call whose arguments arrive in fragments of 1 to 7 characters.
-fn write_tool_call(model: &str, file: &Path, content: &str) -> Reply {
+/// A streamed Write tool call whose arguments arrive in fragments of 1 to 7 characters; the
+/// usage chunk reports `prompt_tokens` of input.
+fn write_tool_call(model: &str, file: &Path, content: &str, prompt_tokens: u64) -> Reply {
     let args = json!({"file_path": file, "content": content}).to_string();
     let mut chunks = vec![
         openai::role(model),
@@ -74,7 +75,7 @@ fn write_tool_call(model: &str, file: &Path, content: &str) -> Reply {
         chunks.push(openai::tool_args(model, 0, &piece));
     }
     chunks.push(openai::finish(model, "tool_calls"));
-    chunks.push(openai::usage(model, 12_000, 40, 0));
+    chunks.push(openai::usage(model, prompt_tokens, 40, 0));
     chunks.push(openai::DONE.to_owned());
     Reply::sse(chunks)
 }
@@ -86,7 +87,7 @@ async fn claude_code_writes_a_file_through_openai_and_prints_the_answer() {
     let data = tempfile::tempdir().unwrap();
     let target = project.join("hello.txt");
     let upstream = Mock::start([
-        write_tool_call("gpt-5", &target, "hello from bgw\n"),
+        write_tool_call("gpt-5", &target, "hello from bgw\n", 12_000),
         Reply::sse([openai::text_stream(
             "gpt-5",
             &["I wrote ", "hello.txt", " for you."],
@@ -228,4 +229,97 @@ async fn a_tier_without_a_key_stops_before_claude_starts() {
         "error: cannot route `groq/llama-3.3-70b-versatile`: no key for provider `groq`",
     );
     assert_contains(&stderr, "hint: run `bgw keys add groq --env GROQ_API_KEY`");
+}
+
+/// Whether an OpenAI request is Claude Code asking for a summary of the conversation
+/// (what it sends when it compacts).
+fn asks_for_summary(req: &support::Recorded) -> bool {
+    let body = req.json();
+    body["messages"]
+        .as_array()
+        .and_then(|m| m.iter().rev().find(|m| m["role"] != "system"))
+        .is_some_and(|m| m.to_string().contains("create a detailed summary"))
+}
+
+/// A mock gpt-4o that refuses the turn after the first as too long, the way OpenAI does,
+/// and answers summary requests with a summary. The first turn asks for a Write and
+/// reports most of the 128k window used.
+fn refusing_upstream(
+    file: std::path::PathBuf,
+) -> impl Fn(&support::Recorded) -> Reply + Send + Sync + 'static {
+    let turns = std::sync::atomic::AtomicUsize::new(0);
+    move |req| {
+        if asks_for_summary(req) {
+            return Reply::sse([openai::text_stream(
+                "gpt-4o",
+                &[
+                    "<analysis>Short.</analysis>\n<summary>The user asked for big.txt; it was written.</summary>",
+                ],
+                2_000,
+                30,
+            )]);
+        }
+        match turns.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+            0 => write_tool_call("gpt-4o", &file, "big\n", 90_000),
+            1 => Reply::json(
+                400,
+                &openai::error(
+                    "This model's maximum context length is 128000 tokens. However, your messages resulted in 131000 tokens. Please reduce the length of the messages.",
+                    "invalid_request_error",
+                    Some("context_length_exceeded"),
+                ),
+            ),
+            _ => Reply::sse([openai::text_stream(
+                "gpt-4o",
+                &["big.txt is written."],
+                3_000,
+                6,
+            )]),
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_upstream_that_refuses_a_too_long_prompt_makes_claude_code_compact_and_go_on() {
+    let project = tempfile::tempdir().unwrap();
+    let project = project.path().canonicalize().unwrap();
+    let upstream = Mock::answering(refusing_upstream(project.join("big.txt"))).await;
+    let data = tempfile::tempdir().unwrap();
+    add_key(
+        data.path(),
+        &[
+            "openai",
+            "--value",
+            "sk-test-openai-e2e-0000",
+            "--base-url",
+            &format!("{}/v1", upstream.url()),
+        ],
+    );
+    let out = bgw_run(
+        data.path(),
+        &project,
+        &[
+            "--sonnet",
+            "openai/gpt-4o",
+            "--",
+            "-p",
+            "Write big.txt",
+            "--allowedTools",
+            "Write",
+        ],
+    )
+    .await;
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "stdout: {stdout}\nstderr: {stderr}");
+    assert_contains(&stdout, "big.txt is written.");
+    let asked = upstream.requests();
+    let refused = 1 + asked
+        .iter()
+        .position(|r| r.json()["messages"].to_string().contains("\"tool\""))
+        .unwrap();
+    assert!(
+        asked[refused..].iter().any(asks_for_summary),
+        "after the refusal Claude Code compacted: {} requests",
+        asked.len()
+    );
 }

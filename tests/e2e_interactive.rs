@@ -56,16 +56,80 @@ fn write_call(model: &str, file: &Path, content: &str) -> Reply {
     Reply::sse(chunks)
 }
 
-/// On failure, prints what bgw said and how it ended.
-struct Report(std::path::PathBuf, std::path::PathBuf);
+/// `bgw run ARGS` with the real Claude Code in a tmux terminal, in its own project, HOME
+/// and data dir.
+struct Session {
+    tmux: Tmux,
+    err: std::path::PathBuf,
+    code: std::path::PathBuf,
+    _dirs: [tempfile::TempDir; 3],
+}
 
-impl Drop for Report {
+impl Session {
+    /// The project directory and data dir come first, so keys can be added before start.
+    fn prepare() -> (tempfile::TempDir, tempfile::TempDir) {
+        (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap())
+    }
+
+    fn start(project: tempfile::TempDir, data: tempfile::TempDir, args: &str) -> Session {
+        let dir = project.path().canonicalize().unwrap();
+        let home = claude_home(&dir);
+        let err = home.path().join("bgw.err");
+        let code = home.path().join("bgw.code");
+        let run = format!(
+            "{} run {args} 2>{}; echo $? >{}",
+            bin(),
+            err.display(),
+            code.display()
+        );
+        let env = [
+            ("PATH", std::env::var("PATH").unwrap_or_default()),
+            ("HOME", home.path().display().to_string()),
+            ("TERM", "xterm-256color".to_owned()),
+            ("BGW_DATA_DIR", data.path().display().to_string()),
+            ("BGW_CLAUDE_BIN", claude_bin().display().to_string()),
+            ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1".to_owned()),
+        ];
+        let tmux = Tmux::start(&dir, &env, &run);
+        tmux.wait_for("auto mode on", STEP);
+        Session {
+            tmux,
+            err,
+            code,
+            _dirs: [project, data, home],
+        }
+    }
+
+    /// `/exit`; bgw's exit code and stderr once it has ended.
+    fn exit(&self) -> (String, String) {
+        self.tmux.submit("/exit");
+        let start = Instant::now();
+        while !self.code.exists() {
+            assert!(
+                start.elapsed() < STEP,
+                "bgw did not exit:\n{}",
+                self.tmux.screen()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        (
+            std::fs::read_to_string(&self.code)
+                .unwrap()
+                .trim()
+                .to_owned(),
+            std::fs::read_to_string(&self.err).unwrap(),
+        )
+    }
+}
+
+impl Drop for Session {
     fn drop(&mut self) {
         if std::thread::panicking() {
             eprintln!(
                 "bgw stderr: {:?}\nbgw exit: {:?}",
-                std::fs::read_to_string(&self.0),
-                std::fs::read_to_string(&self.1)
+                std::fs::read_to_string(&self.err),
+                std::fs::read_to_string(&self.code)
             );
         }
     }
@@ -87,12 +151,8 @@ fn add_key(data_dir: &Path, provider: &str, base_url: &str) {
 #[test]
 fn a_session_switches_provider_with_model_and_runs_a_tool_on_the_new_one() {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let project = tempfile::tempdir().unwrap();
-    let project = project.path().canonicalize().unwrap();
-    let notes = project.join("notes.txt");
-    let data = tempfile::tempdir().unwrap();
-    let scratch = tempfile::tempdir().unwrap();
-
+    let (project, data) = Session::prepare();
+    let notes = project.path().canonicalize().unwrap().join("notes.txt");
     let (gpt, deepseek) = rt.block_on(async {
         let gpt = Mock::answering(|req| {
             let (_, last) = last_message(req);
@@ -122,28 +182,14 @@ fn a_session_switches_provider_with_model_and_runs_a_tool_on_the_new_one() {
     add_key(data.path(), "openai", &gpt.at("/v1"));
     add_key(data.path(), "deepseek", &deepseek.url());
 
-    let home = claude_home(&project);
-    let err = scratch.path().join("bgw.err");
-    let code = scratch.path().join("bgw.code");
-    let run = format!(
-        "{} run --sonnet openai/gpt-5 -- --allowedTools Write 2>{}; echo $? >{}",
-        bin(),
-        err.display(),
-        code.display()
+    let session = Session::start(
+        project,
+        data,
+        "--sonnet openai/gpt-5 -- --allowedTools Write",
     );
-    let env = [
-        ("PATH", std::env::var("PATH").unwrap_or_default()),
-        ("HOME", home.path().display().to_string()),
-        ("TERM", "xterm-256color".to_owned()),
-        ("BGW_DATA_DIR", data.path().display().to_string()),
-        ("BGW_CLAUDE_BIN", claude_bin().display().to_string()),
-        ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1".to_owned()),
-    ];
-    let tmux = Tmux::start(&project, &env, &run);
-    let _report = Report(err.clone(), code.clone());
+    let tmux = &session.tmux;
 
     // The first turn, on OpenAI.
-    tmux.wait_for("auto mode on", STEP);
     tmux.submit("Say hello");
     tmux.wait_for("Hello from the OpenAI mock.", STEP);
 
@@ -183,21 +229,69 @@ fn a_session_switches_provider_with_model_and_runs_a_tool_on_the_new_one() {
         "{history}"
     );
 
-    tmux.submit("/exit");
-    let start = Instant::now();
-    while !code.exists() {
-        assert!(
-            start.elapsed() < STEP,
-            "bgw did not exit:\n{}",
-            tmux.screen()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    std::thread::sleep(Duration::from_millis(200));
-    assert_eq!(std::fs::read_to_string(&code).unwrap().trim(), "0");
-    let stderr = std::fs::read_to_string(&err).unwrap();
+    let (code, stderr) = session.exit();
+    assert_eq!(code, "0");
     assert_contains(&stderr, "bgw: ");
     assert_contains(&stderr, "deepseek ×");
     assert_contains(&stderr, "openai ×");
     drop(gpt);
+}
+
+#[test]
+fn a_conversation_that_overfills_a_128k_window_is_compacted_and_goes_on() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (project, data) = Session::prepare();
+    let refused = std::sync::atomic::AtomicBool::new(false);
+    // The first answer reports 120k tokens of prompt, near gpt-4o's 128k window (Claude Code
+    // would assume 1M for a model it does not know); the second turn goes over, and OpenAI
+    // refuses it as too long, once.
+    let gpt = rt.block_on(Mock::answering(move |req| {
+        let (_, last) = last_message(req);
+        if last.contains("create a detailed summary") {
+            say(req, "gpt-4o", "<summary>The user asked a first question.</summary>")
+        } else if last.contains("First question") {
+            Reply::sse([openai::text_stream("gpt-4o", &["First answer."], 120_000, 5)])
+        } else if last.contains("Second question") {
+            if refused.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                say(req, "gpt-4o", "Second answer.")
+            } else {
+                Reply::json(
+                    400,
+                    &openai::error(
+                        "This model's maximum context length is 128000 tokens. However, your messages resulted in 131000 tokens. Please reduce the length of the messages.",
+                        "invalid_request_error",
+                        Some("context_length_exceeded"),
+                    ),
+                )
+            }
+        } else {
+            say(req, "gpt-4o", "OK.")
+        }
+    }));
+    add_key(data.path(), "openai", &gpt.at("/v1"));
+    let session = Session::start(project, data, "--sonnet openai/gpt-4o");
+    let tmux = &session.tmux;
+
+    tmux.submit("First question");
+    tmux.wait_for("First answer.", STEP);
+    // Claude Code measures the conversation against the window bgw gave it.
+    tmux.submit("/context");
+    let context = tmux.wait_for("Auto-compact window:", STEP);
+    assert_contains(&context, "120k/128k tokens");
+    assert_contains(&context, "Auto-compact window:  128k tokens");
+    tmux.keys(&["Escape"]);
+
+    tmux.submit("Second question");
+    tmux.wait_for("Second answer.", STEP);
+    let asked: Vec<String> = gpt.requests().iter().map(|r| last_message(r).1).collect();
+    let summary = asked
+        .iter()
+        .position(|m| m.contains("create a detailed summary"));
+    let answered = asked.iter().rposition(|m| m.contains("Second question"));
+    assert!(
+        matches!((summary, answered), (Some(s), Some(q)) if s < q),
+        "Claude Code compacted, then asked again: {asked:#?}"
+    );
+    let (code, _) = session.exit();
+    assert_eq!(code, "0");
 }
