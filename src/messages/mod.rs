@@ -2,7 +2,8 @@
 //!
 //! Requests are routed on their `model` alone ([`scan`]), then parsed once, borrowing
 //! from the body, by the providers that translate them; every provider decodes into
-//! [`event::StreamEvent`]s.
+//! [`event::StreamEvent`]s. Tool ids bgw hands out always fit Anthropic's pattern
+//! ([`tool_id`]), so a history stays valid when a conversation moves to another provider.
 
 pub mod error;
 pub mod event;
@@ -10,6 +11,7 @@ pub mod request;
 pub mod response;
 pub mod scan;
 pub mod sse;
+pub mod tool_id;
 pub mod usage;
 
 pub use error::{ApiError, ErrorKind};

@@ -13,7 +13,7 @@ use super::vendors::{MaxTokensField, Quirks, ReasoningParam};
 use crate::messages::request::{
     Block, Content, JsonString, Role, Source, Thinking, ToolResultContent,
 };
-use crate::messages::{ApiError, ErrorKind, MessagesRequest};
+use crate::messages::{ApiError, ErrorKind, MessagesRequest, tool_id};
 
 /// OpenAI accepts at most four stop sequences.
 const MAX_STOP: usize = 4;
@@ -577,9 +577,17 @@ fn tool_result_text<'r>(
     }
 }
 
-/// The id sent upstream for a client tool id: unchanged when the upstream accepts it, else a
+/// The id sent upstream for a client tool id: the vendor's own id when bgw escaped it for
+/// Anthropic ([`tool_id::original`]); unchanged when the upstream accepts it, else a
 /// deterministic hash, so a call and its result always map to the same id.
 pub(super) fn upstream_tool_id<'r>(id: &'r str, quirks: &Quirks) -> Cow<'r, str> {
+    match tool_id::original(id) {
+        Cow::Borrowed(id) => fitted_tool_id(id, quirks),
+        Cow::Owned(original) => Cow::Owned(fitted_tool_id(&original, quirks).into_owned()),
+    }
+}
+
+fn fitted_tool_id<'r>(id: &'r str, quirks: &Quirks) -> Cow<'r, str> {
     if quirks.short_tool_ids {
         if id.len() == 9 && id.bytes().all(|b| b.is_ascii_alphanumeric()) {
             Cow::Borrowed(id)

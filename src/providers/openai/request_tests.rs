@@ -598,6 +598,33 @@ fn deepseek_gets_thinking_back_as_reasoning_content_on_tool_call_turns() {
 }
 
 #[test]
+fn tool_ids_bgw_escaped_for_anthropic_go_back_to_the_vendor_as_it_gave_them() {
+    let body = with_messages(
+        r#"[{"role":"user","content":"go"},
+            {"role":"assistant","content":[{"type":"tool_use","id":"bgwx_functions_2EWrite_3A0","name":"Write","input":{}}]},
+            {"role":"user","content":[{"type":"tool_result","tool_use_id":"bgwx_functions_2EWrite_3A0","content":"ok"}]}]"#,
+    );
+    let v = encode(&body);
+    assert_eq!(v["messages"][1]["tool_calls"][0]["id"], "functions.Write:0");
+    assert_eq!(v["messages"][2]["tool_call_id"], "functions.Write:0");
+    // Mistral's 9-character ids are made from the vendor's id, the same for call and result.
+    let v = encode_with(
+        &body,
+        "mistral-large-latest",
+        &vendor("mistral").unwrap().quirks,
+        false,
+    );
+    assert_eq!(
+        v["messages"][1]["tool_calls"][0]["id"],
+        *upstream_tool_id("functions.Write:0", &vendor("mistral").unwrap().quirks)
+    );
+    assert_eq!(
+        v["messages"][2]["tool_call_id"],
+        v["messages"][1]["tool_calls"][0]["id"]
+    );
+}
+
+#[test]
 fn structured_output_is_skipped_where_json_schema_is_refused() {
     let body = r#"{"model":"m","messages":[{"role":"user","content":"x"}],"output_config":{"format":{"type":"json_schema","schema":{"type":"object"}}}}"#;
     assert_eq!(encode(body)["response_format"]["type"], "json_schema");

@@ -9,7 +9,7 @@ use std::fmt;
 use super::error::WireError;
 use crate::messages::event::{new_message_id, new_tool_id};
 use crate::messages::response::{ContentOut, empty_object};
-use crate::messages::{ApiError, ErrorKind, MessageResponse, StopReason, Usage};
+use crate::messages::{ApiError, ErrorKind, MessageResponse, StopReason, Usage, tool_id};
 
 /// OpenAI `usage`, with the cache fields of OpenAI, xAI and DeepSeek.
 #[derive(Debug, Default, Clone, Copy, Deserialize)]
@@ -211,7 +211,7 @@ pub fn decode_response(body: &[u8], requested_model: &str) -> Result<MessageResp
                 id: call
                     .id
                     .filter(|id| !id.is_empty())
-                    .map_or_else(new_tool_id, Cow::into_owned),
+                    .map_or_else(new_tool_id, |id| tool_id::for_anthropic(&id).into_owned()),
                 name: call.function.name.into_owned(),
                 input: tool_input(call.function.arguments.as_deref().unwrap_or("")),
             });
@@ -357,6 +357,16 @@ mod tests {
         // DeepSeek reports cache hits in its own field.
         assert_eq!(v["usage"]["cache_read_input_tokens"], 64);
         assert_eq!(v["usage"]["input_tokens"], 36);
+    }
+
+    #[test]
+    fn tool_call_ids_outside_anthropics_pattern_are_escaped() {
+        // Kimi K2's `functions.NAME:INDEX` ids
+        // (https://github.com/MoonshotAI/Kimi-K2/blob/main/docs/tool_call_guidance.md).
+        let body = br#"{"choices":[{"message":{"role":"assistant","content":"","tool_calls":[{"id":"functions.Bash:0","type":"function","function":{"name":"Bash","arguments":"{\"command\":\"ls\"}"}}]},"finish_reason":"tool_calls"}]}"#;
+        let v = decode_json(body);
+        assert_eq!(v["content"][0]["id"], "bgwx_functions_2EBash_3A0");
+        assert_eq!(v["content"][0]["input"], json!({"command":"ls"}));
     }
 
     #[test]

@@ -29,7 +29,7 @@ use super::error::error_from_raw;
 use super::response::{FirstChoice, WireUsage, stop_reason};
 use crate::messages::event::{new_message_id, new_tool_id};
 use crate::messages::sse::{SseFrame, SseParser};
-use crate::messages::{ApiError, BlockStart, Delta, ErrorKind, StreamEvent, Usage};
+use crate::messages::{ApiError, BlockStart, Delta, ErrorKind, StreamEvent, Usage, tool_id};
 use crate::providers::StreamDecoder;
 
 #[derive(Deserialize)]
@@ -490,7 +490,7 @@ impl Translator {
         let s = &mut self.slots[slot];
         s.state = SlotState::Open;
         let block = BlockStart::ToolUse {
-            id: s.id.clone(),
+            id: tool_id::for_anthropic(&s.id).into_owned(),
             name: s.name.clone().unwrap_or_default(),
             input: serde_json::Map::new(),
         };

@@ -282,6 +282,25 @@ fn deepseek_reasoning_opens_a_thinking_block_closed_before_the_text() {
 }
 
 #[test]
+fn tool_call_ids_outside_anthropics_pattern_reach_the_client_escaped() {
+    // Kimi K2's ids, `functions.NAME:INDEX`
+    // (https://github.com/MoonshotAI/Kimi-K2/blob/main/docs/tool_call_guidance.md).
+    let events = tool_stream(&[
+        r#"{"index":0,"id":"functions.Write:0","type":"function","function":{"name":"Write","arguments":"{\"file_path\":"}}"#,
+        r#"{"index":0,"id":"functions.Write:0","function":{"arguments":"\"a.txt\"}"}}"#,
+        r#"{"index":1,"id":"functions.Read:1","type":"function","function":{"name":"Read","arguments":"{}"}}"#,
+    ]);
+    let b = blocks(&events);
+    assert_eq!(
+        b,
+        [
+            json!({"type":"tool_use","id":"bgwx_functions_2EWrite_3A0","name":"Write","input":{"file_path":"a.txt"}}),
+            json!({"type":"tool_use","id":"bgwx_functions_2ERead_3A1","name":"Read","input":{}}),
+        ]
+    );
+}
+
+#[test]
 fn azure_filter_only_chunks_with_empty_choices_are_skipped() {
     let events = decode(&fixture("stream_azure.sse"), 64);
     assert_valid(&events);
