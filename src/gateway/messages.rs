@@ -17,6 +17,7 @@ use super::body::GatewayBody;
 use super::router::json;
 use super::stream::TranslatedBody;
 use crate::messages::request::RequestHead;
+use crate::messages::signature::ThinkingKey;
 use crate::messages::{ApiError, ErrorKind, Usage};
 use crate::providers::{self, Inbound, Wire};
 use crate::route::Target;
@@ -29,6 +30,8 @@ pub struct Routed {
     pub target: Target,
     /// The client's own credential (only ever sent to Anthropic itself).
     pub client_auth: Option<(http::HeaderName, http::HeaderValue)>,
+    /// The install's key for thinking signatures.
+    pub thinking: Arc<ThinkingKey>,
 }
 
 impl Routed {
@@ -47,6 +50,7 @@ impl Routed {
             requested,
             target,
             client_auth,
+            thinking: Arc::clone(&gateway.thinking),
         })
     }
 
@@ -61,6 +65,7 @@ impl Routed {
                 headers: &self.parts.headers,
                 query: self.parts.uri.query(),
                 client_auth: self.client_auth.clone(),
+                thinking: &self.thinking,
             },
         )
     }
@@ -146,7 +151,10 @@ pub async fn handle(
             gateway.settings.upstream_timeout,
         )
         .await;
-        let decoded = read.and_then(|bytes| wire.decode_body(&bytes, requested));
+        let signer = gateway
+            .thinking
+            .signer(&target.provider, &target.upstream_model);
+        let decoded = read.and_then(|bytes| wire.decode_body(&bytes, requested, &signer));
         let ok = decoded.is_ok();
         let usage = decoded.as_ref().map(|(_, u)| *u).unwrap_or_default();
         gateway
@@ -301,7 +309,10 @@ fn start_stream(
     requested: &str,
     upstream: Incoming,
 ) -> Response<GatewayBody> {
-    let decoder = wire.stream_decoder(&target.provider, requested);
+    let signer = gateway
+        .thinking
+        .signer(&target.provider, &target.upstream_model);
+    let decoder = wire.stream_decoder(&target.provider, requested, signer);
     let body = TranslatedBody::new(Arc::clone(gateway), target, decoder, upstream);
     let mut resp = Response::new(GatewayBody::Stream(Box::new(body)));
     let headers = resp.headers_mut();

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::messages::signature::ThinkingKey;
 use crate::observe::SessionStats;
 use crate::providers::client::UpstreamClient;
 use crate::route::{Routes, Secret};
@@ -58,6 +59,8 @@ pub struct Gateway {
     pub client: UpstreamClient,
     pub settings: Settings,
     pub stats: SessionStats,
+    /// Signs the thinking blocks bgw makes and recognises them when they come back.
+    pub thinking: Arc<ThinkingKey>,
 }
 
 /// When the store was last looked at, and its modification time then.
@@ -76,6 +79,7 @@ impl Gateway {
         routes: Routes,
         client: UpstreamClient,
         settings: Settings,
+        thinking: ThinkingKey,
     ) -> Arc<Gateway> {
         let modified = store.as_ref().and_then(modified_time);
         Arc::new(Gateway {
@@ -88,6 +92,7 @@ impl Gateway {
             client,
             settings,
             stats: SessionStats::default(),
+            thinking: Arc::new(thinking),
         })
     }
 
@@ -179,6 +184,16 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, String> {
     })
 }
 
+/// The install's thinking key; when the store cannot keep one (a read-only data dir), a key
+/// for this process, so bgw keeps working and only forgets its blocks across restarts.
+async fn load_thinking_key(store: &Store) -> ThinkingKey {
+    let store = store.clone();
+    match tokio::task::spawn_blocking(move || store.thinking_key()).await {
+        Ok(Ok(bytes)) => ThinkingKey::from_bytes(&bytes),
+        _ => ThinkingKey::random(),
+    }
+}
+
 fn modified_time(store: &Store) -> Option<SystemTime> {
     std::fs::metadata(store.path())
         .and_then(|m| m.modified())
@@ -202,10 +217,11 @@ pub async fn start(addr: SocketAddr, store: Store, settings: Settings) -> Result
             .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())?
     };
+    let thinking = load_thinking_key(&store).await;
     let client = crate::providers::client::client()?;
     let listener = bind(addr).await?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let gateway = Gateway::new(Some(store), Routes::new(&keys), client, settings);
+    let gateway = Gateway::new(Some(store), Routes::new(&keys), client, settings, thinking);
     let (stop, stopped) = watch::channel(false);
     let task = tokio::spawn(serve(listener, Arc::clone(&gateway), stopped));
     Ok(Running {

@@ -12,8 +12,10 @@ pub mod too_long;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use std::fmt;
+use std::sync::Arc;
 
 use crate::messages::request::RequestHead;
+use crate::messages::signature::{Signer, ThinkingKey};
 use crate::messages::{ApiError, MessagesRequest, Usage};
 use crate::route::{Secret, Target};
 
@@ -158,6 +160,8 @@ pub struct Inbound<'a> {
     pub query: Option<&'a str>,
     /// The client's own credential header, sent to Anthropic when no anthropic key is stored.
     pub client_auth: Option<(HeaderName, HeaderValue)>,
+    /// Tells which thinking blocks in the history this upstream wrote itself.
+    pub thinking: &'a Arc<ThinkingKey>,
 }
 
 /// An upstream request ready to send.
@@ -288,11 +292,19 @@ fn secret_value(target: &Target, secret: &Secret) -> Result<HeaderValue, ApiErro
 }
 
 impl Wire {
-    /// A decoder turning this upstream's stream into Anthropic SSE.
-    pub fn stream_decoder(self, provider: &str, requested_model: &str) -> Box<dyn StreamDecoder> {
+    /// A decoder turning this upstream's stream into Anthropic SSE; `signer` signs the
+    /// thinking blocks it makes (Anthropic's own pass through as they are).
+    pub fn stream_decoder(
+        self,
+        provider: &str,
+        requested_model: &str,
+        signer: Signer,
+    ) -> Box<dyn StreamDecoder> {
         match self {
             Wire::Anthropic => Box::new(anthropic::PassthroughStream::new(provider)),
-            Wire::OpenAiChat => Box::new(openai::ChatStream::new(requested_model)),
+            Wire::OpenAiChat => {
+                Box::new(openai::ChatStream::new(requested_model).signing_thinking(signer))
+            }
         }
     }
 
@@ -301,11 +313,12 @@ impl Wire {
         self,
         body: &[u8],
         requested_model: &str,
+        signer: &Signer,
     ) -> Result<(Vec<u8>, Usage), ApiError> {
         match self {
             Wire::Anthropic => Ok((body.to_vec(), anthropic::response_usage(body))),
             Wire::OpenAiChat => {
-                let msg = openai::decode_response(body, requested_model)?;
+                let msg = openai::decode_response_with(body, requested_model, Some(signer))?;
                 Ok((msg.to_json(), msg.usage))
             }
         }
@@ -366,6 +379,7 @@ mod tests {
                 headers: &HeaderMap::new(),
                 query: None,
                 client_auth: None,
+                thinking: &Arc::new(ThinkingKey::from_bytes(&[1; 32])),
             },
         )
         .unwrap();

@@ -19,6 +19,11 @@ pub use keys::{KeyRecord, SecretSource};
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 /// `keys`: key name → JSON [`KeyRecord`].
 const KEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("keys");
+/// `secrets`: bgw's own secrets, raw bytes. Created by the first write that needs it, so
+/// readers take its absence as "not made yet".
+const SECRETS: TableDefinition<&str, &[u8]> = TableDefinition::new("secrets");
+/// The row of `secrets` holding the key that signs thinking blocks.
+const THINKING_KEY: &str = "thinking_key";
 
 /// The schema this build writes.
 pub const SCHEMA_VERSION: u64 = 1;
@@ -174,6 +179,53 @@ impl Store {
         tx.commit().map_err(db_err)
     }
 
+    /// The install's 32-byte key for signing thinking blocks
+    /// ([`crate::messages::signature`]): read if present, else made once and kept.
+    pub fn thinking_key(&self) -> Result<[u8; 32], StoreError> {
+        if let Some(key) = self.read_thinking_key()? {
+            return Ok(key);
+        }
+        let db = self.open()?;
+        let tx = db.begin_write().map_err(db_err)?;
+        let key = {
+            let mut table = tx.open_table(SECRETS).map_err(db_err)?;
+            // Another process may have made it since the read above.
+            let existing = table
+                .get(THINKING_KEY)
+                .map_err(db_err)?
+                .and_then(|v| <[u8; 32]>::try_from(v.value()).ok());
+            match existing {
+                Some(key) => key,
+                None => {
+                    let mut key = [0u8; 32];
+                    getrandom::fill(&mut key)
+                        .map_err(|e| StoreError::Db(format!("no randomness for a new key: {e}")))?;
+                    table.insert(THINKING_KEY, key.as_slice()).map_err(db_err)?;
+                    key
+                }
+            }
+        };
+        tx.commit().map_err(db_err)?;
+        Ok(key)
+    }
+
+    /// The thinking key if the file holds a well-formed one; never writes.
+    fn read_thinking_key(&self) -> Result<Option<[u8; 32]>, StoreError> {
+        let Some(db) = self.open_read()? else {
+            return Ok(None);
+        };
+        let tx = db.begin_read().map_err(db_err)?;
+        let table = match tx.open_table(SECRETS) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(db_err(e)),
+        };
+        Ok(table
+            .get(THINKING_KEY)
+            .map_err(db_err)?
+            .and_then(|v| <[u8; 32]>::try_from(v.value()).ok()))
+    }
+
     /// The schema version recorded in the file.
     pub fn schema_version(&self) -> Result<u64, StoreError> {
         drop(self.open()?);
@@ -208,6 +260,47 @@ mod tests {
             fs::metadata(store.path()).unwrap().modified().unwrap(),
             modified
         );
+    }
+
+    #[test]
+    fn the_thinking_key_is_made_once_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().join("data"));
+        let first = store.thinking_key().unwrap();
+        assert_ne!(first, [0; 32]);
+        assert_eq!(store.thinking_key().unwrap(), first);
+        assert_eq!(
+            Store::new(dir.path().join("data")).thinking_key().unwrap(),
+            first
+        );
+        // Reading it again writes nothing: running gateways watch the file for key changes.
+        let modified = fs::metadata(store.path()).unwrap().modified().unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        store.thinking_key().unwrap();
+        assert_eq!(
+            fs::metadata(store.path()).unwrap().modified().unwrap(),
+            modified
+        );
+    }
+
+    #[test]
+    fn a_store_made_before_the_thinking_key_gets_one_and_keeps_its_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        store.schema_version().unwrap();
+        assert_eq!(store.read_thinking_key().unwrap(), None);
+        let key = store.thinking_key().unwrap();
+        assert_eq!(store.read_thinking_key().unwrap(), Some(key));
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn a_store_that_cannot_be_written_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let blocker = dir.path().join("file");
+        fs::write(&blocker, b"").unwrap();
+        // The data dir would have to be inside a regular file: it cannot be made.
+        assert!(Store::new(blocker.join("bgw")).thinking_key().is_err());
     }
 
     #[test]

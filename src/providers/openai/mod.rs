@@ -7,9 +7,11 @@
 //! - [`error_message`] and [`model_ids`]: error bodies and `GET /models` lists.
 //!
 //! Vendors differ in a few fields only; those differences are [`Quirks`], one row per vendor
-//! in [`vendors::VENDORS`]. What is lost on the way: thinking signatures (foreign reasoning
-//! comes back as thinking blocks with an empty signature), `top_k`, `cache_control`, server
-//! tools, and PDF documents (replaced by a note).
+//! in [`vendors::VENDORS`]. Reasoning (`reasoning_content`, `reasoning`) comes back as
+//! thinking blocks with a bgw signature ([`crate::messages::signature`]). Tool call ids
+//! reach the client in Anthropic's pattern ([`crate::messages::tool_id`]) and return to the
+//! vendor as it gave them. What is lost on the way: Anthropic's thinking, `top_k`,
+//! `cache_control`, server tools, and PDF documents (replaced by a note).
 
 mod error;
 mod request;
@@ -24,7 +26,7 @@ use crate::messages::{ApiError, ErrorKind};
 
 pub use error::{error_message, upstream_error};
 pub use request::encode_request;
-pub use response::decode_response;
+pub use response::{decode_response, decode_response_with};
 pub use stream::ChatStream;
 pub use vendors::{MaxTokensField, Quirks, ReasoningParam};
 

@@ -9,6 +9,7 @@ use std::fmt;
 use super::error::WireError;
 use crate::messages::event::{new_message_id, new_tool_id};
 use crate::messages::response::{ContentOut, empty_object};
+use crate::messages::signature::Signer;
 use crate::messages::{ApiError, ErrorKind, MessageResponse, StopReason, Usage, tool_id};
 
 /// OpenAI `usage`, with the cache fields of OpenAI, xAI and DeepSeek.
@@ -153,8 +154,19 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for FirstChoice<T> {
     }
 }
 
-/// Decodes a Chat Completions body; `model` in the result is `requested_model`.
+/// Decodes a Chat Completions body; `model` in the result is `requested_model`. Thinking
+/// blocks are left unsigned (see [`decode_response_with`]).
 pub fn decode_response(body: &[u8], requested_model: &str) -> Result<MessageResponse, ApiError> {
+    decode_response_with(body, requested_model, None)
+}
+
+/// Decodes a Chat Completions body; `model` in the result is `requested_model`, and `signer`
+/// signs the thinking block made of the upstream's reasoning.
+pub fn decode_response_with(
+    body: &[u8],
+    requested_model: &str,
+    signer: Option<&Signer>,
+) -> Result<MessageResponse, ApiError> {
     let parsed: ChatResponse<'_> = serde_json::from_slice(body).map_err(|e| {
         ApiError::new(
             ErrorKind::Api,
@@ -192,8 +204,8 @@ pub fn decode_response(body: &[u8], requested_model: &str) -> Result<MessageResp
             .filter(|t| !t.is_empty());
         if let Some(thinking) = thinking {
             content.push(ContentOut::Thinking {
+                signature: signer.map(|s| s.sign(&thinking)).unwrap_or_default(),
                 thinking: thinking.into_owned(),
-                signature: String::new(),
             });
         }
         let text = msg.content.map(content_text).unwrap_or_default();
@@ -357,6 +369,26 @@ mod tests {
         // DeepSeek reports cache hits in its own field.
         assert_eq!(v["usage"]["cache_read_input_tokens"], 64);
         assert_eq!(v["usage"]["input_tokens"], 36);
+    }
+
+    #[test]
+    fn deepseek_reasoning_gets_a_bgw_signature_when_signed() {
+        let key = std::sync::Arc::new(crate::messages::signature::ThinkingKey::from_bytes(
+            &[4; 32],
+        ));
+        let signer = key.signer("deepseek", "deepseek-v4-pro");
+        let msg = decode_response_with(
+            &fixture("response_reasoning.json"),
+            "deepseek/deepseek-v4-pro",
+            Some(&signer),
+        )
+        .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&msg.to_json()).unwrap();
+        let thinking = v["content"][0]["thinking"].as_str().unwrap();
+        let signature = v["content"][0]["signature"].as_str().unwrap();
+        assert_eq!(thinking, "9.11 has 11 hundredths, 9.8 has 80 hundredths.");
+        assert!(signer.wrote(signature, thinking), "{signature}");
+        assert!(!signer.wrote(signature, "9.8 is greater."));
     }
 
     #[test]

@@ -20,6 +20,12 @@
 //!
 //! Output is therefore always sequential and valid; in the sequential (OpenAI) case nothing
 //! is delayed.
+//!
+//! # Thinking
+//!
+//! Reasoning deltas become a thinking block. With a [`Signer`], the block ends as Anthropic's
+//! do: a `signature_delta` (bgw's signature over the whole text) right before its
+//! `content_block_stop`.
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -28,6 +34,7 @@ use std::borrow::Cow;
 use super::error::error_from_raw;
 use super::response::{FirstChoice, WireUsage, stop_reason};
 use crate::messages::event::{new_message_id, new_tool_id};
+use crate::messages::signature::{Signer, ThinkingMac};
 use crate::messages::sse::{SseFrame, SseParser};
 use crate::messages::{ApiError, BlockStart, Delta, ErrorKind, StreamEvent, Usage, tool_id};
 use crate::providers::StreamDecoder;
@@ -189,6 +196,10 @@ pub(super) struct Translator {
     finish_reason: Option<String>,
     saw_tool: bool,
     usage: Usage,
+    /// Signs thinking blocks; without one they end unsigned.
+    signer: Option<Signer>,
+    /// The signature of the open thinking block, fed as its text streams.
+    mac: Option<ThinkingMac>,
 }
 
 impl Translator {
@@ -207,7 +218,14 @@ impl Translator {
             finish_reason: None,
             saw_tool: false,
             usage: Usage::default(),
+            signer: None,
+            mac: None,
         }
+    }
+
+    /// Signs every thinking block with `signer`.
+    pub(super) fn sign_with(&mut self, signer: Signer) {
+        self.signer = Some(signer);
     }
 
     /// Usage reported so far, in Anthropic terms.
@@ -380,6 +398,9 @@ impl Translator {
                 i
             }
         };
+        if let Some(mac) = &mut self.mac {
+            mac.update(&thinking);
+        }
         out.push(StreamEvent::BlockDelta {
             index,
             delta: Delta::ThinkingDelta { thinking },
@@ -387,7 +408,8 @@ impl Translator {
     }
 
     fn open_thinking(&mut self, out: &mut Vec<StreamEvent>) -> usize {
-        // No signature exists for foreign reasoning; an empty one is never verified.
+        // Starts unsigned, as Anthropic's do; the signature comes last (`close_thinking`).
+        self.mac = self.signer.as_ref().map(Signer::start);
         self.open_block(
             BlockStart::Thinking {
                 thinking: String::new(),
@@ -395,6 +417,19 @@ impl Translator {
             },
             out,
         )
+    }
+
+    /// Ends a thinking block: its signature, if any, then its stop.
+    fn close_thinking(&mut self, index: usize, out: &mut Vec<StreamEvent>) {
+        if let Some(mac) = self.mac.take() {
+            out.push(StreamEvent::BlockDelta {
+                index,
+                delta: Delta::SignatureDelta {
+                    signature: mac.finish(),
+                },
+            });
+        }
+        out.push(StreamEvent::BlockStop { index });
     }
 
     fn tool_fragment(&mut self, call: ToolCallDelta<'_>, out: &mut Vec<StreamEvent>) {
@@ -516,15 +551,15 @@ impl Translator {
     }
 
     fn close_open(&mut self, out: &mut Vec<StreamEvent>) {
-        let index = match self.open {
+        let index = match std::mem::replace(&mut self.open, Open::Nothing) {
             Open::Nothing => return,
-            Open::Text(i) | Open::Thinking(i) => i,
+            Open::Thinking(i) => return self.close_thinking(i, out),
+            Open::Text(i) => i,
             Open::Tool { slot, block } => {
                 self.slots[slot].state = SlotState::Closed;
                 block
             }
         };
-        self.open = Open::Nothing;
         out.push(StreamEvent::BlockStop { index });
     }
 
@@ -546,11 +581,14 @@ impl Translator {
         if !self.held_thinking.is_empty() {
             let thinking = std::mem::take(&mut self.held_thinking);
             let i = self.open_thinking(out);
+            if let Some(mac) = &mut self.mac {
+                mac.update(&thinking);
+            }
             out.push(StreamEvent::BlockDelta {
                 index: i,
                 delta: Delta::ThinkingDelta { thinking },
             });
-            out.push(StreamEvent::BlockStop { index: i });
+            self.close_thinking(i, out);
         }
         if !self.held_text.is_empty() {
             let text = std::mem::take(&mut self.held_text);
@@ -579,7 +617,8 @@ pub struct ChatStream {
 }
 
 impl ChatStream {
-    /// A decoder for a response to `requested_model` (echoed as the message's `model`).
+    /// A decoder for a response to `requested_model` (echoed as the message's `model`); its
+    /// thinking blocks are unsigned unless [`ChatStream::signing_thinking`] is used.
     pub fn new(requested_model: &str) -> ChatStream {
         ChatStream {
             sse: SseParser::new(),
@@ -587,6 +626,12 @@ impl ChatStream {
             events: Vec::new(),
             translator: Translator::new(requested_model),
         }
+    }
+
+    /// Signs every thinking block with `signer` (a `signature_delta` before its stop).
+    pub fn signing_thinking(mut self, signer: Signer) -> ChatStream {
+        self.translator.sign_with(signer);
+        self
     }
 
     fn drain(&mut self, out: &mut Vec<u8>) {

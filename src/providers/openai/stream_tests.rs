@@ -7,6 +7,7 @@
 //! https://openrouter.ai/docs/api-reference/streaming (comments, mid-stream errors) ,
 //! https://console.groq.com/docs/openai (`x_groq.usage`).
 use super::*;
+use crate::messages::signature::{Origin, ThinkingKey};
 use serde_json::{Value, json};
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -19,7 +20,22 @@ fn fixture(name: &str) -> Vec<u8> {
 
 /// Feeds `input` in pieces of `piece` bytes, then EOF; returns the Anthropic events as JSON.
 fn decode(input: &[u8], piece: usize) -> Vec<Value> {
-    let mut d = ChatStream::new("openai/gpt-5");
+    decode_with(ChatStream::new("openai/gpt-5"), input, piece)
+}
+
+/// This install's key in the tests that sign.
+fn key() -> std::sync::Arc<ThinkingKey> {
+    std::sync::Arc::new(ThinkingKey::from_bytes(&[9; 32]))
+}
+
+/// As [`decode`], with thinking signed as DeepSeek's `deepseek-v4-pro`'s.
+fn decode_signed(input: &[u8], piece: usize) -> Vec<Value> {
+    let d = ChatStream::new("deepseek/deepseek-v4-pro")
+        .signing_thinking(key().signer("deepseek", "deepseek-v4-pro"));
+    decode_with(d, input, piece)
+}
+
+fn decode_with(mut d: ChatStream, input: &[u8], piece: usize) -> Vec<Value> {
     let mut out = Vec::new();
     for p in input.chunks(piece) {
         d.feed(p, &mut out);
@@ -61,6 +77,7 @@ fn assert_valid(events: &[Value]) {
     assert_eq!(events[n - 2]["type"], "message_delta");
     assert_eq!(events[n - 1]["type"], "message_stop");
     let mut open: Option<(u64, String)> = None;
+    let mut signed = false;
     let mut next = 0;
     for e in &events[1..n - 2] {
         let index = e["index"].as_u64().unwrap_or(u64::MAX);
@@ -72,6 +89,7 @@ fn assert_valid(events: &[Value]) {
                 );
                 assert_eq!(index, next, "indices are consecutive");
                 next += 1;
+                signed = false;
                 open = Some((
                     index,
                     e["content_block"]["type"].as_str().unwrap().to_owned(),
@@ -80,11 +98,16 @@ fn assert_valid(events: &[Value]) {
             "content_block_delta" => {
                 let (i, kind) = open.as_ref().expect("delta outside a block");
                 assert_eq!(*i, index);
-                let want = match kind.as_str() {
-                    "text" => "text_delta",
-                    "tool_use" => "input_json_delta",
-                    "thinking" => "thinking_delta",
-                    other => panic!("unexpected block {other}"),
+                assert!(!signed, "the signature is a thinking block's last delta");
+                let want = match (kind.as_str(), e["delta"]["type"].as_str()) {
+                    ("thinking", Some("signature_delta")) => {
+                        signed = true;
+                        "signature_delta"
+                    }
+                    ("text", _) => "text_delta",
+                    ("tool_use", _) => "input_json_delta",
+                    ("thinking", _) => "thinking_delta",
+                    (other, _) => panic!("unexpected block {other}"),
                 };
                 assert_eq!(e["delta"]["type"], want);
             }
@@ -127,6 +150,13 @@ fn blocks(events: &[Value]) -> Vec<Value> {
                             "{}{}",
                             b["thinking"].as_str().unwrap(),
                             d["thinking"].as_str().unwrap()
+                        ));
+                    }
+                    "signature_delta" => {
+                        b["signature"] = Value::String(format!(
+                            "{}{}",
+                            b["signature"].as_str().unwrap(),
+                            d["signature"].as_str().unwrap()
                         ));
                     }
                     "input_json_delta" => json.push_str(d["partial_json"].as_str().unwrap()),
@@ -279,6 +309,54 @@ fn deepseek_reasoning_opens_a_thinking_block_closed_before_the_text() {
         "no signature is invented"
     );
     assert_eq!(message_delta(&events)["usage"]["output_tokens"], 40);
+}
+
+#[test]
+fn deepseek_reasoning_ends_with_a_bgw_signature_that_verifies() {
+    for piece in [1, 13, 4096] {
+        let events = decode_signed(&fixture("stream_reasoning.sse"), piece);
+        assert_valid(&events);
+        let b = blocks(&events);
+        assert_eq!(b[0]["thinking"], "Compare 9.11 and 9.8: 0.80 > 0.11.");
+        assert_eq!(b[1], json!({"type":"text","text":"9.8 is greater."}));
+        // As Anthropic does: one signature_delta, right before the block's stop.
+        let stop = events
+            .iter()
+            .position(|e| e["type"] == "content_block_stop")
+            .unwrap();
+        assert_eq!(events[stop - 1]["delta"]["type"], "signature_delta");
+        assert_eq!(events[stop - 1]["index"], 0);
+        let signature = b[0]["signature"].as_str().unwrap();
+        assert!(
+            signature.starts_with("bgw1.deepseek.deepseek-v4-pro."),
+            "{signature}"
+        );
+        assert_eq!(
+            key().verify(signature, "Compare 9.11 and 9.8: 0.80 > 0.11."),
+            Some(Origin {
+                provider: "deepseek",
+                model: "deepseek-v4-pro"
+            })
+        );
+        assert_eq!(key().verify(signature, "Compare 9.11 and 9.8."), None);
+    }
+}
+
+#[test]
+fn reasoning_held_behind_an_incomplete_call_is_signed_too() {
+    let input = concat!(
+        "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"c1\",\"function\":{\"name\":\"Bash\",\"arguments\":\"{\\\"command\\\":\"}}]}}]}\n\n",
+        "data: {\"choices\":[{\"delta\":{\"reasoning_content\":\"then check\"}}]}\n\n",
+        "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"\\\"ls\\\"}\"}}]}}]}\n\n",
+        "data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\n",
+    );
+    let events = decode_signed(input.as_bytes(), 7);
+    assert_valid(&events);
+    let b = blocks(&events);
+    assert_eq!(b[0]["type"], "tool_use");
+    assert_eq!(b[1]["thinking"], "then check");
+    let signature = b[1]["signature"].as_str().unwrap();
+    assert!(key().verify(signature, "then check").is_some());
 }
 
 #[test]
