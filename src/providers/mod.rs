@@ -237,7 +237,9 @@ pub fn prepare(target: &Target, inbound: &Inbound<'_>) -> Result<Prepared, ApiEr
                     HeaderValue::from_static("text/event-stream"),
                 ));
             }
-            let body = openai::encode_request(&req, model, &target.quirks, stream)?;
+            let own = inbound.thinking.signer(&target.provider, model);
+            let body =
+                openai::encode_request_with(&req, model, &target.quirks, stream, Some(&own))?;
             (body, Some(stream))
         }
     };

@@ -8,10 +8,12 @@
 //!
 //! Vendors differ in a few fields only; those differences are [`Quirks`], one row per vendor
 //! in [`vendors::VENDORS`]. Reasoning (`reasoning_content`, `reasoning`) comes back as
-//! thinking blocks with a bgw signature ([`crate::messages::signature`]). Tool call ids
-//! reach the client in Anthropic's pattern ([`crate::messages::tool_id`]) and return to the
-//! vendor as it gave them. What is lost on the way: Anthropic's thinking, `top_k`,
-//! `cache_control`, server tools, and PDF documents (replaced by a note).
+//! thinking blocks with a bgw signature ([`crate::messages::signature`]); in the history such
+//! a block goes back only to the model that wrote it, and only where the vendor wants it
+//! (DeepSeek). Tool call ids reach the client in Anthropic's pattern
+//! ([`crate::messages::tool_id`]) and return to the vendor as it gave them. What is lost on
+//! the way: Anthropic's thinking, `top_k`, `cache_control`, server tools, and PDF documents
+//! (replaced by a note).
 
 mod error;
 mod request;
@@ -25,7 +27,7 @@ use std::borrow::Cow;
 use crate::messages::{ApiError, ErrorKind};
 
 pub use error::{error_message, upstream_error};
-pub use request::encode_request;
+pub use request::{encode_request, encode_request_with};
 pub use response::{decode_response, decode_response_with};
 pub use stream::ChatStream;
 pub use vendors::{MaxTokensField, Quirks, ReasoningParam};

@@ -13,6 +13,7 @@ use super::vendors::{MaxTokensField, Quirks, ReasoningParam};
 use crate::messages::request::{
     Block, Content, JsonString, Role, Source, Thinking, ToolResultContent,
 };
+use crate::messages::signature::Signer;
 use crate::messages::{ApiError, ErrorKind, MessagesRequest, tool_id};
 
 /// OpenAI accepts at most four stop sequences.
@@ -21,6 +22,10 @@ const MAX_STOP: usize = 4;
 const MAX_USER: usize = 64;
 /// OpenAI refuses longer tool call ids.
 const MAX_TOOL_ID: usize = 64;
+/// `reasoning_content` for an assistant turn whose own reasoning bgw cannot hand back (another
+/// model wrote the turn, or its thinking block lost its signature): DeepSeek answers 400 to a
+/// tool loop with a turn missing it, and treats an empty string as missing.
+const NO_REASONING: &str = "(The reasoning for this step is not available.)";
 
 #[derive(Serialize)]
 struct ChatRequest<'r> {
@@ -200,15 +205,32 @@ impl Serialize for ChatToolChoice<'_> {
     }
 }
 
-/// Encodes `req` as a Chat Completions body for `upstream_model`.
+/// Encodes `req` as a Chat Completions body for `upstream_model`, taking no thinking block
+/// of the history for its own (see [`encode_request_with`]).
 pub fn encode_request(
     req: &MessagesRequest<'_>,
     upstream_model: &str,
     quirks: &Quirks,
     stream: bool,
 ) -> Result<Vec<u8>, ApiError> {
+    encode_request_with(req, upstream_model, quirks, stream, None)
+}
+
+/// Encodes `req` as a Chat Completions body for `upstream_model`.
+///
+/// Thinking blocks never travel as text. Where the vendor wants its reasoning back
+/// ([`Quirks::echo_reasoning`]), a block is returned as `reasoning_content` only when `own`
+/// recognises it as written by this very provider and model; every other thinking and
+/// `redacted_thinking` block is dropped.
+pub fn encode_request_with(
+    req: &MessagesRequest<'_>,
+    upstream_model: &str,
+    quirks: &Quirks,
+    stream: bool,
+    own: Option<&Signer>,
+) -> Result<Vec<u8>, ApiError> {
     let reasoning_model = is_openai_reasoning_model(upstream_model);
-    let mut conv = Conversation::new(quirks);
+    let mut conv = Conversation::new(quirks, own);
     if let Some(system) = &req.system {
         conv.system(system.joined_text());
     }
@@ -313,6 +335,8 @@ pub fn encode_request(
 /// an assistant message with `tool_calls` is followed directly by one `tool` message per call.
 struct Conversation<'r, 'q> {
     quirks: &'q Quirks,
+    /// Recognises the thinking this upstream wrote itself.
+    own: Option<&'q Signer>,
     out: Vec<ChatMessage<'r>>,
     /// The assistant turn being gathered (consecutive assistant messages merge).
     text: Vec<&'r str>,
@@ -325,9 +349,10 @@ struct Conversation<'r, 'q> {
 }
 
 impl<'r, 'q> Conversation<'r, 'q> {
-    fn new(quirks: &'q Quirks) -> Self {
+    fn new(quirks: &'q Quirks, own: Option<&'q Signer>) -> Self {
         Conversation {
             quirks,
+            own,
             out: Vec::new(),
             text: Vec::new(),
             calls: Vec::new(),
@@ -365,10 +390,16 @@ impl<'r, 'q> Conversation<'r, 'q> {
                                 arguments: input.get(),
                             },
                         }),
-                        Block::Thinking { thinking, .. } if self.quirks.echo_reasoning => {
+                        Block::Thinking {
+                            thinking,
+                            signature: Some(signature),
+                        } if self.quirks.echo_reasoning
+                            && self.own.is_some_and(|own| own.wrote(signature, thinking)) =>
+                        {
                             self.thinking.push_str(thinking);
                         }
-                        // Thinking signatures only mean something to Anthropic; other kinds have no OpenAI form.
+                        // Thinking from another model (or Anthropic) is not this model's own
+                        // reasoning; other kinds have no OpenAI form.
                         _ => {}
                     }
                 }
@@ -397,8 +428,8 @@ impl<'r, 'q> Conversation<'r, 'q> {
         self.text.clear();
         let tool_calls = std::mem::take(&mut self.calls);
         self.unanswered = tool_calls.iter().map(|c| c.id.clone()).collect();
-        let reasoning_content =
-            (!tool_calls.is_empty() && !thinking.is_empty()).then_some(thinking);
+        // Kept for now; `finish` decides which turns send it.
+        let reasoning_content = (!thinking.is_empty()).then_some(thinking);
         self.out.push(ChatMessage::Assistant {
             content,
             tool_calls,
@@ -477,7 +508,34 @@ impl<'r, 'q> Conversation<'r, 'q> {
     fn finish(mut self) -> Vec<ChatMessage<'r>> {
         self.flush_assistant();
         self.out.append(&mut self.deferred);
+        if self.quirks.echo_reasoning {
+            reasoning_for_tool_loops(&mut self.out);
+        }
         self.out
+    }
+}
+
+/// DeepSeek's rule for `reasoning_content` in the history: between two `user` messages where
+/// the model called tools, every assistant message must carry its reasoning; elsewhere it is
+/// ignored, so it is not sent. A turn without reasoning of its own gets [`NO_REASONING`].
+/// (https://api-docs.deepseek.com/guides/thinking_mode , "Tool Calls".)
+fn reasoning_for_tool_loops(messages: &mut [ChatMessage<'_>]) {
+    for span in messages.split_mut(|m| matches!(m, ChatMessage::User { .. })) {
+        let tool_loop = span.iter().any(
+            |m| matches!(m, ChatMessage::Assistant { tool_calls, .. } if !tool_calls.is_empty()),
+        );
+        for m in span {
+            if let ChatMessage::Assistant {
+                reasoning_content, ..
+            } = m
+            {
+                if !tool_loop {
+                    *reasoning_content = None;
+                } else if reasoning_content.is_none() {
+                    *reasoning_content = Some(NO_REASONING.to_owned());
+                }
+            }
+        }
     }
 }
 

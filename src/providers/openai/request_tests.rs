@@ -3,6 +3,7 @@
 //! https://platform.openai.com/docs/guides/function-calling , with vendor rules from
 //! https://docs.mistral.ai/api/ (tool call ids) and https://openrouter.ai/docs/api-reference/overview .
 use super::*;
+use crate::messages::signature::ThinkingKey;
 use crate::providers::openai::vendors::vendor;
 use serde_json::{Value, json};
 
@@ -575,26 +576,100 @@ fn overlong_tool_ids_are_hashed_for_openai() {
     assert_eq!(upstream_tool_id("toolu_01A", &Quirks::OPENAI), "toolu_01A");
 }
 
+/// The key of this install, and the signer for a target's thinking.
+fn key() -> std::sync::Arc<ThinkingKey> {
+    std::sync::Arc::new(ThinkingKey::from_bytes(&[5; 32]))
+}
+
+fn encode_for(body: &str, provider: &str, model: &str) -> Value {
+    let req = MessagesRequest::parse(body.as_bytes()).unwrap();
+    let quirks = vendor(provider).map_or(Quirks::OPENAI, |v| v.quirks);
+    let own = key().signer(provider, model);
+    let bytes = encode_request_with(&req, model, &quirks, false, Some(&own)).unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// A DeepSeek tool loop as Claude Code sends it back: the assistant turn that called a tool
+/// (thinking signed by bgw for `signer_model`), the result, the answer, a new question.
+/// Shapes from https://api-docs.deepseek.com/guides/thinking_mode ("Tool Calls").
+fn deepseek_tool_loop(signer_provider: &str, signer_model: &str) -> String {
+    let sign = |t: &str| key().sign(signer_provider, signer_model, t);
+    with_messages(&format!(
+        r#"[{{"role":"user","content":"What is in a.txt?"}},
+            {{"role":"assistant","content":[{{"type":"thinking","thinking":"Read the file.","signature":"{}"}},{{"type":"tool_use","id":"call_00_r","name":"Read","input":{{"file_path":"a.txt"}}}}]}},
+            {{"role":"user","content":[{{"type":"tool_result","tool_use_id":"call_00_r","content":"hello"}}]}},
+            {{"role":"assistant","content":[{{"type":"thinking","thinking":"It says hello.","signature":"{}"}},{{"type":"text","text":"It says hello."}}]}},
+            {{"role":"user","content":"Thanks. And 2+2?"}},
+            {{"role":"assistant","content":[{{"type":"thinking","thinking":"Four.","signature":"{}"}},{{"type":"text","text":"4"}}]}},
+            {{"role":"user","content":"ok"}}]"#,
+        sign("Read the file."),
+        sign("It says hello."),
+        sign("Four.")
+    ))
+}
+
 #[test]
-fn deepseek_gets_thinking_back_as_reasoning_content_on_tool_call_turns() {
-    let body = with_messages(
+fn deepseek_gets_its_own_reasoning_back_on_every_assistant_message_of_a_tool_loop() {
+    let v = encode_for(
+        &deepseek_tool_loop("deepseek", "deepseek-v4-pro"),
+        "deepseek",
+        "deepseek-v4-pro",
+    );
+    let m = &v["messages"];
+    assert_eq!(m[1]["tool_calls"][0]["id"], "call_00_r");
+    assert_eq!(m[1]["reasoning_content"], "Read the file.");
+    assert_eq!(m[2]["role"], "tool");
+    // Between two user messages with a tool call, every assistant message carries it.
+    assert_eq!(m[3]["reasoning_content"], "It says hello.");
+    // A plain question and answer: DeepSeek ignores reasoning there, so none is sent.
+    assert_eq!(m[5]["content"], "4");
+    assert!(m[5].get("reasoning_content").is_none(), "{m}");
+}
+
+#[test]
+fn deepseek_never_gets_another_models_thinking_as_its_own() {
+    // Written by another DeepSeek model, by another provider, by Claude, or unsigned.
+    for (provider, model) in [
+        ("deepseek", "deepseek-v4-flash"),
+        ("openrouter", "deepseek-v4-pro"),
+    ] {
+        let v = encode_for(
+            &deepseek_tool_loop(provider, model),
+            "deepseek",
+            "deepseek-v4-pro",
+        );
+        let sent = v["messages"].to_string();
+        assert!(!sent.contains("Read the file."), "{sent}");
+        // DeepSeek still needs the field on the tool loop's turns (400 without it).
+        assert_eq!(v["messages"][1]["reasoning_content"], NO_REASONING);
+        assert_eq!(v["messages"][3]["reasoning_content"], NO_REASONING);
+    }
+    let claude = r#"[{"role":"user","content":"go"},
+        {"role":"assistant","content":[{"type":"thinking","thinking":"plan","signature":"EqQBCkgIARABGAIiQL2Zs1o9"},{"type":"redacted_thinking","data":"EmwKAhgB"},{"type":"tool_use","id":"toolu_01","name":"A","input":{}}]},
+        {"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_01","content":"ok"}]}]"#;
+    for history in [
+        claude.to_owned(),
+        claude.replace("EqQBCkgIARABGAIiQL2Zs1o9", ""),
+    ] {
+        let v = encode_for(&with_messages(&history), "deepseek", "deepseek-v4-pro");
+        assert_eq!(v["messages"][1]["reasoning_content"], NO_REASONING);
+        assert!(!v["messages"].to_string().contains("plan"));
+    }
+}
+
+#[test]
+fn openai_gets_no_thinking_at_all_not_even_its_own() {
+    let claude = with_messages(
         r#"[{"role":"user","content":"go"},
-            {"role":"assistant","content":[{"type":"thinking","thinking":"plan","signature":""},{"type":"tool_use","id":"t1","name":"A","input":{}}]},
-            {"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":"ok"}]},
-            {"role":"assistant","content":[{"type":"thinking","thinking":"done","signature":""},{"type":"text","text":"fin"}]},
-            {"role":"user","content":"more"}]"#,
+        {"role":"assistant","content":[{"type":"thinking","thinking":"plan","signature":"EqQBCkgIARABGAIiQL2Zs1o9"},{"type":"tool_use","id":"toolu_01","name":"A","input":{}}]},
+        {"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_01","content":"ok"}]}]"#,
     );
-    let v = encode_with(
-        &body,
-        "deepseek-chat",
-        &vendor("deepseek").unwrap().quirks,
-        false,
-    );
-    assert_eq!(v["messages"][1]["reasoning_content"], "plan");
-    assert!(
-        v["messages"][3].get("reasoning_content").is_none(),
-        "only turns with tool calls"
-    );
+    let v = encode_for(&claude, "openai", "gpt-5");
+    assert!(v["messages"][1].get("reasoning_content").is_none());
+    assert!(!v.to_string().contains("plan"), "{v}");
+    let own = deepseek_tool_loop("openai", "gpt-5");
+    let v = encode_for(&own, "openai", "gpt-5");
+    assert!(!v.to_string().contains("Read the file."), "{v}");
 }
 
 #[test]
