@@ -5,12 +5,16 @@
 //!   the same request, encode it for OpenAI and estimate the prompt tokens of that body.
 //! - `decode_openai_stream_1000_chunks`: a 1,000-chunk Chat Completions stream (text, then a
 //!   tool call in fragments) into Anthropic SSE bytes, fed one upstream chunk at a time.
+//! - `anthropic_passthrough_body` / `anthropic_rewrite_model_only`: the body bgw forwards to
+//!   Anthropic for the 50 KB request (the scan for foreign history included), against the
+//!   bare model rewrite it costs on top of.
 
 use criterion::{Criterion, Throughput, black_box, criterion_group, criterion_main};
 
 use bgw::messages::MessagesRequest;
 use bgw::messages::request::RequestHead;
 use bgw::providers::StreamDecoder;
+use bgw::providers::anthropic::{prepare_body, rewrite_model};
 use bgw::providers::openai::{ChatStream, Quirks, encode_request};
 use bgw::tokens::{self, ToolStyle};
 
@@ -190,5 +194,32 @@ fn decode(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, encode, count, decode);
+#[expect(
+    clippy::panic,
+    reason = "a fixture that no longer parses must stop the benchmark"
+)]
+fn passthrough(c: &mut Criterion) {
+    let body = claude_code_request();
+    let head = match RequestHead::parse(&body) {
+        Ok(h) => h,
+        Err(e) => panic!("fixture does not parse: {}", e.message),
+    };
+    let mut group = c.benchmark_group("translate");
+    group.throughput(Throughput::Bytes(body.len() as u64));
+    group.bench_function("anthropic_passthrough_body", |b| {
+        b.iter(|| black_box(prepare_body(black_box(&body), &head, "claude-sonnet-4-5-x")))
+    });
+    group.bench_function("anthropic_rewrite_model_only", |b| {
+        b.iter(|| {
+            black_box(rewrite_model(
+                black_box(&body),
+                &head,
+                "claude-sonnet-4-5-x",
+            ))
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, encode, count, decode, passthrough);
 criterion_main!(benches);

@@ -224,7 +224,7 @@ pub fn prepare(target: &Target, inbound: &Inbound<'_>) -> Result<Prepared, ApiEr
     };
     let (body, stream) = match wire {
         Wire::Anthropic => (
-            anthropic::rewrite_model(inbound.body, inbound.head, model),
+            anthropic::prepare_body(inbound.body, inbound.head, model),
             None,
         ),
         Wire::OpenAiChat => {

@@ -1,7 +1,10 @@
 //! Anthropic's Messages API: the body passes through, only the model name changes.
 //!
 //! Also serves Claude on Azure AI Foundry and any Anthropic-format server, which
-//! differ only in URL and auth header.
+//! differ only in URL and auth header. The one exception to the byte copy is history that
+//! other providers wrote and Anthropic would refuse ([`history`]).
+
+pub mod history;
 
 use serde::Deserialize;
 
@@ -12,6 +15,17 @@ use crate::messages::{ApiError, Usage};
 
 /// Anthropic's API.
 pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
+
+/// The body for an Anthropic-format upstream: `model` replaced by `upstream_model` and every
+/// other byte kept, unless the history holds what Anthropic refuses ([`history::mend`]).
+pub fn prepare_body(body: &[u8], head: &RequestHead<'_>, upstream_model: &str) -> Vec<u8> {
+    if history::needs_mending(body) {
+        if let Some(mended) = history::mend(body, upstream_model) {
+            return mended;
+        }
+    }
+    rewrite_model(body, head, upstream_model)
+}
 
 /// The body with `model` replaced by `upstream_model`; every other byte kept.
 pub fn rewrite_model(body: &[u8], head: &RequestHead<'_>, upstream_model: &str) -> Vec<u8> {
