@@ -4,6 +4,7 @@
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// The pinned CLI that `scripts/test` installs (`BGW_E2E_CLAUDE`); a missing one fails the
@@ -40,10 +41,12 @@ pub struct Tmux {
 impl Tmux {
     /// Starts `command` (run by `sh -c`) in a 200×50 terminal, in `cwd`, with exactly `env`.
     pub fn start(cwd: &Path, env: &[(&str, String)], command: &str) -> Tmux {
+        static SESSIONS: AtomicUsize = AtomicUsize::new(0);
+        // One tmux server per session: tests of one process run side by side.
         let socket = format!(
             "bgw-e2e-{}-{}",
             std::process::id(),
-            Instant::now().elapsed().as_nanos()
+            SESSIONS.fetch_add(1, Ordering::SeqCst)
         );
         let tmux = Tmux { socket };
         let mut args: Vec<String> = vec!["-i".into()];
