@@ -272,3 +272,27 @@ async fn a_vendor_error_names_the_vendor() {
     let msg = expect_error(resp, 404, "not_found_error").await;
     assert_eq!(msg, "myvllm: The model `nope` does not exist.");
 }
+
+#[tokio::test]
+async fn an_image_for_a_text_only_model_is_refused_before_it_is_sent() {
+    let mock = Mock::start([]).await;
+    let bgw = groq(&mock);
+    let body = json!({
+        "model": "groq/llama-3.3-70b-versatile", "max_tokens": 100,
+        "messages": [{"role": "user", "content": [
+            {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}},
+            {"type": "text", "text": "What is in this screenshot?"}
+        ]}]
+    });
+    let msg = expect_error(
+        bgw.client().messages(&body).await,
+        400,
+        "invalid_request_error",
+    )
+    .await;
+    assert_contains(
+        &msg,
+        "`groq/llama-3.3-70b-versatile` cannot read images; switch with /model",
+    );
+    assert!(mock.requests().is_empty(), "nothing reached Groq");
+}

@@ -7,6 +7,7 @@
 pub mod anthropic;
 pub mod azure;
 pub mod client;
+pub mod inputs;
 pub mod openai;
 pub mod too_long;
 
@@ -230,6 +231,7 @@ pub fn prepare(target: &Target, inbound: &Inbound<'_>) -> Result<Prepared, ApiEr
         Wire::OpenAiChat => {
             let mut req = MessagesRequest::parse(inbound.body)?;
             clamp_max_tokens(&mut req, &target.provider, model);
+            inputs::check(&req, &target.provider, model, &target.quirks)?;
             let stream = req.stream.unwrap_or(false);
             if stream {
                 headers.push((

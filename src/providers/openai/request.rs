@@ -125,8 +125,22 @@ enum UserContent<'r> {
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum Part<'r> {
-    Text { text: Cow<'r, str> },
-    ImageUrl { image_url: ImageUrl<'r> },
+    Text {
+        text: Cow<'r, str>,
+    },
+    ImageUrl {
+        image_url: ImageUrl<'r>,
+    },
+    /// A PDF, as OpenAI's Chat Completions takes one (base64 in a `data:` URL).
+    File {
+        file: FileData<'r>,
+    },
+}
+
+#[derive(Serialize)]
+struct FileData<'r> {
+    filename: Cow<'r, str>,
+    file_data: ImageSrc<'r>,
 }
 
 #[derive(Serialize)]
@@ -546,6 +560,15 @@ fn push_part<'r>(block: &'r Block<'_>, parts: &mut Vec<Part<'r>>) {
             text: Cow::Borrowed(text),
         }),
         Block::Image { source } => parts.push(image_part(source)),
+        Block::Document {
+            source: Source::Base64 { media_type, data },
+            title,
+        } if media_type == "application/pdf" => parts.push(Part::File {
+            file: FileData {
+                filename: pdf_name(title.as_deref()),
+                file_data: ImageSrc::Data { media_type, data },
+            },
+        }),
         Block::Document { source, title } => {
             let text = match (source, title) {
                 (Source::Text { data }, None) => Cow::Borrowed(data.as_ref()),
@@ -560,6 +583,15 @@ fn push_part<'r>(block: &'r Block<'_>, parts: &mut Vec<Part<'r>>) {
             parts.push(Part::Text { text });
         }
         _ => {}
+    }
+}
+
+/// A file name for a PDF: its title (with `.pdf`), else `document.pdf`.
+fn pdf_name<'r>(title: Option<&'r str>) -> Cow<'r, str> {
+    match title.map(str::trim).filter(|t| !t.is_empty()) {
+        Some(t) if t.to_ascii_lowercase().ends_with(".pdf") => Cow::Borrowed(t),
+        Some(t) => Cow::Owned(format!("{t}.pdf")),
+        None => Cow::Borrowed("document.pdf"),
     }
 }
 
@@ -600,9 +632,14 @@ fn tool_result_text<'r>(
                     other => push_part(other, &mut texts),
                 }
             }
+            // A PDF cannot ride in a `tool` message either: it goes with the images.
+            let (attached, texts): (Vec<Part<'r>>, Vec<Part<'r>>) = texts
+                .into_iter()
+                .partition(|p| matches!(p, Part::File { .. }));
+            images.extend(attached);
             let mut texts = texts.into_iter().filter_map(|p| match p {
                 Part::Text { text } => Some(text),
-                Part::ImageUrl { .. } => None,
+                Part::ImageUrl { .. } | Part::File { .. } => None,
             });
             match (texts.next(), texts.next()) {
                 (None, _) => Cow::Borrowed(""),

@@ -166,6 +166,40 @@ fn image_results_put_text_in_the_tool_message_and_images_in_a_user_message() {
 }
 
 #[test]
+fn pdfs_become_file_parts_named_by_their_title() {
+    let v = encode(&with_messages(
+        r#"[{"role":"user","content":[
+            {"type":"document","title":"Q3 report","source":{"type":"base64","media_type":"application/pdf","data":"JVBERi0xLjQ="}},
+            {"type":"text","text":"Summarize it."}]}]"#,
+    ));
+    assert_eq!(
+        v["messages"][0]["content"],
+        json!([
+            {"type":"file","file":{"filename":"Q3 report.pdf","file_data":"data:application/pdf;base64,JVBERi0xLjQ="}},
+            {"type":"text","text":"Summarize it."}
+        ])
+    );
+}
+
+#[test]
+fn a_pdf_a_tool_read_goes_in_the_user_message_after_the_tool_message() {
+    let v = encode(&with_messages(
+        r#"[{"role":"user","content":"read it"},{"role":"assistant","content":[{"type":"tool_use","id":"t1","name":"Read","input":{"file_path":"/a.pdf"}}]},
+            {"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":[
+                {"type":"document","source":{"type":"base64","media_type":"application/pdf","data":"JVBERi0xLjQ="}}]}]}]"#,
+    ));
+    assert_eq!(
+        v["messages"].as_array().unwrap()[2..],
+        [
+            json!({"role":"tool","tool_call_id":"t1","content":"(the output is the image in the next message)"}),
+            json!({"role":"user","content":[
+                {"type":"text","text":"The image output of tool call t1:"},
+                {"type":"file","file":{"filename":"document.pdf","file_data":"data:application/pdf;base64,JVBERi0xLjQ="}}]})
+        ]
+    );
+}
+
+#[test]
 fn empty_tool_results_get_a_placeholder() {
     let v = encode(&with_messages(
         r#"[{"role":"user","content":"go"},{"role":"assistant","content":[{"type":"tool_use","id":"t1","name":"A","input":{}}]},
@@ -256,16 +290,17 @@ fn a_request_with_nothing_to_send_is_refused() {
 }
 
 #[test]
-fn documents_become_text_or_a_note() {
+fn text_documents_become_text_with_their_title() {
     let v = encode(&with_messages(
         r#"[{"role":"user","content":[
             {"type":"document","source":{"type":"text","media_type":"text/plain","data":"file body"},"title":"notes.txt"},
-            {"type":"document","source":{"type":"base64","media_type":"application/pdf","data":"JVBERi0="}}]}]"#,
+            {"type":"document","source":{"type":"url","url":"https://example.com/a.pdf"}}]}]"#,
     ));
     assert_eq!(
         v["messages"][0]["content"][0]["text"],
         "notes.txt\n\nfile body"
     );
+    // A PDF by URL cannot be sent (bgw refuses such a request before it gets here).
     assert!(
         v["messages"][0]["content"][1]["text"]
             .as_str()

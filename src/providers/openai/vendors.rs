@@ -47,6 +47,8 @@ pub struct Quirks {
     pub user_field: bool,
     /// Whether `response_format: {type: "json_schema"}` is accepted (for `output_config.format`).
     pub json_schema: bool,
+    /// Whether PDFs are accepted as `file` content parts (OpenAI's vision models; base64 only).
+    pub pdf: bool,
 }
 
 impl Quirks {
@@ -60,6 +62,7 @@ impl Quirks {
         echo_reasoning: false,
         user_field: true,
         json_schema: true,
+        pdf: true,
     };
 
     /// A user-added compatible server (vLLM, LM Studio, LiteLLM): only what they all accept.
@@ -72,6 +75,7 @@ impl Quirks {
         echo_reasoning: false,
         user_field: false,
         json_schema: true,
+        pdf: false,
     };
 }
 
@@ -102,6 +106,7 @@ const fn quirks(
         echo_reasoning: false,
         user_field: false,
         json_schema: true,
+        pdf: false,
     }
 }
 
