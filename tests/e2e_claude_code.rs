@@ -323,3 +323,84 @@ async fn an_upstream_that_refuses_a_too_long_prompt_makes_claude_code_compact_an
         asked.len()
     );
 }
+
+/// A 1×1 PNG.
+const PNG: [u8; 70] = [
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4,
+    0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0xda, 0x63, 0xfc, 0xcf, 0xc0, 0x50,
+    0x0f, 0x00, 0x04, 0x85, 0x01, 0x80, 0x84, 0xa9, 0x8c, 0x21, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45,
+    0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+];
+
+#[tokio::test]
+async fn a_screenshot_claude_code_reads_reaches_openai_as_an_image() {
+    let project = tempfile::tempdir().unwrap();
+    let project = project.path().canonicalize().unwrap();
+    let shot = project.join("shot.png");
+    std::fs::write(&shot, PNG).unwrap();
+    let args = json!({"file_path": shot}).to_string();
+    let upstream = Mock::start([
+        Reply::sse([
+            openai::role("gpt-4o"),
+            openai::tool_start("gpt-4o", 0, "call_read_shot1", "Read"),
+            openai::tool_args("gpt-4o", 0, &args),
+            openai::finish("gpt-4o", "tool_calls"),
+            openai::usage("gpt-4o", 9_000, 20, 0),
+            openai::DONE.to_owned(),
+        ]),
+        Reply::sse([openai::text_stream(
+            "gpt-4o",
+            &["A single pixel."],
+            9_200,
+            5,
+        )]),
+    ])
+    .await;
+    let data = tempfile::tempdir().unwrap();
+    add_key(
+        data.path(),
+        &[
+            "openai",
+            "--value",
+            "sk-test-openai-e2e-0000",
+            "--base-url",
+            &format!("{}/v1", upstream.url()),
+        ],
+    );
+    let out = bgw_run(
+        data.path(),
+        &project,
+        &[
+            "--sonnet",
+            "openai/gpt-4o",
+            "--",
+            "-p",
+            "What is in shot.png?",
+            "--allowedTools",
+            "Read",
+        ],
+    )
+    .await;
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "stdout: {stdout}\nstderr: {stderr}");
+    assert_contains(&stdout, "A single pixel.");
+    let requests = upstream.requests();
+    assert_eq!(requests.len(), 2, "{requests:#?}");
+    // The image a tool returned cannot ride in a `tool` message: it follows as a user image.
+    let messages = requests[1].json()["messages"].clone();
+    let image = messages
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["role"] == "user")
+        .flat_map(|m| m["content"].as_array().cloned().unwrap_or_default())
+        .find(|p| p["type"] == "image_url")
+        .unwrap_or_else(|| panic!("no image part in {messages}"));
+    assert!(
+        image["image_url"]["url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("data:image/png;base64,")),
+        "{image}"
+    );
+}
