@@ -22,11 +22,16 @@ const RUN_LIMIT: Duration = Duration::from_secs(120);
 /// Runs `bgw run ARGS…` in `project` with its own HOME and data dir; returns its output.
 async fn bgw_run(data_dir: &Path, project: &Path, args: &[&str]) -> Output {
     let home = claude_home(project);
+    bgw_run_at_home(home.path(), data_dir, project, args).await
+}
+
+/// Runs `bgw run ARGS…` in `project` with this HOME (where Claude Code keeps conversations).
+async fn bgw_run_at_home(home: &Path, data_dir: &Path, project: &Path, args: &[&str]) -> Output {
     let mut cmd = command(data_dir);
     cmd.arg("run")
         .args(args)
         .current_dir(project)
-        .env("HOME", home.path())
+        .env("HOME", home)
         .env("BGW_CLAUDE_BIN", claude_bin())
         .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
         .env_remove("CLAUDE_CONFIG_DIR");
@@ -403,4 +408,93 @@ async fn a_screenshot_claude_code_reads_reaches_openai_as_an_image() {
             .is_some_and(|u| u.starts_with("data:image/png;base64,")),
         "{image}"
     );
+}
+
+#[tokio::test]
+async fn a_conversation_with_deepseek_thinking_continues_on_claude() {
+    let project = tempfile::tempdir().unwrap();
+    let project = project.path().canonicalize().unwrap();
+    let home = claude_home(&project);
+    let data = tempfile::tempdir().unwrap();
+    let model = "deepseek-v4-pro";
+    let thought = openai::frame(&openai::chunk(
+        model,
+        json!({"reasoning_content": "Two plus two is four."}),
+        None,
+    ));
+    let deepseek = Mock::start([Reply::sse([
+        openai::role(model),
+        thought,
+        openai::text(model, "It is 4."),
+        openai::end(model, "stop", 9_000, 12),
+    ])])
+    .await;
+    let claude = Mock::start([Reply::sse([anthropic::text_stream(
+        "claude-sonnet-4-5",
+        "And 3+3 is 6.",
+    )])])
+    .await;
+    add_key(
+        data.path(),
+        &[
+            "deepseek",
+            "--value",
+            "sk-test-ds-e2e-0000",
+            "--base-url",
+            &deepseek.url(),
+        ],
+    );
+    add_key(
+        data.path(),
+        &[
+            "anthropic",
+            "--value",
+            "sk-ant-test-e2e-000000",
+            "--base-url",
+            &claude.url(),
+        ],
+    );
+
+    let first = bgw_run_at_home(
+        home.path(),
+        data.path(),
+        &project,
+        &[
+            "--model",
+            "deepseek/deepseek-v4-pro",
+            "--",
+            "-p",
+            "What is 2+2?",
+        ],
+    )
+    .await;
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    assert_contains(&text(&first.stdout), "It is 4.");
+
+    // The same conversation, continued on Claude: Anthropic would refuse a thinking block
+    // it did not sign, so the history reaches it without DeepSeek's.
+    let second = bgw_run_at_home(
+        home.path(),
+        data.path(),
+        &project,
+        &[
+            "--",
+            "-p",
+            "And 3+3?",
+            "--continue",
+            "--model",
+            "claude-sonnet-4-5",
+        ],
+    )
+    .await;
+    assert!(second.status.success(), "{}", text(&second.stderr));
+    assert_contains(&text(&second.stdout), "And 3+3 is 6.");
+    let sent = claude.only_request();
+    let body = sent.text();
+    assert_contains(&body, "It is 4.");
+    assert!(
+        !body.contains("bgw1."),
+        "no bgw-signed thinking reached Anthropic: {body}"
+    );
+    assert!(!body.contains("Two plus two is four."), "{body}");
 }
