@@ -15,6 +15,14 @@
 //!   (each length-prefixed) and then the thinking text, keyed with the install's 32-byte
 //!   secret ([`crate::store::Store::thinking_key`]).
 //!
+//! A block may also carry bytes the upstream needs back with it (OpenAI's Responses API gives its
+//! reasoning as an item id and `encrypted_content`, to be returned in later requests; Anthropic's
+//! thinking blocks have nowhere else to keep them). Such a signature reads
+//! `bgw1.{provider}.{model}.{mac}~{carried}`: `carried` is those bytes in unpadded base64url, and
+//! the MAC (its input starting `bgw1c` instead of `bgw1`) covers them after the thinking text,
+//! followed by their length, so they cannot be changed or moved into the text unnoticed. It still
+//! starts `bgw1.`, so everything that tells bgw's blocks from Anthropic's sees it as bgw's.
+//!
 //! The MAC says who wrote a block; it is not a secret-keeping device: the thinking text is in
 //! the client's hands anyway. It only keeps bgw from handing one model's words to another as
 //! that model's own reasoning.
@@ -27,6 +35,8 @@ use std::sync::Arc;
 pub const PREFIX: &str = "bgw1.";
 /// The MAC's length once encoded (32 bytes in unpadded base64url).
 const MAC_CHARS: usize = 43;
+/// Between the MAC and the bytes a signature carries (not in the base64url alphabet).
+const CARRY: char = '~';
 
 /// The provider and upstream model a signed thinking block came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,24 +81,71 @@ impl ThinkingKey {
         mac.finish()
     }
 
+    /// The signature of `thinking` as written by `model` of `provider`, carrying `carried`.
+    pub fn sign_carrying(
+        &self,
+        provider: &str,
+        model: &str,
+        thinking: &str,
+        carried: &[u8],
+    ) -> String {
+        let mut mac = self.start_carrying(provider, model);
+        mac.update(thinking);
+        mac.finish_carrying(carried)
+    }
+
     /// Where `thinking` came from, if `signature` is bgw's and was made for exactly this text
     /// with this key; `None` for Anthropic's signatures, empty ones and anything tampered with.
     pub fn verify<'s>(&self, signature: &'s str, thinking: &str) -> Option<Origin<'s>> {
+        self.verify_carried(signature, thinking)
+            .map(|(origin, _)| origin)
+    }
+
+    /// As [`ThinkingKey::verify`], with the bytes the signature carries (`None` inside when it
+    /// is the plain form, which carries nothing).
+    pub fn verify_carried<'s>(
+        &self,
+        signature: &'s str,
+        thinking: &str,
+    ) -> Option<(Origin<'s>, Option<Vec<u8>>)> {
         let rest = signature.strip_prefix(PREFIX)?;
         let (provider, rest) = rest.split_once('.')?;
-        let (model, mac) = rest.rsplit_once('.')?;
+        let (model, tail) = rest.rsplit_once('.')?;
+        let (mac, carried) = match tail.split_once(CARRY) {
+            Some((mac, encoded)) => (mac, Some(base64url_decode(encoded)?)),
+            None => (tail, None),
+        };
         if provider.is_empty() || model.is_empty() || mac.len() != MAC_CHARS {
             return None;
         }
-        let expected = self.sign(provider, model, thinking);
-        let expected_mac = expected.get(expected.len() - MAC_CHARS..)?;
-        same(expected_mac.as_bytes(), mac.as_bytes()).then_some(Origin { provider, model })
+        let expected = match &carried {
+            Some(bytes) => {
+                let full = self.sign_carrying(provider, model, thinking, bytes);
+                let end = full.rfind(CARRY)?;
+                full.get(end - MAC_CHARS..end)?.to_owned()
+            }
+            None => {
+                let full = self.sign(provider, model, thinking);
+                full.get(full.len() - MAC_CHARS..)?.to_owned()
+            }
+        };
+        same(expected.as_bytes(), mac.as_bytes()).then_some((Origin { provider, model }, carried))
     }
 
     /// A MAC to be fed the thinking text piece by piece (a stream), then finished.
     pub fn start(&self, provider: &str, model: &str) -> ThinkingMac {
+        self.begin(b"bgw1", provider, model)
+    }
+
+    /// As [`ThinkingKey::start`], for a signature that will carry bytes
+    /// ([`ThinkingMac::finish_carrying`]).
+    pub fn start_carrying(&self, provider: &str, model: &str) -> ThinkingMac {
+        self.begin(b"bgw1c", provider, model)
+    }
+
+    fn begin(&self, domain: &'static [u8], provider: &str, model: &str) -> ThinkingMac {
         let mut ctx = hmac::Context::with_key(&self.0);
-        ctx.update(b"bgw1");
+        ctx.update(domain);
         for field in [provider, model] {
             ctx.update(&(field.len() as u64).to_be_bytes());
             ctx.update(field.as_bytes());
@@ -99,7 +156,11 @@ impl ThinkingKey {
         head.push('.');
         head.push_str(model);
         head.push('.');
-        ThinkingMac { ctx, head }
+        ThinkingMac {
+            ctx,
+            head,
+            carrying: domain != b"bgw1",
+        }
     }
 
     /// A signer for the thinking of `model` served by `provider`.
@@ -117,6 +178,8 @@ impl ThinkingKey {
 pub struct ThinkingMac {
     ctx: hmac::Context,
     head: String,
+    /// Started with [`ThinkingKey::start_carrying`].
+    carrying: bool,
 }
 
 impl fmt::Debug for ThinkingMac {
@@ -131,10 +194,30 @@ impl ThinkingMac {
         self.ctx.update(thinking.as_bytes());
     }
 
-    /// The signature of all the text fed in.
+    /// The signature of all the text fed in (carrying nothing, if started to carry).
     pub fn finish(self) -> String {
+        if self.carrying {
+            return self.finish_carrying(&[]);
+        }
         let mut out = self.head;
         base64url(self.ctx.sign().as_ref(), &mut out);
+        out
+    }
+
+    /// The signature of all the text fed in, carrying `carried`; a MAC begun with
+    /// [`ThinkingKey::start`] cannot carry anything and gives the plain signature.
+    pub fn finish_carrying(mut self, carried: &[u8]) -> String {
+        if !self.carrying {
+            let mut out = self.head;
+            base64url(self.ctx.sign().as_ref(), &mut out);
+            return out;
+        }
+        self.ctx.update(carried);
+        self.ctx.update(&(carried.len() as u64).to_be_bytes());
+        let mut out = self.head;
+        base64url(self.ctx.sign().as_ref(), &mut out);
+        out.push(CARRY);
+        base64url(carried, &mut out);
         out
     }
 }
@@ -172,6 +255,26 @@ impl Signer {
                 model: &self.model,
             })
     }
+
+    /// A signature to be fed a streamed thinking text, then to carry bytes.
+    pub fn start_carrying(&self) -> ThinkingMac {
+        self.key.start_carrying(&self.provider, &self.model)
+    }
+
+    /// The signature for a whole thinking text, carrying `carried`.
+    pub fn sign_carrying(&self, thinking: &str, carried: &[u8]) -> String {
+        self.key
+            .sign_carrying(&self.provider, &self.model, thinking, carried)
+    }
+
+    /// The bytes `signature` carries, if this model at this provider wrote `thinking` and
+    /// the signature carries any.
+    pub fn carried(&self, signature: &str, thinking: &str) -> Option<Vec<u8>> {
+        let (origin, carried) = self.key.verify_carried(signature, thinking)?;
+        (origin.provider == self.provider && origin.model == self.model)
+            .then_some(carried)
+            .flatten()
+    }
 }
 
 /// Compares without stopping at the first difference.
@@ -191,6 +294,35 @@ fn base64url(bytes: &[u8], out: &mut String) {
             out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
         }
     }
+}
+
+/// Bytes from unpadded base64url; `None` for anything else (padding, other alphabets, a
+/// length no encoding gives).
+fn base64url_decode(text: &str) -> Option<Vec<u8>> {
+    fn value(c: u8) -> Option<u32> {
+        Some(u32::from(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'-' => 62,
+            b'_' => 63,
+            _ => return None,
+        }))
+    }
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    for chunk in text.as_bytes().chunks(4) {
+        if chunk.len() == 1 {
+            return None;
+        }
+        let mut n = 0u32;
+        for (i, &c) in chunk.iter().enumerate() {
+            n |= value(c)? << (18 - 6 * i);
+        }
+        for i in 0..chunk.len() - 1 {
+            out.push((n >> (16 - 8 * i)) as u8);
+        }
+    }
+    Some(out)
 }
 
 /// 32 random bytes from the OS; should it have none, the clock and process id, which still
@@ -312,6 +444,67 @@ mod tests {
         let mut out = String::new();
         base64url(&[0xfb, 0xff], &mut out);
         assert_eq!(out, "-_8");
+    }
+
+    #[test]
+    fn a_carrying_signature_gives_back_its_bytes_and_detects_tampering() {
+        let k = key();
+        let carried = b"rs_68af\ngAAAAABo+/enc==";
+        let sig = k.sign_carrying("openai", "gpt-5.1", "Plan the edit.", carried);
+        assert!(sig.starts_with("bgw1.openai.gpt-5.1."), "{sig}");
+        assert!(is_bgw(&sig));
+        let signer = k.signer("openai", "gpt-5.1");
+        assert!(signer.wrote(&sig, "Plan the edit."));
+        assert_eq!(
+            signer.carried(&sig, "Plan the edit.").as_deref(),
+            Some(&carried[..])
+        );
+        assert_eq!(signer.carried(&sig, "Plan the edit!"), None, "other text");
+        assert_eq!(
+            k.signer("openai", "gpt-5").carried(&sig, "Plan the edit."),
+            None
+        );
+        // Other carried bytes under the same MAC.
+        let (head, _) = sig.split_once(CARRY).unwrap();
+        let mut forged = format!("{head}{CARRY}");
+        base64url(b"rs_other\nxyz", &mut forged);
+        assert!(!signer.wrote(&forged, "Plan the edit."));
+        // The MAC alone, as a plain signature.
+        assert!(!signer.wrote(head, "Plan the edit."));
+        // Empty thinking (OpenAI may give reasoning without a summary) still carries.
+        let sig = signer.sign_carrying("", b"x");
+        assert_eq!(signer.carried(&sig, "").as_deref(), Some(&b"x"[..]));
+    }
+
+    #[test]
+    fn a_streamed_carrying_mac_equals_the_whole_text_signature() {
+        let k = key();
+        let mut mac = k.start_carrying("openai", "o3");
+        for piece in ["a", "b"] {
+            mac.update(piece);
+        }
+        assert_eq!(
+            mac.finish_carrying(b"id\nenc"),
+            k.sign_carrying("openai", "o3", "ab", b"id\nenc")
+        );
+        assert_eq!(
+            k.signer("openai", "o3")
+                .carried(&k.sign("openai", "o3", "ab"), "ab"),
+            None,
+            "a plain signature carries nothing"
+        );
+    }
+
+    #[test]
+    fn base64url_decoding_inverts_encoding() {
+        for input in [&b""[..], b"f", b"fo", b"foo", b"foob", b"\xfb\xff\x00"] {
+            let mut enc = String::new();
+            base64url(input, &mut enc);
+            assert_eq!(base64url_decode(&enc).as_deref(), Some(input));
+        }
+        assert_eq!(base64url_decode("Zg=="), None);
+        assert_eq!(base64url_decode("Z"), None);
+        assert_eq!(base64url_decode("a+b/"), None);
     }
 
     #[test]
