@@ -51,6 +51,22 @@ async fn bgw_run_at_home(home: &Path, data_dir: &Path, project: &Path, args: &[&
         .unwrap()
 }
 
+/// A data dir whose `openai` key points at this mock.
+fn openai_data_dir(upstream: &Mock) -> tempfile::TempDir {
+    let data = tempfile::tempdir().unwrap();
+    add_key(
+        data.path(),
+        &[
+            "openai",
+            "--value",
+            "sk-test-openai-e2e-0000",
+            "--base-url",
+            &format!("{}/v1", upstream.url()),
+        ],
+    );
+    data
+}
+
 fn add_key(data_dir: &Path, args: &[&str]) {
     let out = command(data_dir)
         .args(["keys", "add"])
@@ -89,7 +105,6 @@ fn write_tool_call(model: &str, file: &Path, content: &str, prompt_tokens: u64) 
 async fn claude_code_writes_a_file_through_openai_and_prints_the_answer() {
     let project = tempfile::tempdir().unwrap();
     let project = project.path().canonicalize().unwrap();
-    let data = tempfile::tempdir().unwrap();
     let target = project.join("hello.txt");
     let upstream = Mock::start([
         write_tool_call("gpt-5", &target, "hello from bgw\n", 12_000),
@@ -101,16 +116,7 @@ async fn claude_code_writes_a_file_through_openai_and_prints_the_answer() {
         )]),
     ])
     .await;
-    add_key(
-        data.path(),
-        &[
-            "openai",
-            "--value",
-            "sk-test-openai-e2e-0000",
-            "--base-url",
-            &format!("{}/v1", upstream.url()),
-        ],
-    );
+    let data = openai_data_dir(&upstream);
 
     let out = bgw_run(
         data.path(),
@@ -289,17 +295,7 @@ async fn an_upstream_that_refuses_a_too_long_prompt_makes_claude_code_compact_an
     let project = tempfile::tempdir().unwrap();
     let project = project.path().canonicalize().unwrap();
     let upstream = Mock::answering(refusing_upstream(project.join("big.txt"))).await;
-    let data = tempfile::tempdir().unwrap();
-    add_key(
-        data.path(),
-        &[
-            "openai",
-            "--value",
-            "sk-test-openai-e2e-0000",
-            "--base-url",
-            &format!("{}/v1", upstream.url()),
-        ],
-    );
+    let data = openai_data_dir(&upstream);
     let out = bgw_run(
         data.path(),
         &project,
@@ -362,17 +358,7 @@ async fn a_screenshot_claude_code_reads_reaches_openai_as_an_image() {
         )]),
     ])
     .await;
-    let data = tempfile::tempdir().unwrap();
-    add_key(
-        data.path(),
-        &[
-            "openai",
-            "--value",
-            "sk-test-openai-e2e-0000",
-            "--base-url",
-            &format!("{}/v1", upstream.url()),
-        ],
-    );
+    let data = openai_data_dir(&upstream);
     let out = bgw_run(
         data.path(),
         &project,
