@@ -27,7 +27,22 @@ pub fn check(
     model: &str,
     quirks: &Quirks,
 ) -> Result<(), ApiError> {
-    let carried = carried(req);
+    check_with(req, provider, model, quirks, false)
+}
+
+/// As [`check`], for an upstream that may also take PDFs by URL (OpenAI's Responses API).
+pub fn check_with(
+    req: &MessagesRequest<'_>,
+    provider: &str,
+    model: &str,
+    quirks: &Quirks,
+    pdf_urls: bool,
+) -> Result<(), ApiError> {
+    let mut carried = carried(req);
+    if pdf_urls {
+        carried.pdfs |= carried.pdf_urls;
+        carried.pdf_urls = false;
+    }
     if carried == Carried::default() {
         return Ok(());
     }

@@ -150,6 +150,8 @@ pub fn builtin(id: &str) -> Option<Builtin> {
 pub enum Wire {
     Anthropic,
     OpenAiChat,
+    /// OpenAI's Responses API, for its reasoning models.
+    OpenAiResponses,
 }
 
 /// What the client sent, as the provider needs it.
@@ -228,10 +230,11 @@ pub fn prepare(target: &Target, inbound: &Inbound<'_>) -> Result<Prepared, ApiEr
             anthropic::prepare_body(inbound.body, inbound.head, model),
             None,
         ),
-        Wire::OpenAiChat => {
+        Wire::OpenAiChat | Wire::OpenAiResponses => {
+            let responses = wire == Wire::OpenAiResponses;
             let mut req = MessagesRequest::parse(inbound.body)?;
             clamp_max_tokens(&mut req, &target.provider, model);
-            inputs::check(&req, &target.provider, model, &target.quirks)?;
+            inputs::check_with(&req, &target.provider, model, &target.quirks, responses)?;
             let stream = req.stream.unwrap_or(false);
             if stream {
                 headers.push((
@@ -240,8 +243,11 @@ pub fn prepare(target: &Target, inbound: &Inbound<'_>) -> Result<Prepared, ApiEr
                 ));
             }
             let own = inbound.thinking.signer(&target.provider, model);
-            let body =
-                openai::encode_request_with(&req, model, &target.quirks, stream, Some(&own))?;
+            let body = if responses {
+                openai::encode_responses_request(&req, model, &target.quirks, stream, Some(&own))?
+            } else {
+                openai::encode_request_with(&req, model, &target.quirks, stream, Some(&own))?
+            };
             (body, Some(stream))
         }
     };
@@ -309,6 +315,9 @@ impl Wire {
             Wire::OpenAiChat => {
                 Box::new(openai::ChatStream::new(requested_model).signing_thinking(signer))
             }
+            Wire::OpenAiResponses => {
+                Box::new(openai::ResponsesStream::new(requested_model).signing_thinking(signer))
+            }
         }
     }
 
@@ -325,6 +334,10 @@ impl Wire {
                 let msg = openai::decode_response_with(body, requested_model, Some(signer))?;
                 Ok((msg.to_json(), msg.usage))
             }
+            Wire::OpenAiResponses => {
+                let msg = openai::decode_responses_body(body, requested_model, Some(signer))?;
+                Ok((msg.to_json(), msg.usage))
+            }
         }
     }
 
@@ -334,7 +347,10 @@ impl Wire {
             Wire::Anthropic => {
                 ApiError::upstream(provider, status, &anthropic::error_message(body))
             }
-            Wire::OpenAiChat => openai::upstream_error(provider, status, body),
+            // The Responses API's error bodies have the Chat Completions shape.
+            Wire::OpenAiChat | Wire::OpenAiResponses => {
+                openai::upstream_error(provider, status, body)
+            }
         }
     }
 }

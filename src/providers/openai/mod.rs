@@ -4,7 +4,8 @@
 //! - [`encode_request`]: a parsed Anthropic request → a `POST /chat/completions` body;
 //! - [`decode_response`]: a whole completion → an Anthropic message;
 //! - [`ChatStream`]: a completion stream → Anthropic SSE, chunk by chunk;
-//! - [`error_message`] and [`model_ids`]: error bodies and `GET /models` lists.
+//! - [`error_message`] and [`model_ids`]: error bodies and `GET /models` lists;
+//! - [`responses`]: the same for OpenAI's Responses API, used for its reasoning models.
 //!
 //! Vendors differ in a few fields only; those differences are [`Quirks`], one row per vendor
 //! in [`vendors::VENDORS`]. Reasoning (`reasoning_content`, `reasoning`) comes back as
@@ -18,6 +19,7 @@
 mod error;
 mod request;
 mod response;
+mod responses;
 mod stream;
 pub mod vendors;
 
@@ -29,11 +31,18 @@ use crate::messages::{ApiError, ErrorKind};
 pub use error::{error_message, upstream_error};
 pub use request::{encode_request, encode_request_with};
 pub use response::{decode_response, decode_response_with};
+pub use responses::{ResponsesStream, decode_responses_body, encode_responses_request};
 pub use stream::ChatStream;
 pub use vendors::{MaxTokensField, Quirks, ReasoningParam};
 
 /// OpenAI's own API.
 pub const OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
+
+/// Whether OpenAI's own API serves `model` through the Responses API ([`responses`]): its
+/// reasoning models (o-series, gpt-5…), whose reasoning only that API shows.
+pub fn uses_responses_api(model: &str) -> bool {
+    request::is_openai_reasoning_model(model)
+}
 
 #[derive(Deserialize)]
 struct ModelList<'a> {

@@ -587,7 +587,7 @@ fn push_part<'r>(block: &'r Block<'_>, parts: &mut Vec<Part<'r>>) {
 }
 
 /// A file name for a PDF: its title (with `.pdf`), else `document.pdf`.
-fn pdf_name<'r>(title: Option<&'r str>) -> Cow<'r, str> {
+pub(super) fn pdf_name<'r>(title: Option<&'r str>) -> Cow<'r, str> {
     match title.map(str::trim).filter(|t| !t.is_empty()) {
         Some(t) if t.to_ascii_lowercase().ends_with(".pdf") => Cow::Borrowed(t),
         Some(t) => Cow::Owned(format!("{t}.pdf")),
@@ -764,16 +764,21 @@ fn takes_reasoning_effort(model: &str) -> bool {
 
 /// `output_config.format` (Claude Code asks for JSON titles with it) as a JSON-schema response format.
 fn response_format<'r>(req: &'r MessagesRequest<'_>) -> Option<ResponseFormat<'r>> {
-    let raw = req.output_config.as_ref()?.format?;
-    let format: AnthropicFormat<'r> = serde_json::from_str(raw.get()).ok()?;
-    (format.kind == "json_schema").then_some(())?;
     Some(ResponseFormat {
         kind: "json_schema",
         json_schema: JsonSchemaFormat {
             name: "output",
-            schema: format.schema?,
+            schema: output_schema(req)?,
         },
     })
+}
+
+/// The JSON schema of `output_config.format`, when it asks for JSON-schema output.
+pub(super) fn output_schema<'r>(req: &'r MessagesRequest<'_>) -> Option<&'r RawValue> {
+    let raw = req.output_config.as_ref()?.format?;
+    let format: AnthropicFormat<'r> = serde_json::from_str(raw.get()).ok()?;
+    (format.kind == "json_schema").then_some(())?;
+    format.schema
 }
 
 /// The `reasoning_effort` bucket for the client's thinking settings.
@@ -783,7 +788,7 @@ fn response_format<'r>(req: &'r MessagesRequest<'_>) -> Option<ResponseFormat<'r
 /// below 4,096 → low, below 16,384 → medium, else high (Claude Code's default budget of
 /// 31,999 lands on high). Adaptive thinking without an effort, or a missing budget → medium,
 /// OpenAI's own default. Thinking disabled or absent, and no effort → nothing is sent.
-fn reasoning_effort(req: &MessagesRequest<'_>) -> Option<&'static str> {
+pub(super) fn reasoning_effort(req: &MessagesRequest<'_>) -> Option<&'static str> {
     let from_effort = req
         .output_config
         .as_ref()
