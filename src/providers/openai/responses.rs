@@ -772,15 +772,21 @@ pub fn decode_responses_body(
     if parsed.error.is_some() || parsed.status.as_deref() == Some("failed") {
         return Err(failure(&parsed, requested_model));
     }
-    let items: Vec<OutputItem<'_>> = match parsed.output {
-        Some(raw) => serde_json::from_str(raw.get()).map_err(|e| {
-            ApiError::new(
-                ErrorKind::Api,
-                format!("{requested_model}: the upstream response has unreadable output ({e})"),
-            )
-        })?,
-        None => Vec::new(),
+    let Some(output) = parsed.output else {
+        return Err(ApiError::new(
+            ErrorKind::Api,
+            format!(
+                "{requested_model}: the upstream answered with a body that is not a response object (no `output`): {}",
+                super::super::body_excerpt(body)
+            ),
+        ));
     };
+    let items: Vec<OutputItem<'_>> = serde_json::from_str(output.get()).map_err(|e| {
+        ApiError::new(
+            ErrorKind::Api,
+            format!("{requested_model}: the upstream response has unreadable output ({e})"),
+        )
+    })?;
     let mut content = Vec::new();
     let mut saw_tool = false;
     for item in &items {

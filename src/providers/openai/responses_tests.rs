@@ -632,6 +632,13 @@ fn whole_bodies_incomplete_failed_and_garbage() {
     );
     let err = decode_responses_body(b"<html>", "openai/o3", None).unwrap_err();
     assert!(err.message.contains("<html>"), "{}", err.message);
+    let chat = br#"{"id":"chatcmpl-1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"Hi."},"finish_reason":"stop"}]}"#;
+    let err = decode_responses_body(chat, "openai/o3", None).unwrap_err();
+    assert!(
+        err.message.contains("not a response object"),
+        "{}",
+        err.message
+    );
     let body = br#"{"status":"completed","output":[{"type":"message","content":[{"type":"refusal","refusal":"I can't help with that."}]}]}"#;
     let msg = decode_responses_body(body, "openai/o3", None).unwrap();
     let v: Value = serde_json::from_slice(&msg.to_json()).unwrap();
