@@ -5,7 +5,10 @@
 
 use bgw::messages::MessagesRequest;
 use bgw::messages::request::RequestHead;
-use bgw::providers::openai::{ChatStream, Quirks, decode_response, encode_request, error_message};
+use bgw::providers::openai::{
+    ChatStream, Quirks, ResponsesStream, decode_response, decode_responses_body, encode_request,
+    encode_responses_request, error_message,
+};
 use bgw::providers::{StreamDecoder, anthropic::PassthroughStream};
 
 /// A small deterministic generator (xorshift64*), so a failure can be replayed.
@@ -79,6 +82,7 @@ fn mangled_requests_parse_translate_or_fail_cleanly() {
                     translated += 1;
                 }
             }
+            let _ = encode_responses_request(&req, "gpt-5", &Quirks::OPENAI, true, None);
         }
     }
     assert!(
@@ -109,6 +113,42 @@ fn mangled_upstream_streams_end_in_events_or_an_error_event() {
             text.contains("event: message_stop") || text.contains("event: error"),
             "case {n}: the client must always learn how the stream ended:\n{text}"
         );
+    }
+}
+
+#[test]
+fn mangled_responses_api_streams_end_in_events_or_an_error_event() {
+    for name in [
+        "openai/responses_stream_reasoning.sse",
+        "openai/responses_stream_tool_calls.sse",
+    ] {
+        for (n, input) in mutations(&fixture(name), 1000, 0x5eed_0004)
+            .into_iter()
+            .enumerate()
+        {
+            let mut rng = Rng(n as u64 + 1);
+            let mut decoder = ResponsesStream::new("openai/gpt-5");
+            let mut out = Vec::new();
+            let mut rest = input.as_slice();
+            while !rest.is_empty() {
+                let take = 1 + rng.below(9).min(rest.len() - 1);
+                decoder.feed(&rest[..take], &mut out);
+                rest = &rest[take..];
+            }
+            decoder.finish(&mut out);
+            let text = String::from_utf8_lossy(&out);
+            assert!(
+                text.contains("event: message_stop") || text.contains("event: error"),
+                "{name} case {n}: the client must always learn how the stream ended:\n{text}"
+            );
+        }
+    }
+}
+
+#[test]
+fn mangled_responses_api_bodies_decode_or_fail_cleanly() {
+    for body in mutations(&fixture("openai/responses_body.json"), 1000, 0x5eed_0005) {
+        let _ = decode_responses_body(&body, "openai/gpt-5", None);
     }
 }
 
