@@ -82,7 +82,7 @@ fn mangled_requests_parse_translate_or_fail_cleanly() {
                     translated += 1;
                 }
             }
-            let _ = encode_responses_request(&req, "gpt-5", &Quirks::OPENAI, true, None);
+            let _ = encode_responses_request(&req, "gpt-5", &Quirks::OPENAI, true, None, true);
         }
     }
     assert!(

@@ -179,8 +179,33 @@ pub struct Prepared {
     pub body: Vec<u8>,
 }
 
+/// Choices about one upstream request beyond what the client asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// Ask OpenAI's reasoning models for a summary of their reasoning (off again for an
+    /// organization OpenAI has not verified: [`Wire::refuses_reasoning_summaries`]).
+    pub reasoning_summaries: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            reasoning_summaries: true,
+        }
+    }
+}
+
 /// Encodes the request for `target`: URL, auth and body in the upstream's wire format.
 pub fn prepare(target: &Target, inbound: &Inbound<'_>) -> Result<Prepared, ApiError> {
+    prepare_with(target, inbound, Options::default())
+}
+
+/// As [`prepare`], with these [`Options`].
+pub fn prepare_with(
+    target: &Target,
+    inbound: &Inbound<'_>,
+    options: Options,
+) -> Result<Prepared, ApiError> {
     let base = target.base_url.as_str();
     let model = target.upstream_model.as_str();
     let mut headers = Vec::with_capacity(8);
@@ -244,7 +269,14 @@ pub fn prepare(target: &Target, inbound: &Inbound<'_>) -> Result<Prepared, ApiEr
             }
             let own = inbound.thinking.signer(&target.provider, model);
             let body = if responses {
-                openai::encode_responses_request(&req, model, &target.quirks, stream, Some(&own))?
+                openai::encode_responses_request(
+                    &req,
+                    model,
+                    &target.quirks,
+                    stream,
+                    Some(&own),
+                    options.reasoning_summaries,
+                )?
             } else {
                 openai::encode_request_with(&req, model, &target.quirks, stream, Some(&own))?
             };
@@ -339,6 +371,12 @@ impl Wire {
                 Ok((msg.to_json(), msg.usage))
             }
         }
+    }
+
+    /// Whether this error answer refuses reasoning summaries, so the request may be sent
+    /// again without ([`Options::reasoning_summaries`]).
+    pub fn refuses_reasoning_summaries(self, status: u16, body: &[u8]) -> bool {
+        self == Wire::OpenAiResponses && openai::refuses_reasoning_summaries(status, body)
     }
 
     /// The error for a non-2xx upstream answer, its message prefixed with the provider.

@@ -31,7 +31,9 @@ use crate::messages::{ApiError, ErrorKind};
 pub use error::{error_message, upstream_error};
 pub use request::{encode_request, encode_request_with};
 pub use response::{decode_response, decode_response_with};
-pub use responses::{ResponsesStream, decode_responses_body, encode_responses_request};
+pub use responses::{
+    ResponsesStream, decode_responses_body, encode_responses_request, refuses_reasoning_summaries,
+};
 pub use stream::ChatStream;
 pub use vendors::{MaxTokensField, Quirks, ReasoningParam};
 

@@ -81,7 +81,8 @@ struct ResponsesRequest<'r> {
 #[derive(Serialize)]
 struct Reasoning {
     effort: &'static str,
-    summary: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    summary: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -205,12 +206,17 @@ enum ToolChoice<'r> {
 /// when `own` recognises it as written by this very provider and model and its signature
 /// carries the encrypted reasoning; every other thinking and `redacted_thinking` block is
 /// dropped.
+///
+/// `summaries: false` asks for no reasoning summary: OpenAI refuses summaries to organizations
+/// it has not verified ([`refuses_reasoning_summaries`]); the reasoning then still travels
+/// encrypted, only its text is not shown.
 pub fn encode_responses_request(
     req: &MessagesRequest<'_>,
     upstream_model: &str,
     quirks: &Quirks,
     stream: bool,
     own: Option<&Signer>,
+    summaries: bool,
 ) -> Result<Vec<u8>, ApiError> {
     let reasoning_model = is_openai_reasoning_model(upstream_model);
     let mut input = Input::new(quirks, own);
@@ -286,7 +292,7 @@ pub fn encode_responses_request(
             .filter(|_| reasoning_model)
             .map(|effort| Reasoning {
                 effort,
-                summary: "auto",
+                summary: summaries.then_some("auto"),
             }),
         text: output_schema(req).map(|schema| TextConfig {
             format: SchemaFormat {
@@ -309,6 +315,28 @@ pub fn encode_responses_request(
             format!("could not encode the OpenAI Responses request: {e}"),
         )
     })
+}
+
+#[derive(Deserialize)]
+struct ErrorParam<'a> {
+    #[serde(borrow)]
+    error: ParamOnly<'a>,
+}
+
+#[derive(Deserialize)]
+struct ParamOnly<'a> {
+    #[serde(default, borrow)]
+    param: Option<Cow<'a, str>>,
+}
+
+/// Whether an error answer refuses reasoning summaries: OpenAI answers 400 with
+/// `param: "reasoning.summary"` (code `unsupported_value`, "Your organization must be verified
+/// to generate reasoning summaries") to organizations it has not verified. The same request
+/// without a summary is accepted.
+pub fn refuses_reasoning_summaries(status: u16, body: &[u8]) -> bool {
+    status == 400
+        && serde_json::from_slice::<ErrorParam<'_>>(body)
+            .is_ok_and(|b| b.error.param.as_deref() == Some("reasoning.summary"))
 }
 
 /// Walks the Anthropic turns and builds input items: every `function_call` gets its

@@ -37,7 +37,8 @@ fn encode_for(model: &str, body: Value) -> Value {
     let req = MessagesRequest::parse(&bytes).unwrap();
     let own = key().signer("openai", model);
     let stream = req.stream.unwrap_or(false);
-    let out = encode_responses_request(&req, model, &Quirks::OPENAI, stream, Some(&own)).unwrap();
+    let out =
+        encode_responses_request(&req, model, &Quirks::OPENAI, stream, Some(&own), true).unwrap();
     serde_json::from_slice(&out).unwrap()
 }
 
@@ -221,6 +222,31 @@ fn thinking_settings_map_to_reasoning_effort_with_summaries() {
     );
     assert_eq!(effort(json!({"thinking": {"type": "disabled"}})), None);
     assert_eq!(effort(json!({})), None);
+}
+
+#[test]
+fn without_summaries_the_effort_is_still_sent() {
+    let bytes = serde_json::to_vec(
+        &json!({"model": "m", "max_tokens": 10, "thinking": {"type": "adaptive"},
+        "messages": [{"role": "user", "content": "hi"}]}),
+    )
+    .unwrap();
+    let req = MessagesRequest::parse(&bytes).unwrap();
+    let out = encode_responses_request(&req, "gpt-5", &Quirks::OPENAI, true, None, false).unwrap();
+    let sent: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(sent["reasoning"], json!({"effort": "medium"}));
+    assert_eq!(sent["include"], json!(["reasoning.encrypted_content"]));
+}
+
+#[test]
+fn an_unverified_organizations_summary_refusal_is_recognised() {
+    // As OpenAI words it (seen in many client bug reports).
+    let body = br#"{"error":{"message":"Your organization must be verified to generate reasoning summaries. Please go to: https://platform.openai.com/settings/organization/general and click on Verify Organization. If you just verified, it can take up to 15 minutes for access to propagate.","type":"invalid_request_error","param":"reasoning.summary","code":"unsupported_value"}}"#;
+    assert!(refuses_reasoning_summaries(400, body));
+    assert!(!refuses_reasoning_summaries(429, body));
+    let other = br#"{"error":{"message":"bad","type":"invalid_request_error","param":"input","code":null}}"#;
+    assert!(!refuses_reasoning_summaries(400, other));
+    assert!(!refuses_reasoning_summaries(400, b"<html>"));
 }
 
 #[test]
@@ -415,7 +441,8 @@ fn reasoning_with_nothing_after_it_in_its_turn_is_dropped() {
 fn an_empty_conversation_is_refused() {
     let bytes = serde_json::to_vec(&request(json!([{"role": "user", "content": ""}]))).unwrap();
     let req = MessagesRequest::parse(&bytes).unwrap();
-    let err = encode_responses_request(&req, "gpt-5", &Quirks::OPENAI, false, None).unwrap_err();
+    let err =
+        encode_responses_request(&req, "gpt-5", &Quirks::OPENAI, false, None, true).unwrap_err();
     assert_eq!(err.kind, ErrorKind::InvalidRequest);
 }
 
