@@ -13,7 +13,7 @@ use std::process::Output;
 use std::time::Duration;
 use support::bgw::command;
 use support::claude::{claude_bin, claude_home};
-use support::sse::{anthropic, fragments, openai};
+use support::sse::{anthropic, fragments, openai, responses};
 use support::{Mock, Reply, assert_contains};
 
 /// How long one Claude Code run may take before the test fails.
@@ -106,14 +106,31 @@ async fn claude_code_writes_a_file_through_openai_and_prints_the_answer() {
     let project = tempfile::tempdir().unwrap();
     let project = project.path().canonicalize().unwrap();
     let target = project.join("hello.txt");
+    let args = json!({"file_path": &target, "content": "hello from bgw\n"}).to_string();
+    const ENC: &str = "gAAAAABoE2eEncryptedReasoning0123456789==";
     let upstream = Mock::start([
-        write_tool_call("gpt-5", &target, "hello from bgw\n", 12_000),
-        Reply::sse([openai::text_stream(
-            "gpt-5",
-            &["I wrote ", "hello.txt", " for you."],
-            12_100,
-            9,
-        )]),
+        Reply::sse([
+            responses::created("gpt-5"),
+            responses::reasoning(
+                0,
+                "rs_e2e1",
+                &["**Writing**\n\n", "I will create hello.txt."],
+                ENC,
+            ),
+            responses::function_call(
+                1,
+                "fc_e2e1",
+                "call_e2eWrite01",
+                "Write",
+                &fragments(&args, &[1, 2, 3, 4, 5, 6, 7]),
+            ),
+            responses::completed(12_000, 40, 0),
+        ]),
+        Reply::sse([
+            responses::created("gpt-5"),
+            responses::text(0, "msg_e2e2", &["I wrote ", "hello.txt", " for you."]),
+            responses::completed(12_100, 9, 0),
+        ]),
     ])
     .await;
     let data = openai_data_dir(&upstream);
@@ -147,7 +164,7 @@ async fn claude_code_writes_a_file_through_openai_and_prints_the_answer() {
     let requests = upstream.requests();
     assert_eq!(requests.len(), 2, "upstream requests: {requests:#?}");
     for r in &requests {
-        assert_eq!(r.path, "/v1/chat/completions");
+        assert_eq!(r.path, "/v1/responses");
         assert_eq!(
             r.header("authorization"),
             Some("Bearer sk-test-openai-e2e-0000")
@@ -156,13 +173,19 @@ async fn claude_code_writes_a_file_through_openai_and_prints_the_answer() {
         assert_eq!(r.json()["stream"], true);
     }
     let second: Value = requests[1].json();
-    let tool_message = second["messages"]
-        .as_array()
-        .unwrap()
+    let input = second["input"].as_array().unwrap();
+    let reasoning = input
         .iter()
-        .find(|m| m["role"] == "tool")
+        .position(|i| i["type"] == "reasoning")
+        .unwrap_or_else(|| panic!("no reasoning item in {second}"));
+    assert_eq!(input[reasoning]["id"], "rs_e2e1");
+    assert_eq!(input[reasoning]["encrypted_content"], ENC);
+    assert_eq!(input[reasoning + 1]["type"], "function_call");
+    let output = input
+        .iter()
+        .find(|i| i["type"] == "function_call_output")
         .unwrap_or_else(|| panic!("no tool result in {second}"));
-    assert_eq!(tool_message["tool_call_id"], "call_e2eWrite01");
+    assert_eq!(output["call_id"], "call_e2eWrite01");
     assert_contains(&stderr, "bgw: 2 requests, 24,100 input + 49 output tokens");
     assert_contains(&stderr, "providers: openai ×2");
 }

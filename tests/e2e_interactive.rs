@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 use support::bgw::{bin, command};
 use support::claude::{Tmux, claude_bin, claude_home};
-use support::sse::{fragments, openai};
+use support::sse::{fragments, openai, responses};
 use support::{Mock, Recorded, Reply, assert_contains};
 
 /// How long Claude Code may take to show the result of one step.
@@ -20,9 +20,15 @@ const STEP: Duration = Duration::from_secs(60);
 /// message (Claude Code adds system reminders after the user's turn).
 fn last_message(req: &Recorded) -> (String, String) {
     let body = req.json();
+    // Chat Completions `messages`, or Responses API `input` items (OpenAI's reasoning models).
     let last = body["messages"]
         .as_array()
-        .and_then(|m| m.iter().rev().find(|m| m["role"] != "system"))
+        .or(body["input"].as_array())
+        .and_then(|m| {
+            m.iter()
+                .rev()
+                .find(|m| m["role"] != "system" && m["role"] != "developer")
+        })
         .cloned();
     let last = last.unwrap_or(Value::Null);
     (
@@ -33,7 +39,11 @@ fn last_message(req: &Recorded) -> (String, String) {
 
 /// A text answer, streamed or whole as the request asks.
 fn say(req: &Recorded, model: &str, text: &str) -> Reply {
-    if req.json()["stream"] == true {
+    let stream = req.json()["stream"] == true;
+    if req.path.ends_with("/responses") {
+        return responses::answer(model, text, stream, 9_000, 12);
+    }
+    if stream {
         Reply::sse([openai::text_stream(model, &[text], 9_000, 12)])
     } else {
         openai::reply(model, text, 9_000, 12)
@@ -156,7 +166,8 @@ fn a_session_switches_provider_with_model_and_runs_a_tool_on_the_new_one() {
     let (gpt, deepseek) = rt.block_on(async {
         let gpt = Mock::answering(|req| {
             let (_, last) = last_message(req);
-            if req.json().get("response_format").is_some() {
+            let body = req.json();
+            if body.get("response_format").is_some() || body["text"]["format"].is_object() {
                 say(req, "gpt-5", r#"{"title":"Saying hello"}"#)
             } else if last.contains("Say hello") {
                 say(req, "gpt-5", "Hello from the OpenAI mock.")

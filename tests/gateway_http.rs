@@ -102,18 +102,18 @@ async fn models_list_has_the_anthropic_shape() {
 async fn a_model_picked_from_the_list_reaches_its_provider() {
     let mock = Mock::start([Reply::json(
         200,
-        &openai::completion("gpt-5", "Hi.", "stop", openai::usage_object(10, 2, 0)),
+        &openai::completion("gpt-4.1", "Hi.", "stop", openai::usage_object(10, 2, 0)),
     )])
     .await;
     let bgw = openai_gateway(&mock, &[]).await;
-    let resp = bgw.client().hello("claude/openai/gpt-5", false).await;
+    let resp = bgw.client().hello("claude/openai/gpt-4.1", false).await;
     assert_eq!(resp.status, 200);
     let body = resp.json().await;
     assert_eq!(
-        body["model"], "claude/openai/gpt-5",
+        body["model"], "claude/openai/gpt-4.1",
         "the id Claude Code sent"
     );
-    assert_eq!(mock.requests()[0].json()["model"], "gpt-5");
+    assert_eq!(mock.requests()[0].json()["model"], "gpt-4.1");
 }
 
 #[tokio::test]

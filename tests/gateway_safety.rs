@@ -103,7 +103,7 @@ async fn a_finished_stream_ends_even_if_the_upstream_keeps_the_connection_open()
 #[tokio::test]
 async fn a_finished_openai_stream_ends_at_done_even_if_the_connection_stays_open() {
     let upstream = Mock::start([Reply::sse_parts(vec![
-        Part::Bytes(openai::text_stream("gpt-5", &["hi"], 5, 1).into()),
+        Part::Bytes(openai::text_stream("gpt-4.1", &["hi"], 5, 1).into()),
         Part::Hang,
     ])])
     .await;
@@ -112,7 +112,7 @@ async fn a_finished_openai_stream_ends_at_done_even_if_the_connection_stays_open
         .serve_args(&["--upstream-timeout", "60"])
         .start();
 
-    let events = bgw.client().hello_events("openai/gpt-5").await;
+    let events = bgw.client().hello_events("openai/gpt-4.1").await;
 
     assert_eq!(names(&events).last().copied(), Some("message_stop"));
 }

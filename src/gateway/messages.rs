@@ -56,8 +56,16 @@ impl Routed {
 
     /// The upstream request for the routed target.
     pub fn prepare(&self) -> Result<providers::Prepared, ApiError> {
+        self.prepare_with(providers::Options::default())
+    }
+
+    /// The upstream request for the routed target, with these options.
+    pub fn prepare_with(
+        &self,
+        options: providers::Options,
+    ) -> Result<providers::Prepared, ApiError> {
         let head = RequestHead::parse(&self.body)?;
-        providers::prepare(
+        providers::prepare_with(
             &self.target,
             &Inbound {
                 body: &self.body,
@@ -67,6 +75,7 @@ impl Routed {
                 client_auth: self.client_auth.clone(),
                 thinking: &self.thinking,
             },
+            options,
         )
     }
 }
@@ -91,19 +100,23 @@ pub async fn handle(
             ),
         ));
     }
-    let prepared = routed.prepare()?;
     let target = &routed.target;
-    let (wire, asked_stream) = (prepared.wire, prepared.stream);
-    let upstream = send(gateway, target, prepared).await.inspect_err(|_| {
-        gateway.stats.record(
-            &target.provider,
-            &target.upstream_model,
-            &Usage::default(),
-            false,
-        );
-    })?;
-    let status = upstream.status();
-    if !status.is_success() {
+    let mut options = providers::Options::default();
+    let (wire, asked_stream, upstream) = loop {
+        let prepared = routed.prepare_with(options)?;
+        let (wire, asked_stream) = (prepared.wire, prepared.stream);
+        let upstream = send(gateway, target, prepared).await.inspect_err(|_| {
+            gateway.stats.record(
+                &target.provider,
+                &target.upstream_model,
+                &Usage::default(),
+                false,
+            );
+        })?;
+        let status = upstream.status();
+        if status.is_success() {
+            break (wire, asked_stream, upstream);
+        }
         let retry_after = upstream
             .headers()
             .get(http::header::RETRY_AFTER)
@@ -116,6 +129,13 @@ pub async fn handle(
         )
         .await
         .unwrap_or_default();
+        if options.reasoning_summaries && wire.refuses_reasoning_summaries(status.as_u16(), &bytes)
+        {
+            // OpenAI shows reasoning summaries only to organizations it has verified; the
+            // model reasons all the same, so the request goes again without the summary.
+            options.reasoning_summaries = false;
+            continue;
+        }
         let mut err = wire.upstream_error(&target.provider, status.as_u16(), &bytes);
         err.retry_after = retry_after;
         gateway.stats.record(
@@ -125,7 +145,7 @@ pub async fn handle(
             false,
         );
         return Err(err);
-    }
+    };
     let stream = asked_stream.unwrap_or_else(|| {
         upstream
             .headers()

@@ -247,7 +247,13 @@ pub fn prepare_with(
                 let bearer = Secret::new(format!("Bearer {}", s.expose()));
                 headers.push((http::header::AUTHORIZATION, secret_value(target, &bearer)?));
             }
-            (Wire::OpenAiChat, format!("{base}/chat/completions"))
+            // OpenAI's reasoning models show their reasoning only through the Responses API;
+            // compatible vendors speak Chat Completions alone.
+            if target.kind == ProviderKind::OpenAi && openai::uses_responses_api(model) {
+                (Wire::OpenAiResponses, format!("{base}/responses"))
+            } else {
+                (Wire::OpenAiChat, format!("{base}/chat/completions"))
+            }
         }
     };
     let (body, stream) = match wire {
@@ -449,6 +455,46 @@ mod tests {
         let body = br#"{"model":"openai/gpt-4o","max_tokens":32000,"messages":[{"role":"user","content":"hi"}]}"#;
         let sent = encoded("openai/gpt-4o", body);
         assert_eq!(sent["max_completion_tokens"], 16384);
+    }
+
+    #[test]
+    fn openai_reasoning_models_go_to_the_responses_api_and_the_rest_to_chat() {
+        let body =
+            br#"{"model":"m","max_tokens":200000,"messages":[{"role":"user","content":"hi"}]}"#;
+        let head = RequestHead::parse(body).unwrap();
+        let wire_and_uri = |model: &str| {
+            let p = prepare(
+                &openai_target(model),
+                &Inbound {
+                    body,
+                    head: &head,
+                    headers: &HeaderMap::new(),
+                    query: None,
+                    client_auth: None,
+                    thinking: &Arc::new(ThinkingKey::from_bytes(&[1; 32])),
+                },
+            )
+            .unwrap();
+            (
+                p.wire,
+                p.uri,
+                serde_json::from_slice::<serde_json::Value>(&p.body).unwrap(),
+            )
+        };
+        let (wire, uri, sent) = wire_and_uri("openai/gpt-5");
+        assert_eq!(wire, Wire::OpenAiResponses);
+        assert_eq!(uri, "https://api.openai.com/v1/responses");
+        assert_eq!(sent["store"], false);
+        assert_eq!(
+            sent["max_output_tokens"], 128_000,
+            "the catalog clamp applies"
+        );
+        let (wire, uri, _) = wire_and_uri("openai/o4-mini");
+        assert_eq!(wire, Wire::OpenAiResponses);
+        assert!(uri.ends_with("/v1/responses"));
+        let (wire, uri, _) = wire_and_uri("openai/gpt-4.1");
+        assert_eq!(wire, Wire::OpenAiChat);
+        assert_eq!(uri, "https://api.openai.com/v1/chat/completions");
     }
 
     #[test]

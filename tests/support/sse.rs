@@ -460,3 +460,129 @@ pub mod anthropic {
         json!({"type": "error", "error": {"type": kind, "message": message}, "request_id": "req_011CSHoEeqs5C35K2UUqR7Fy"})
     }
 }
+
+/// OpenAI Responses API stream events
+/// (platform.openai.com/docs/api-reference/responses-streaming), for its reasoning models.
+pub mod responses {
+    use super::*;
+
+    /// One event frame: `event: TYPE` and its JSON.
+    pub fn event(v: &Value) -> String {
+        format!("event: {}\ndata: {v}\n\n", v["type"].as_str().unwrap())
+    }
+
+    /// `response.created` for `model`.
+    pub fn created(model: &str) -> String {
+        event(
+            &json!({"type": "response.created", "sequence_number": 0, "response": {
+            "id": "resp_e2e", "object": "response", "status": "in_progress", "model": model,
+            "output": [], "usage": null, "store": false}}),
+        )
+    }
+
+    /// A reasoning item at `output_index`: its summary streamed in `pieces`, then `done` with
+    /// its encrypted content.
+    pub fn reasoning(output_index: u32, id: &str, pieces: &[&str], encrypted: &str) -> String {
+        let mut s = event(
+            &json!({"type": "response.output_item.added", "output_index": output_index,
+            "item": {"id": id, "type": "reasoning", "summary": []}}),
+        );
+        for p in pieces {
+            s += &event(
+                &json!({"type": "response.reasoning_summary_text.delta", "item_id": id,
+                "output_index": output_index, "summary_index": 0, "delta": p}),
+            );
+        }
+        s += &event(
+            &json!({"type": "response.output_item.done", "output_index": output_index,
+            "item": {"id": id, "type": "reasoning", "encrypted_content": encrypted,
+                     "summary": [{"type": "summary_text", "text": pieces.concat()}]}}),
+        );
+        s
+    }
+
+    /// A function call at `output_index`, its arguments in `fragments`.
+    pub fn function_call(
+        output_index: u32,
+        id: &str,
+        call_id: &str,
+        name: &str,
+        fragments: &[String],
+    ) -> String {
+        let item = json!({"id": id, "type": "function_call", "status": "in_progress", "arguments": "", "call_id": call_id, "name": name});
+        let mut s = event(
+            &json!({"type": "response.output_item.added", "output_index": output_index, "item": item}),
+        );
+        for f in fragments {
+            s += &event(
+                &json!({"type": "response.function_call_arguments.delta", "item_id": id, "output_index": output_index, "delta": f}),
+            );
+        }
+        let args = fragments.concat();
+        s += &event(
+            &json!({"type": "response.function_call_arguments.done", "item_id": id, "output_index": output_index, "arguments": args}),
+        );
+        let mut done = item.clone();
+        done["arguments"] = json!(args);
+        done["status"] = json!("completed");
+        s += &event(
+            &json!({"type": "response.output_item.done", "output_index": output_index, "item": done}),
+        );
+        s
+    }
+
+    /// An assistant message at `output_index`, its text in `pieces`.
+    pub fn text(output_index: u32, id: &str, pieces: &[&str]) -> String {
+        let mut s = event(
+            &json!({"type": "response.output_item.added", "output_index": output_index,
+            "item": {"id": id, "type": "message", "status": "in_progress", "role": "assistant", "content": []}}),
+        );
+        for p in pieces {
+            s += &event(
+                &json!({"type": "response.output_text.delta", "item_id": id, "output_index": output_index, "content_index": 0, "delta": p}),
+            );
+        }
+        s += &event(
+            &json!({"type": "response.output_item.done", "output_index": output_index,
+            "item": {"id": id, "type": "message", "status": "completed", "role": "assistant",
+                     "content": [{"type": "output_text", "text": pieces.concat(), "annotations": []}]}}),
+        );
+        s
+    }
+
+    /// A whole text answer: streamed events, or the response object.
+    pub fn answer(
+        model: &str,
+        text: &str,
+        stream: bool,
+        input: u64,
+        output: u64,
+    ) -> crate::support::mock::Reply {
+        use crate::support::mock::Reply;
+        if stream {
+            Reply::sse([
+                created(model),
+                self::text(0, "msg_answer", &[text]),
+                completed(input, output, 0),
+            ])
+        } else {
+            Reply::json(
+                200,
+                &json!({"id": "resp_e2e", "object": "response", "status": "completed", "model": model,
+                "output": [{"id": "msg_answer", "type": "message", "status": "completed", "role": "assistant",
+                            "content": [{"type": "output_text", "text": text, "annotations": []}]}],
+                "usage": {"input_tokens": input, "input_tokens_details": {"cached_tokens": 0},
+                          "output_tokens": output, "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": input + output}}),
+            )
+        }
+    }
+
+    /// `response.completed` with this usage.
+    pub fn completed(input: u64, output: u64, cached: u64) -> String {
+        event(
+            &json!({"type": "response.completed", "response": {"id": "resp_e2e", "object": "response", "status": "completed",
+            "usage": {"input_tokens": input, "input_tokens_details": {"cached_tokens": cached},
+                      "output_tokens": output, "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": input + output}}}),
+        )
+    }
+}
