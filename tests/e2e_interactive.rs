@@ -306,3 +306,54 @@ fn a_conversation_that_overfills_a_128k_window_is_compacted_and_goes_on() {
     let (code, _) = session.exit();
     assert_eq!(code, "0");
 }
+
+#[test]
+fn a_conversation_near_a_128k_window_is_compacted_before_the_next_turn() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (project, data) = Session::prepare();
+    // The second answer reports 120k tokens of prompt: past the point where Claude Code
+    // compacts within gpt-4o's 128k window, far from the 1M it would assume without bgw.
+    let gpt = rt.block_on(Mock::answering(|req| {
+        let (_, last) = last_message(req);
+        if last.contains("create a detailed summary") {
+            say(
+                req,
+                "gpt-4o",
+                "<summary>Two questions were asked.</summary>",
+            )
+        } else if last.contains("Second question") {
+            Reply::sse([openai::text_stream(
+                "gpt-4o",
+                &["Second answer."],
+                120_000,
+                5,
+            )])
+        } else if last.contains("Third question") {
+            say(req, "gpt-4o", "Third answer.")
+        } else {
+            say(req, "gpt-4o", "First answer.")
+        }
+    }));
+    add_key(data.path(), "openai", &gpt.at("/v1"));
+    let session = Session::start(project, data, "--sonnet openai/gpt-4o");
+    let tmux = &session.tmux;
+
+    tmux.submit("First question");
+    tmux.wait_for("First answer.", STEP);
+    tmux.submit("Second question");
+    tmux.wait_for("Second answer.", STEP);
+    tmux.submit("Third question");
+    tmux.wait_for("Third answer.", STEP);
+
+    let asked: Vec<String> = gpt.requests().iter().map(|r| last_message(r).1).collect();
+    let summary = asked
+        .iter()
+        .position(|m| m.contains("create a detailed summary"));
+    let third = asked.iter().position(|m| m.contains("Third question"));
+    assert!(
+        matches!((summary, third), (Some(s), Some(q)) if s < q),
+        "Claude Code compacted before the third turn: {asked:#?}"
+    );
+    let (code, _) = session.exit();
+    assert_eq!(code, "0");
+}
