@@ -47,7 +47,7 @@ pub async fn handle(
         ProviderKind::Azure => {
             azure::api_for(&target.upstream_model) == azure::AzureApi::FoundryAnthropic
         }
-        ProviderKind::OpenAi | ProviderKind::OpenAiCompat => false,
+        ProviderKind::OpenAi | ProviderKind::OpenAiCompat | ProviderKind::Gemini => false,
     };
     let own_login = target.provider == "anthropic" && routed.client_auth.is_some();
     if anthropic_wire && (target.secret.is_some() || own_login) {

@@ -7,6 +7,7 @@
 pub mod anthropic;
 pub mod azure;
 pub mod client;
+pub mod gemini;
 pub mod inputs;
 pub mod openai;
 pub mod too_long;
@@ -31,6 +32,8 @@ pub enum ProviderKind {
     OpenAiCompat,
     /// Azure OpenAI deployments, and Claude on Azure AI Foundry.
     Azure,
+    /// Google's Gemini API (`generateContent`).
+    Gemini,
 }
 
 impl ProviderKind {
@@ -41,6 +44,7 @@ impl ProviderKind {
             ProviderKind::OpenAi => "openai",
             ProviderKind::OpenAiCompat => "openai-compatible",
             ProviderKind::Azure => "azure",
+            ProviderKind::Gemini => "gemini",
         }
     }
 }
@@ -104,7 +108,7 @@ pub struct Builtin {
     pub quirks: openai::Quirks,
 }
 
-/// The built-in providers: anthropic, openai, azure, then the OpenAI-compatible vendors.
+/// The built-in providers: anthropic, openai, azure, gemini, then the OpenAI-compatible vendors.
 pub fn builtins() -> impl Iterator<Item = Builtin> {
     let fixed = [
         Builtin {
@@ -126,6 +130,14 @@ pub fn builtins() -> impl Iterator<Item = Builtin> {
             kind: ProviderKind::Azure,
             base_url: None,
             key_env: Some("AZURE_OPENAI_API_KEY"),
+            quirks: openai::Quirks::OPENAI,
+        },
+        Builtin {
+            id: "gemini",
+            kind: ProviderKind::Gemini,
+            base_url: Some(gemini::DEFAULT_BASE_URL),
+            key_env: Some("GEMINI_API_KEY"),
+            // Only `pdf` matters here (inputs::check): every Gemini model reads PDFs.
             quirks: openai::Quirks::OPENAI,
         },
     ];
@@ -152,6 +164,8 @@ pub enum Wire {
     OpenAiChat,
     /// OpenAI's Responses API, for its reasoning models.
     OpenAiResponses,
+    /// Google's Gemini API.
+    Gemini,
 }
 
 /// What the client sent, as the provider needs it.
@@ -213,7 +227,7 @@ pub fn prepare_with(
         http::header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     ));
-    let (wire, uri) = match target.kind {
+    let (wire, mut uri) = match target.kind {
         ProviderKind::Anthropic => {
             let query = inbound.query.map(|q| format!("?{q}")).unwrap_or_default();
             anthropic_headers(inbound.headers, &mut headers);
@@ -255,6 +269,17 @@ pub fn prepare_with(
                 (Wire::OpenAiChat, format!("{base}/chat/completions"))
             }
         }
+        ProviderKind::Gemini => {
+            // The key goes in a header, never in the URL (which ends up in logs).
+            if let Some(s) = &target.secret {
+                headers.push((
+                    HeaderName::from_static("x-goog-api-key"),
+                    secret_value(target, s)?,
+                ));
+            }
+            // The path depends on whether the client streams: set with the body.
+            (Wire::Gemini, String::new())
+        }
     };
     let (body, stream) = match wire {
         Wire::Anthropic => (
@@ -287,6 +312,19 @@ pub fn prepare_with(
                 openai::encode_request_with(&req, model, &target.quirks, stream, Some(&own))?
             };
             (body, Some(stream))
+        }
+        Wire::Gemini => {
+            let mut req = MessagesRequest::parse(inbound.body)?;
+            clamp_max_tokens(&mut req, &target.provider, model);
+            // Gemini fetches PDFs (and images) given by URL itself.
+            inputs::check_with(&req, &target.provider, model, &target.quirks, true)?;
+            let stream = req.stream.unwrap_or(false);
+            uri = format!("{base}{}", gemini::path(model, stream)?);
+            let own = inbound.thinking.signer(&target.provider, model);
+            (
+                gemini::encode_request(&req, model, Some(&own))?,
+                Some(stream),
+            )
         }
     };
     Ok(Prepared {
@@ -356,6 +394,7 @@ impl Wire {
             Wire::OpenAiResponses => {
                 Box::new(openai::ResponsesStream::new(requested_model).signing_thinking(signer))
             }
+            Wire::Gemini => Box::new(gemini::GeminiStream::new(requested_model, Some(signer))),
         }
     }
 
@@ -374,6 +413,10 @@ impl Wire {
             }
             Wire::OpenAiResponses => {
                 let msg = openai::decode_responses_body(body, requested_model, Some(signer))?;
+                Ok((msg.to_json(), msg.usage))
+            }
+            Wire::Gemini => {
+                let msg = gemini::decode_body(body, requested_model, Some(signer))?;
                 Ok((msg.to_json(), msg.usage))
             }
         }
@@ -395,6 +438,7 @@ impl Wire {
             Wire::OpenAiChat | Wire::OpenAiResponses => {
                 openai::upstream_error(provider, status, body)
             }
+            Wire::Gemini => gemini::upstream_error(provider, status, body),
         }
     }
 }

@@ -10,7 +10,9 @@
 //!   messages, C in the completion).`, with code `context_length_exceeded`;
 //! - Groq: code `context_length_exceeded`, `Please reduce the length of the messages or
 //!   completion.` (no numbers);
-//! - Mistral: `Prompt contains N tokens …, too large for model with M maximum context length`.
+//! - Mistral: `Prompt contains N tokens …, too large for model with M maximum context length`;
+//! - Gemini: `The input token count (N) exceeds the maximum number of tokens allowed (M).`
+//!   (status `INVALID_ARGUMENT`).
 
 use crate::messages::{ApiError, ErrorKind};
 
@@ -26,6 +28,7 @@ pub fn refusal(provider: &str, message: &str, code: Option<&str>) -> Option<ApiE
             "reduce the length of the messages",
             "too large for model with",
             "exceeds the context window",
+            "exceeds the maximum number of tokens allowed",
         ]
         .iter()
         .any(|p| lower.contains(p));
@@ -33,10 +36,12 @@ pub fn refusal(provider: &str, message: &str, code: Option<&str>) -> Option<ApiE
         return None;
     }
     let limit = number_after(&lower, "maximum context length is")
-        .or_else(|| number_before(&lower, "maximum context length"));
+        .or_else(|| number_before(&lower, "maximum context length"))
+        .or_else(|| number_after(&lower, "tokens allowed ("));
     let actual = number_after(&lower, "you requested")
         .or_else(|| number_after(&lower, "resulted in"))
-        .or_else(|| number_after(&lower, "prompt contains"));
+        .or_else(|| number_after(&lower, "prompt contains"))
+        .or_else(|| number_after(&lower, "input token count ("));
     let text = match (actual, limit) {
         (Some(n), Some(m)) if n > m => format!("prompt is too long: {n} tokens > {m} maximum"),
         _ => format!("prompt is too long for {provider}: {}", message.trim()),
@@ -109,6 +114,19 @@ mod tests {
             )
             .as_deref(),
             Some("prompt is too long: 40000 tokens > 32768 maximum")
+        );
+    }
+
+    #[test]
+    fn gemini_names_both_numbers_in_parentheses() {
+        // https://github.com/google-gemini/gemini-cli/issues/6678
+        assert_eq!(
+            said(
+                "The input token count (1200293) exceeds the maximum number of tokens allowed (1048576).",
+                None,
+            )
+            .as_deref(),
+            Some("prompt is too long: 1200293 tokens > 1048576 maximum")
         );
     }
 
