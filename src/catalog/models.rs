@@ -18,6 +18,7 @@ const TOGR: &str = "together";
 const FIRE: &str = "fireworks";
 const OPRT: &str = "openrouter";
 const OLLM: &str = "ollama";
+const GEM: &str = "gemini";
 
 /// Flags: text only, reasoning, vision (image input), or both.
 const TEXT: u8 = 0;
@@ -128,6 +129,18 @@ pub static MODELS: &[ModelInfo] = &[
     m(OAI, "o3", "o3", 200_000, 100_000, None, RV),
     m(OAI, "o4-mini", "o4-mini", 200_000, 100_000, po(1.1, 4.4), RV),
     m(OAI, "o3-mini", "o3-mini", 200_000, 100_000, pr(1.1, 4.4, 0.55), R),
+    // gemini: https://ai.google.dev/gemini-api/docs/pricing (Standard tier, prompts up to 200K
+    // tokens; read 2026-11-24 through copies quoting it) and
+    // https://ai.google.dev/gemini-api/docs/models (windows: 1,048,576 in, 65,536 out).
+    // Prompts above 200K tokens bill at higher rates on the Pro models (not modelled); cache
+    // prices were confirmed for 3 Flash only. 3.1 Flash-Lite and 3.5 Flash are left out until
+    // their numbers are confirmed.
+    m(GEM, "gemini-3.1-pro-preview", "Gemini 3.1 Pro", 1_048_576, 65_536, po(2.0, 12.0), RV),
+    m(GEM, "gemini-3-pro-preview", "Gemini 3 Pro", 1_048_576, 65_536, po(2.0, 12.0), RV),
+    m(GEM, "gemini-3-flash-preview", "Gemini 3 Flash", 1_048_576, 65_536, pr(0.5, 3.0, 0.05), RV),
+    m(GEM, "gemini-2.5-pro", "Gemini 2.5 Pro", 1_048_576, 65_536, po(1.25, 10.0), RV),
+    m(GEM, "gemini-2.5-flash", "Gemini 2.5 Flash", 1_048_576, 65_536, po(0.3, 2.5), RV),
+    m(GEM, "gemini-2.5-flash-lite", "Gemini 2.5 Flash-Lite", 1_048_576, 65_536, po(0.1, 0.4), RV),
     // groq: https://console.groq.com/docs/models (ids, windows, output caps, prices).
     m(GROQ, "llama-3.3-70b-versatile", "Llama 3.3 70B", 131_072, 32_768, po(0.59, 0.79), TEXT),
     m(GROQ, "llama-3.1-8b-instant", "Llama 3.1 8B", 131_072, 131_072, po(0.05, 0.08), TEXT),
