@@ -5,11 +5,14 @@
 
 use bgw::messages::MessagesRequest;
 use bgw::messages::request::RequestHead;
+use bgw::messages::signature::ThinkingKey;
+use bgw::providers::gemini::{self, GeminiStream};
 use bgw::providers::openai::{
     ChatStream, Quirks, ResponsesStream, decode_response, decode_responses_body, encode_request,
     encode_responses_request, error_message,
 };
 use bgw::providers::{StreamDecoder, anthropic::PassthroughStream};
+use std::sync::Arc;
 
 /// A small deterministic generator (xorshift64*), so a failure can be replayed.
 struct Rng(u64);
@@ -176,5 +179,79 @@ fn anthropic_passthrough_survives_garbage() {
         d.feed(&junk, &mut out);
         d.finish(&mut out);
         assert!(out.starts_with(&junk));
+    }
+}
+
+#[test]
+fn mangled_requests_translate_for_gemini_or_fail_cleanly() {
+    let own = Arc::new(ThinkingKey::from_bytes(&[3; 32])).signer("gemini", "gemini-3-pro-preview");
+    let mut translated = 0;
+    for body in mutations(
+        &fixture("claude_code/request_tool_result.json"),
+        1500,
+        0x5eed_0006,
+    ) {
+        if let Ok(req) = MessagesRequest::parse(&body) {
+            for model in [
+                "gemini-3-pro-preview",
+                "gemini-2.5-flash",
+                "gemini-2.0-flash",
+            ] {
+                if gemini::encode_request(&req, model, Some(&own)).is_ok() {
+                    translated += 1;
+                }
+            }
+        }
+    }
+    assert!(
+        translated > 0,
+        "some mutations stay valid and must still translate"
+    );
+}
+
+#[test]
+fn mangled_gemini_streams_end_in_events_or_an_error_event() {
+    let key = Arc::new(ThinkingKey::from_bytes(&[3; 32]));
+    for name in [
+        "gemini/stream_thoughts_text.sse",
+        "gemini/stream_function_calls_signed.sse",
+        "gemini/stream_text_signed_last.sse",
+    ] {
+        for (n, input) in mutations(&fixture(name), 700, 0x5eed_0007)
+            .into_iter()
+            .enumerate()
+        {
+            let mut rng = Rng(n as u64 + 1);
+            let signer = key.signer("gemini", "gemini-3-pro-preview");
+            let mut decoder = GeminiStream::new("gemini/gemini-3-pro-preview", Some(signer));
+            let mut out = Vec::new();
+            let mut rest = input.as_slice();
+            while !rest.is_empty() {
+                let take = 1 + rng.below(9).min(rest.len() - 1);
+                decoder.feed(&rest[..take], &mut out);
+                rest = &rest[take..];
+            }
+            decoder.finish(&mut out);
+            let text = String::from_utf8_lossy(&out);
+            assert!(
+                text.contains("event: message_stop") || text.contains("event: error"),
+                "{name} case {n}: the client must always learn how the stream ended:\n{text}"
+            );
+        }
+    }
+}
+
+#[test]
+fn mangled_gemini_bodies_and_errors_decode_or_fail_cleanly() {
+    for name in [
+        "gemini/response_function_call.json",
+        "gemini/response_prompt_blocked.json",
+        "gemini/error_429.json",
+        "gemini/error_400_api_key.json",
+    ] {
+        for body in mutations(&fixture(name), 700, 0x5eed_0008) {
+            let _ = gemini::decode_body(&body, "gemini/gemini-2.5-flash", None);
+            let _ = gemini::upstream_error("gemini", 400, &body);
+        }
     }
 }

@@ -996,8 +996,10 @@ const SCHEMA_KEYS: &[&str] = &[
     "example",
 ];
 
-/// How deep `$ref`s are followed before a schema is cut short (recursive definitions).
+/// How deep `$ref`s are followed before a schema is cut short (recursive definitions), and how
+/// many are inlined in all (a definition referring to itself twice would double at each level).
 const MAX_REF_DEPTH: usize = 8;
+const MAX_REFS: usize = 256;
 
 /// A JSON Schema as Gemini's `parameters`: references inlined, `const` as a one-value enum,
 /// type lists as `nullable` or `anyOf`, `oneOf` as `anyOf`, `allOf` merged, and every key it
@@ -1010,7 +1012,8 @@ fn legacy_parameters(schema: &RawValue) -> Option<Value> {
         .or_else(|| root.get("definitions"))
         .cloned()
         .unwrap_or(Value::Null);
-    let cleaned = clean_schema(&root, &defs, 0);
+    let mut refs = 0;
+    let cleaned = clean_schema(&root, &defs, 0, &mut refs);
     let has_properties = cleaned
         .get("properties")
         .and_then(Value::as_object)
@@ -1018,14 +1021,17 @@ fn legacy_parameters(schema: &RawValue) -> Option<Value> {
     has_properties.then_some(cleaned)
 }
 
-fn clean_schema(schema: &Value, defs: &Value, depth: usize) -> Value {
+fn clean_schema(schema: &Value, defs: &Value, depth: usize, refs: &mut usize) -> Value {
     let Some(obj) = schema.as_object() else {
         return Value::Object(Map::new());
     };
     if let Some(reference) = obj.get("$ref").and_then(Value::as_str) {
         let name = reference.rsplit('/').next().unwrap_or(reference);
         return match defs.get(name) {
-            Some(target) if depth < MAX_REF_DEPTH => clean_schema(target, defs, depth + 1),
+            Some(target) if depth < MAX_REF_DEPTH && *refs < MAX_REFS => {
+                *refs += 1;
+                clean_schema(target, defs, depth + 1, refs)
+            }
             // A recursive definition, cut short: any object.
             _ => serde_json::json!({"type": "OBJECT"}),
         };
@@ -1095,7 +1101,7 @@ fn clean_schema(schema: &Value, defs: &Value, depth: usize) -> Value {
                 if let Some(props) = value.as_object() {
                     let cleaned: Map<String, Value> = props
                         .iter()
-                        .map(|(k, v)| (k.clone(), clean_schema(v, defs, depth)))
+                        .map(|(k, v)| (k.clone(), clean_schema(v, defs, depth, refs)))
                         .collect();
                     if !cleaned.is_empty() {
                         out.insert("properties".into(), Value::Object(cleaned));
@@ -1107,13 +1113,13 @@ fn clean_schema(schema: &Value, defs: &Value, depth: usize) -> Value {
                     Value::Array(tuple) => tuple.first().cloned().unwrap_or(Value::Null),
                     other => other.clone(),
                 };
-                out.insert("items".into(), clean_schema(&item, defs, depth));
+                out.insert("items".into(), clean_schema(&item, defs, depth, refs));
             }
             "anyOf" | "oneOf" => {
                 if let Some(options) = value.as_array() {
                     let cleaned: Vec<Value> = options
                         .iter()
-                        .map(|o| clean_schema(o, defs, depth))
+                        .map(|o| clean_schema(o, defs, depth, refs))
                         .collect();
                     out.insert("anyOf".into(), Value::Array(cleaned));
                 }

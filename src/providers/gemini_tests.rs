@@ -552,6 +552,25 @@ fn models_before_2_5_get_a_cleaned_openapi_schema() {
 }
 
 #[test]
+fn a_recursive_definition_is_cut_short_not_expanded_forever() {
+    // A tree whose node refers to itself from ten properties: inlined fully it would have
+    // 10^8 nodes at the depth limit.
+    let props: serde_json::Map<String, Value> = (0..10)
+        .map(|i| (format!("c{i}"), json!({"$ref": "#/$defs/node"})))
+        .collect();
+    let schema = json!({
+        "type": "object",
+        "properties": {"root": {"$ref": "#/$defs/node"}},
+        "$defs": {"node": {"type": "object", "properties": props}}
+    });
+    let raw = serde_json::value::to_raw_value(&schema).unwrap();
+    let cleaned = legacy_parameters(&raw).unwrap();
+    let size = cleaned.to_string().len();
+    assert!(size < 200_000, "{size} bytes");
+    assert_eq!(cleaned["properties"]["root"]["type"], "OBJECT");
+}
+
+#[test]
 fn the_url_path_says_whether_to_stream_and_refuses_odd_model_names() {
     assert_eq!(
         path("gemini-2.5-pro", true).unwrap(),
