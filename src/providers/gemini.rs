@@ -1835,9 +1835,10 @@ struct ErrorDetail<'a> {
 
 const MAX_MESSAGE: usize = 600;
 
-/// The error for a non-2xx Gemini answer: the kind from Google's `status` (an invalid key is
-/// an authentication error though Google says 400), a prompt over the window in the words
-/// Claude Code compacts on, and `RetryInfo` as `retry-after`.
+/// The error for a non-2xx Gemini answer: the kind from Google's `status` (every key problem is
+/// an authentication error, though Google says 400 for an invalid key and 403 for a leaked or
+/// restricted one), a prompt over the window in the words Claude Code compacts on, and
+/// `RetryInfo` as `retry-after`.
 pub fn upstream_error(provider: &str, status: u16, body: &[u8]) -> ApiError {
     let text = String::from_utf8_lossy(body);
     let err = error_from_value(&text, Some(status));
@@ -1907,8 +1908,9 @@ fn google_error(e: GoogleError<'_>, http: Option<u16>) -> ApiError {
             Some("INVALID_ARGUMENT" | "FAILED_PRECONDITION" | "OUT_OF_RANGE") => {
                 ErrorKind::InvalidRequest
             }
-            Some("UNAUTHENTICATED") => ErrorKind::Authentication,
-            Some("PERMISSION_DENIED") => ErrorKind::Permission,
+            // Google says PERMISSION_DENIED for keys: leaked, restricted, or for a project
+            // without the API; each is fixed by another key, as a missing one is.
+            Some("UNAUTHENTICATED" | "PERMISSION_DENIED") => ErrorKind::Authentication,
             Some("NOT_FOUND") => ErrorKind::NotFound,
             Some("RESOURCE_EXHAUSTED") => ErrorKind::RateLimit,
             Some("UNAVAILABLE") => ErrorKind::Overloaded,

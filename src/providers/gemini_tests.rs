@@ -1006,7 +1006,11 @@ fn google_statuses_map_to_anthropic_kinds() {
     assert_eq!((err.status, err.kind), (404, ErrorKind::NotFound));
 
     let err = upstream_error("gemini", 403, &fixture("error_403.json"));
-    assert_eq!((err.status, err.kind), (403, ErrorKind::Permission));
+    assert_eq!((err.status, err.kind), (401, ErrorKind::Authentication));
+    assert_eq!(
+        err.message,
+        "gemini: Your API key was reported as leaked. Please use another API key."
+    );
 
     let err = upstream_error(
         "gemini",
