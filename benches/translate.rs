@@ -1,10 +1,13 @@
 //! Translation micro-benchmarks: the per-request and per-token work bgw adds.
 //!
-//! - `encode_claude_code_request`: parse a ~50 KB Claude Code request and encode it for OpenAI.
+//! - `encode_claude_code_request`: parse a ~50 KB Claude Code request and encode it for OpenAI;
+//!   `encode_claude_code_request_gemini` the same for Gemini (tool schemas lose `$schema`).
 //! - `count_tokens_claude_code_request`: what `count_tokens` does for an OpenAI model: parse
 //!   the same request, encode it for OpenAI and estimate the prompt tokens of that body.
 //! - `decode_openai_stream_1000_chunks`: a 1,000-chunk Chat Completions stream (text, then a
-//!   tool call in fragments) into Anthropic SSE bytes, fed one upstream chunk at a time.
+//!   tool call in fragments) into Anthropic SSE bytes, fed one upstream chunk at a time;
+//!   `decode_gemini_stream_1000_chunks` a Gemini stream of 1,000 chunks (thoughts, text, then a
+//!   signed function call), its thinking signed as in the gateway.
 //! - `anthropic_passthrough_body` / `anthropic_rewrite_model_only`: the body bgw forwards to
 //!   Anthropic for the 50 KB request (the scan for foreign history included), against the
 //!   bare model rewrite it costs on top of.
@@ -13,8 +16,10 @@ use criterion::{Criterion, Throughput, black_box, criterion_group, criterion_mai
 
 use bgw::messages::MessagesRequest;
 use bgw::messages::request::RequestHead;
+use bgw::messages::signature::ThinkingKey;
 use bgw::providers::StreamDecoder;
 use bgw::providers::anthropic::{prepare_body, rewrite_model};
+use bgw::providers::gemini::{self, GeminiStream};
 use bgw::providers::openai::{ChatStream, Quirks, encode_request};
 use bgw::tokens::{self, ToolStyle};
 
@@ -120,6 +125,15 @@ fn encode(c: &mut Criterion) {
             black_box(encode_request(&req, "gpt-5", &Quirks::OPENAI, true).map(|v| v.len()))
         })
     });
+    group.bench_function("encode_claude_code_request_gemini", |b| {
+        b.iter(|| {
+            let req = match MessagesRequest::parse(black_box(&body)) {
+                Ok(r) => r,
+                Err(e) => panic!("fixture does not parse: {}", e.message),
+            };
+            black_box(gemini::encode_request(&req, "gemini-2.5-pro", None).map(|v| v.len()))
+        })
+    });
     // The pieces, so the cost of each phase is shown rather than argued.
     group.bench_function("route_head_parse", |b| {
         b.iter(|| black_box(RequestHead::parse(black_box(&body)).map(|h| h.model.get().len())))
@@ -221,5 +235,64 @@ fn passthrough(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, encode, count, decode, passthrough);
+/// 1,000 Gemini `data:` frames: 300 thought chunks, 699 text chunks, then a function call with
+/// its thought signature, the finish reason and usage.
+fn gemini_stream_frames() -> Vec<Vec<u8>> {
+    let frame = |parts: &str, tail: &str| {
+        format!("data: {{\"candidates\":[{{\"content\":{{\"parts\":{parts},\"role\":\"model\"}},\"index\":0{tail}}}],\"usageMetadata\":{{\"promptTokenCount\":50000,\"candidatesTokenCount\":700,\"thoughtsTokenCount\":300,\"totalTokenCount\":51000}},\"modelVersion\":\"gemini-2.5-pro\",\"responseId\":\"bench\"}}\r\n\r\n").into_bytes()
+    };
+    let mut frames = Vec::with_capacity(1000);
+    for _ in 0..300 {
+        frames.push(frame(
+            r#"[{"text":" weighing the options,","thought":true}]"#,
+            "",
+        ));
+    }
+    for _ in 0..699 {
+        frames.push(frame(r#"[{"text":" the runtime starts here;"}]"#, ""));
+    }
+    frames.push(frame(
+        r#"[{"functionCall":{"name":"Read","args":{"file_path":"/src/main.rs"}},"thoughtSignature":"CiQBcsjafDNqE6bXd4mZBk7vhc1ps2Kkq8sbjIXHJcGRmIo1OOgKYAFyyNp8X9Ya9Pz0Bv6qVE2AmSgHzvFcd0Gg9YcA"}]"#,
+        r#","finishReason":"STOP""#,
+    ));
+    frames
+}
+
+fn decode_gemini(c: &mut Criterion) {
+    let frames = gemini_stream_frames();
+    let total: usize = frames.iter().map(Vec::len).sum();
+    let key = std::sync::Arc::new(ThinkingKey::from_bytes(&[1; 32]));
+    let signer = key.signer("gemini", "gemini-2.5-pro");
+    let mut once = Vec::new();
+    let mut stream = GeminiStream::new("gemini/gemini-2.5-pro", Some(signer.clone()));
+    for f in &frames {
+        stream.feed(f, &mut once);
+    }
+    stream.finish(&mut once);
+    let text = String::from_utf8_lossy(&once);
+    assert!(
+        text.contains("\"stop_reason\":\"tool_use\"")
+            && text.contains("signature_delta")
+            && text.ends_with("{\"type\":\"message_stop\"}\n\n")
+    );
+    assert!(!text.contains("event: error"));
+
+    let mut group = c.benchmark_group("translate");
+    group.throughput(Throughput::Bytes(total as u64));
+    group.bench_function("decode_gemini_stream_1000_chunks", |b| {
+        let mut out = Vec::with_capacity(total * 2);
+        b.iter(|| {
+            out.clear();
+            let mut stream = GeminiStream::new("gemini/gemini-2.5-pro", Some(signer.clone()));
+            for f in &frames {
+                stream.feed(black_box(f), &mut out);
+            }
+            stream.finish(&mut out);
+            black_box(out.len())
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, encode, count, decode, decode_gemini, passthrough);
 criterion_main!(benches);

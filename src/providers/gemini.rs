@@ -548,17 +548,53 @@ fn output_schema<'r>(req: &'r MessagesRequest<'_>) -> Option<&'r RawValue> {
 }
 
 /// The schema without a top-level `$schema` (which Gemini refuses); untouched when absent.
+/// The other members are copied as written (nothing below the top level is parsed or
+/// reordered).
 fn without_schema_keyword(schema: &RawValue) -> Cow<'_, RawValue> {
     if !schema.get().contains("\"$schema\"") {
         return Cow::Borrowed(schema);
     }
-    let Ok(mut value) = serde_json::from_str::<Map<String, Value>>(schema.get()) else {
+    let Ok(Members(members)) = serde_json::from_str::<Members<'_>>(schema.get()) else {
         return Cow::Borrowed(schema);
     };
-    value.remove("$schema");
-    match serde_json::value::to_raw_value(&value) {
-        Ok(raw) => Cow::Owned(raw),
-        Err(_) => Cow::Borrowed(schema),
+    let mut out = String::with_capacity(schema.get().len());
+    out.push('{');
+    for (key, value) in members.iter().filter(|(k, _)| k != "$schema") {
+        if out.len() > 1 {
+            out.push(',');
+        }
+        // Serializing a string cannot fail.
+        out.push_str(&serde_json::to_string(key).unwrap_or_default());
+        out.push(':');
+        out.push_str(value.get());
+    }
+    out.push('}');
+    RawValue::from_string(out).map_or(Cow::Borrowed(schema), Cow::Owned)
+}
+
+/// The members of a JSON object in their order, values kept as written.
+struct Members<'a>(Vec<(String, &'a RawValue)>);
+
+impl<'de> Deserialize<'de> for Members<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Members<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut members = Vec::new();
+                while let Some(member) = map.next_entry::<String, &'de RawValue>()? {
+                    members.push(member);
+                }
+                Ok(Members(members))
+            }
+        }
+        d.deserialize_map(Visit)
     }
 }
 

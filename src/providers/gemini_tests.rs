@@ -552,6 +552,21 @@ fn models_before_2_5_get_a_cleaned_openapi_schema() {
 }
 
 #[test]
+fn only_the_top_level_schema_keyword_goes_and_the_rest_keeps_its_order() {
+    let raw = RawValue::from_string(
+        r#"{"type":"object","$schema":"http://json-schema.org/draft-07/schema#","properties":{"z":{"type":"string","description":"a \"$schema\" word"},"a":{"type":"number"}},"required":["z"]}"#
+            .to_owned(),
+    )
+    .unwrap();
+    assert_eq!(
+        without_schema_keyword(&raw).get(),
+        r#"{"type":"object","properties":{"z":{"type":"string","description":"a \"$schema\" word"},"a":{"type":"number"}},"required":["z"]}"#
+    );
+    let plain = RawValue::from_string(r#"{"type":"object"}"#.to_owned()).unwrap();
+    assert!(matches!(without_schema_keyword(&plain), Cow::Borrowed(_)));
+}
+
+#[test]
 fn a_recursive_definition_is_cut_short_not_expanded_forever() {
     // A tree whose node refers to itself from ten properties: inlined fully it would have
     // 10^8 nodes at the depth limit.
