@@ -137,7 +137,8 @@ pub async fn handle(
             continue;
         }
         let mut err = wire.upstream_error(&target.provider, status.as_u16(), &bytes);
-        err.retry_after = retry_after;
+        // The header wins; a delay the body gives (Gemini's RetryInfo) stands in for it.
+        err.retry_after = retry_after.or(err.retry_after);
         gateway.stats.record(
             &target.provider,
             &target.upstream_model,
