@@ -38,17 +38,28 @@ pub enum Command {
     Keys(keys::KeysCommand),
     /// List the models each configured provider offers
     Models(models::ModelsArgs),
+    /// Hold the store file and serve other bgw processes (started by bgw itself when needed)
+    #[command(hide = true)]
+    StoreOwner,
 }
 
 /// Parses the command line, runs the command, and turns failures into one clear message.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let store = Store::new(cli.data_dir.clone().unwrap_or_else(default_data_dir));
+    let dir = cli.data_dir.clone().unwrap_or_else(default_data_dir);
+    // Other processes start this same executable to own the store when none does.
+    let store = match std::env::current_exe() {
+        Ok(exe) => Store::shared(dir, exe),
+        Err(_) => Store::new(dir),
+    };
     let result = match cli.command {
         Command::Run(args) => run::run(&store, args),
         Command::Serve(args) => serve::run(&store, args),
         Command::Keys(cmd) => keys::run(&store, cmd),
         Command::Models(args) => models::run(&store, args),
+        Command::StoreOwner => crate::store::owner::run(store.dir(), crate::store::owner::IDLE)
+            .map(|_| ExitCode::SUCCESS)
+            .map_err(CliError::from),
     };
     match result {
         Ok(code) => code,

@@ -125,7 +125,7 @@ pub fn run(store: &Store, args: RunArgs) -> Result<ExitCode, CliError> {
         })?;
         let status = wait_child(&mut child).await;
         let gw = running.stop().await;
-        eprintln!("{}", gw.stats.totals().summary_line());
+        eprintln!("{}", super::serve::session_line(&gw, store).await);
         let code = match status {
             Ok(s) => exit_code(s),
             Err(e) => {

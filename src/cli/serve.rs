@@ -30,6 +30,14 @@ pub struct GatewayArgs {
         value_name = "SECS"
     )]
     pub upstream_timeout: u64,
+
+    /// Log requests without their bodies (the request and the response)
+    #[arg(long, env = "BGW_NO_CONTENT")]
+    pub no_content: bool,
+
+    /// Keep no request log at all (`bgw logs` will not see this gateway's requests)
+    #[arg(long, env = "BGW_NO_LOG", conflicts_with = "no_content")]
+    pub no_log: bool,
 }
 
 impl GatewayArgs {
@@ -48,6 +56,8 @@ impl GatewayArgs {
             max_body: self.max_body_mb.saturating_mul(1024 * 1024),
             upstream_timeout: timeout,
             ping_interval: Settings::default().ping_interval.min(timeout),
+            request_log: !self.no_log,
+            no_content: self.no_content,
             ..Settings::default()
         })
     }
@@ -96,9 +106,49 @@ pub fn run(store: &Store, args: ServeArgs) -> Result<ExitCode, CliError> {
         eprintln!("bgw: listening on http://{addr}  (ANTHROPIC_BASE_URL=http://{addr})");
         wait_for_stop_signal().await;
         let gw = running.stop().await;
-        eprintln!("{}", gw.stats.totals().summary_line());
+        eprintln!("{}", session_line(&gw, store).await);
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// The end-of-session line: this gateway's rows in the request log, totalled. Without a log
+/// (`--no-log`), or when the store cannot answer, the gateway's own counts.
+pub async fn session_line(gw: &std::sync::Arc<gateway::Gateway>, store: &Store) -> String {
+    let Some(log) = &gw.log else {
+        return gw.stats.totals().summary_line();
+    };
+    let run = log.run().to_owned();
+    let store = store.clone();
+    let flushing = std::sync::Arc::clone(gw);
+    let unwritten = tokio::task::spawn_blocking(move || {
+        flushing
+            .log
+            .as_ref()
+            .map_or(0, |l| l.flush(Duration::from_secs(10)))
+    })
+    .await
+    .unwrap_or(0);
+    let trouble = log.trouble();
+    let stats = tokio::task::spawn_blocking(move || {
+        let query = crate::store::logs::LogQuery {
+            run: Some(run),
+            ..Default::default()
+        };
+        store.log_stats(&query, crate::store::stats::StatsBy::Provider)
+    })
+    .await;
+    match stats {
+        Ok(Ok(rows)) if unwritten == 0 => {
+            crate::observe::session::Totals::from_stats(&rows).summary_line()
+        }
+        _ => {
+            let why = trouble.unwrap_or_else(|| "the store did not answer".into());
+            format!(
+                "{}\nbgw: {unwritten} request(s) could not be written to the request log: {why}",
+                gw.stats.totals().summary_line()
+            )
+        }
+    }
 }
 
 async fn wait_for_stop_signal() {

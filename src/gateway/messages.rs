@@ -9,7 +9,7 @@ use http::{HeaderMap, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::Gateway;
 use super::auth;
@@ -19,6 +19,7 @@ use super::stream::TranslatedBody;
 use crate::messages::request::RequestHead;
 use crate::messages::signature::ThinkingKey;
 use crate::messages::{ApiError, ErrorKind, Usage};
+use crate::observe::{Answer, Pending};
 use crate::providers::{self, Inbound, Wire};
 use crate::route::Target;
 
@@ -35,14 +36,26 @@ pub struct Routed {
 }
 
 impl Routed {
-    /// Reads the body (bounded), checks the session secret and routes on `model`.
-    pub async fn read(gateway: &Gateway, req: Request<Incoming>) -> Result<Routed, ApiError> {
+    /// Reads the body (bounded), checks the session secret and routes on `model`; notes
+    /// each finding in `pending` as it is made.
+    pub async fn read(
+        gateway: &Gateway,
+        req: Request<Incoming>,
+        mut pending: Option<&mut Pending>,
+    ) -> Result<Routed, ApiError> {
         let (parts, body) = req.into_parts();
         let token = gateway.settings.session_token.as_ref();
         auth::check_session(token, &parts.headers)?;
         let body = read_body(body, &parts.headers, gateway.settings.max_body).await?;
-        let requested = RequestHead::parse(&body)?.model_name()?.into_owned();
+        let head = RequestHead::parse(&body)?;
+        let requested = head.model_name()?.into_owned();
+        if let Some(p) = pending.as_deref_mut() {
+            p.body(&body, &requested);
+        }
         let target = gateway.fresh_routes().await.resolve(&requested)?;
+        if let Some(p) = pending {
+            p.routed(&target);
+        }
         let client_auth = auth::client_credential(token, &parts.headers);
         Ok(Routed {
             parts,
@@ -80,12 +93,38 @@ impl Routed {
     }
 }
 
-/// Handles one Messages request.
+/// Handles one Messages request, and logs it.
 pub async fn handle(
     gateway: &Arc<Gateway>,
     req: Request<Incoming>,
 ) -> Result<Response<GatewayBody>, ApiError> {
-    let routed = Routed::read(gateway, req).await?;
+    let mut pending = gateway
+        .log
+        .as_ref()
+        .map(|log| Pending::start(req.headers(), log.keeps_content()));
+    let id = pending.as_ref().map(Pending::id);
+    let result = answer(gateway, req, &mut pending).await;
+    // A stream took its row along; an answer without one is an error, logged here.
+    if let (Some(p), Err(e)) = (pending.take(), &result) {
+        let answer = Answer::Json(Bytes::from(e.to_json()));
+        gateway.log_finished(p.finish(e.status, Some(e.into()), Usage::default(), answer));
+    }
+    let mut resp = result?;
+    if let Some(id) = id.and_then(|id| http::HeaderValue::from_str(&id.to_string()).ok()) {
+        resp.headers_mut()
+            .insert(http::HeaderName::from_static("x-bgw-request-id"), id);
+    }
+    Ok(resp)
+}
+
+/// Routes, sends and translates one request; `pending` is finished here for a whole body
+/// and moves into the body of a stream.
+async fn answer(
+    gateway: &Arc<Gateway>,
+    req: Request<Incoming>,
+    pending: &mut Option<Pending>,
+) -> Result<Response<GatewayBody>, ApiError> {
+    let routed = Routed::read(gateway, req, pending.as_mut()).await?;
     let requested = routed.requested.as_str();
     // Anthropic itself needs a credential: a stored key or the client's own login.
     if routed.target.provider == "anthropic"
@@ -105,16 +144,30 @@ pub async fn handle(
     let (wire, asked_stream, upstream) = loop {
         let prepared = routed.prepare_with(options)?;
         let (wire, asked_stream) = (prepared.wire, prepared.stream);
-        let upstream = send(gateway, target, prepared).await.inspect_err(|_| {
-            gateway.stats.record(
-                &target.provider,
-                &target.upstream_model,
-                &Usage::default(),
-                false,
-            );
-        })?;
+        if let Some(p) = pending.as_mut() {
+            p.streamed(asked_stream.unwrap_or(false));
+        }
+        let sent_at = Instant::now();
+        let upstream = match send(gateway, target, prepared).await {
+            Ok(u) => u,
+            Err(e) => {
+                if let Some(p) = pending.as_mut() {
+                    p.attempt(target, None, Some(e.message.clone()), sent_at.elapsed());
+                }
+                gateway.stats.record(
+                    &target.provider,
+                    &target.upstream_model,
+                    &Usage::default(),
+                    false,
+                );
+                return Err(e);
+            }
+        };
         let status = upstream.status();
         if status.is_success() {
+            if let Some(p) = pending.as_mut() {
+                p.attempt(target, Some(status.as_u16()), None, sent_at.elapsed());
+            }
             break (wire, asked_stream, upstream);
         }
         let retry_after = upstream
@@ -133,12 +186,29 @@ pub async fn handle(
         {
             // OpenAI shows reasoning summaries only to organizations it has verified; the
             // model reasons all the same, so the request goes again without the summary.
+            if let Some(p) = pending.as_mut() {
+                let why = "reasoning summaries refused (unverified organization); sent again without them";
+                p.attempt(
+                    target,
+                    Some(status.as_u16()),
+                    Some(why.into()),
+                    sent_at.elapsed(),
+                );
+            }
             options.reasoning_summaries = false;
             continue;
         }
         let mut err = wire.upstream_error(&target.provider, status.as_u16(), &bytes);
         // The header wins; a delay the body gives (Gemini's RetryInfo) stands in for it.
         err.retry_after = retry_after.or(err.retry_after);
+        if let Some(p) = pending.as_mut() {
+            p.attempt(
+                target,
+                Some(status.as_u16()),
+                Some(err.message.clone()),
+                sent_at.elapsed(),
+            );
+        }
         gateway.stats.record(
             &target.provider,
             &target.upstream_model,
@@ -153,6 +223,9 @@ pub async fn handle(
             .get(http::header::CONTENT_TYPE)
             .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"))
     });
+    if let Some(p) = pending.as_mut() {
+        p.streamed(stream);
+    }
     let mut passed_back = HeaderMap::new();
     if wire == Wire::Anthropic {
         pass_back_headers(upstream.headers(), &mut passed_back);
@@ -164,6 +237,7 @@ pub async fn handle(
             wire,
             requested,
             upstream.into_body(),
+            pending.take(),
         )
     } else {
         let read = read_upstream(
@@ -182,7 +256,15 @@ pub async fn handle(
             .stats
             .record(&target.provider, &target.upstream_model, &usage, ok);
         // Decoding errors already name the model asked for (`provider/model`).
-        let (body, _) = decoded?;
+        let body = Bytes::from(decoded?.0);
+        if let Some(p) = pending.take() {
+            let answer = if p.keeps_content() {
+                Answer::Json(body.clone())
+            } else {
+                Answer::None
+            };
+            gateway.log_finished(p.finish(200, None, usage, answer));
+        }
         json(StatusCode::OK, body)
     };
     for (name, value) in &passed_back {
@@ -329,12 +411,13 @@ fn start_stream(
     wire: Wire,
     requested: &str,
     upstream: Incoming,
+    pending: Option<Pending>,
 ) -> Response<GatewayBody> {
     let signer = gateway
         .thinking
         .signer(&target.provider, &target.upstream_model);
     let decoder = wire.stream_decoder(&target.provider, requested, signer);
-    let body = TranslatedBody::new(Arc::clone(gateway), target, decoder, upstream);
+    let body = TranslatedBody::new(Arc::clone(gateway), target, decoder, upstream, pending);
     let mut resp = Response::new(GatewayBody::Stream(Box::new(body)));
     let headers = resp.headers_mut();
     headers.insert(

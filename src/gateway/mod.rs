@@ -11,13 +11,14 @@ pub mod stream;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::messages::signature::ThinkingKey;
-use crate::observe::SessionStats;
+use crate::observe::{Finished, RequestLog, SessionStats};
 use crate::providers::client::UpstreamClient;
 use crate::route::{Routes, Secret};
 use crate::store::Store;
@@ -36,6 +37,10 @@ pub struct Settings {
     /// Refuse requests addressed to a non-loopback host name (DNS rebinding) or sent by
     /// a browser (`Origin`): a web page must not spend the user's keys.
     pub loopback_only: bool,
+    /// Write a row for every request (`--no-log` turns it off).
+    pub request_log: bool,
+    /// Never keep request and response bodies, whatever the stored setting says.
+    pub no_content: bool,
 }
 
 impl Default for Settings {
@@ -46,6 +51,8 @@ impl Default for Settings {
             upstream_timeout: Duration::from_secs(600),
             ping_interval: Duration::from_secs(10),
             loopback_only: true,
+            request_log: true,
+            no_content: false,
         }
     }
 }
@@ -55,22 +62,16 @@ pub struct Gateway {
     routes: RwLock<Arc<Routes>>,
     /// Where keys come from; watched so `bgw keys add` reaches a running gateway.
     store: Option<Store>,
-    watch: Mutex<StoreWatch>,
+    /// Set by the store watcher when keys or settings changed; the next request reloads.
+    config_changed: Arc<AtomicBool>,
     pub client: UpstreamClient,
     pub settings: Settings,
     pub stats: SessionStats,
     /// Signs the thinking blocks bgw makes and recognises them when they come back.
     pub thinking: Arc<ThinkingKey>,
+    /// The request log, when there is a store and it is on.
+    pub log: Option<RequestLog>,
 }
-
-/// When the store was last looked at, and its modification time then.
-struct StoreWatch {
-    checked: Instant,
-    modified: Option<SystemTime>,
-}
-
-/// How often a request may look at the store's modification time.
-const STORE_CHECK_EVERY: Duration = Duration::from_millis(250);
 
 impl Gateway {
     /// A gateway over the keys in `store` (or fixed `routes` when there is no store).
@@ -81,43 +82,63 @@ impl Gateway {
         settings: Settings,
         thinking: ThinkingKey,
     ) -> Arc<Gateway> {
-        let modified = store.as_ref().and_then(modified_time);
+        let config_changed = Arc::new(AtomicBool::new(false));
+        if let Some(store) = &store {
+            let flag = Arc::clone(&config_changed);
+            store.watch(move |event| {
+                if !matches!(event, crate::store::Watch::Rows(_)) {
+                    flag.store(true, Ordering::Release);
+                }
+                true
+            });
+        }
+        let log = match &store {
+            Some(store) if settings.request_log => {
+                Some(RequestLog::start(store, !settings.no_content))
+            }
+            _ => None,
+        };
         Arc::new(Gateway {
             routes: RwLock::new(Arc::new(routes)),
             store,
-            watch: Mutex::new(StoreWatch {
-                checked: Instant::now(),
-                modified,
-            }),
+            config_changed,
             client,
             settings,
             stats: SessionStats::default(),
             thinking: Arc::new(thinking),
+            log,
         })
     }
 
-    /// The routing snapshot, re-read first if the store changed since the last look.
+    /// The routing snapshot, re-read first if the store's config changed since the last look.
     pub async fn fresh_routes(&self) -> Arc<Routes> {
         if let Some(store) = &self.store {
-            let changed = match self.watch.lock() {
-                Ok(mut w) if w.checked.elapsed() >= STORE_CHECK_EVERY => {
-                    w.checked = Instant::now();
-                    let now = modified_time(store);
-                    (now != w.modified).then(|| {
-                        w.modified = now;
-                    })
-                }
-                _ => None,
-            };
-            if changed.is_some() {
+            if self.config_changed.swap(false, Ordering::AcqRel) {
                 let store = store.clone();
-                // A failed read keeps the routes we have; the next change tries again.
-                if let Ok(Ok(keys)) = tokio::task::spawn_blocking(move || store.keys()).await {
-                    self.set_routes(Routes::new(&keys));
+                let read = tokio::task::spawn_blocking(move || {
+                    Ok::<_, crate::store::StoreError>((store.keys()?, store.log_settings()?))
+                })
+                .await;
+                match read {
+                    Ok(Ok((keys, log_settings))) => {
+                        self.set_routes(Routes::new(&keys));
+                        if let Some(log) = &self.log {
+                            log.set_content(log_settings.content && !self.settings.no_content);
+                        }
+                    }
+                    // Keep what we have; look again on the next request.
+                    _ => self.config_changed.store(true, Ordering::Release),
                 }
             }
         }
         self.routes()
+    }
+
+    /// Hands a finished request to the log (never waits).
+    pub fn log_finished(&self, finished: Finished) {
+        if let Some(log) = &self.log {
+            log.submit(finished);
+        }
     }
 
     /// The current routing snapshot (cheap: one `Arc` clone, no lock held after).
@@ -194,12 +215,6 @@ async fn load_thinking_key(store: &Store) -> ThinkingKey {
     }
 }
 
-fn modified_time(store: &Store) -> Option<SystemTime> {
-    std::fs::metadata(store.path())
-        .and_then(|m| m.modified())
-        .ok()
-}
-
 /// A gateway serving in the background.
 pub struct Running {
     pub gateway: Arc<Gateway>,
@@ -218,10 +233,20 @@ pub async fn start(addr: SocketAddr, store: Store, settings: Settings) -> Result
             .map_err(|e| e.to_string())?
     };
     let thinking = load_thinking_key(&store).await;
+    let log_settings = {
+        let store = store.clone();
+        tokio::task::spawn_blocking(move || store.log_settings())
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?
+    };
     let client = crate::providers::client::client()?;
     let listener = bind(addr).await?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let gateway = Gateway::new(Some(store), Routes::new(&keys), client, settings, thinking);
+    if let Some(log) = &gateway.log {
+        log.set_content(log_settings.content && !gateway.settings.no_content);
+    }
     let (stop, stopped) = watch::channel(false);
     let task = tokio::spawn(serve(listener, Arc::clone(&gateway), stopped));
     Ok(Running {

@@ -19,8 +19,10 @@ use tokio::time::{Instant, Sleep};
 
 use super::Gateway;
 use crate::messages::{ApiError, ErrorKind, StreamEvent};
+use crate::observe::{Answer, Pending};
 use crate::providers::StreamDecoder;
 use crate::route::Target;
+use crate::store::logs::LoggedError;
 
 /// The body of a translated stream.
 pub struct TranslatedBody {
@@ -33,6 +35,11 @@ pub struct TranslatedBody {
     ended: bool,
     ok: bool,
     recorded: bool,
+    /// The log row in the making, and a copy of what the client was sent (when kept).
+    pending: Option<Pending>,
+    sent: Vec<u8>,
+    /// An `error` event the client was sent (by the decoder or by us).
+    error: Option<LoggedError>,
 }
 
 impl TranslatedBody {
@@ -42,6 +49,7 @@ impl TranslatedBody {
         target: Target,
         decoder: Box<dyn StreamDecoder>,
         upstream: Incoming,
+        pending: Option<Pending>,
     ) -> TranslatedBody {
         let every = gateway.settings.ping_interval;
         TranslatedBody {
@@ -54,6 +62,9 @@ impl TranslatedBody {
             ended: false,
             ok: true,
             recorded: false,
+            pending,
+            sent: Vec::new(),
+            error: None,
         }
     }
 
@@ -65,6 +76,35 @@ impl TranslatedBody {
             self.gateway
                 .stats
                 .record(provider, model, &usage, self.ok && self.ended);
+            if let Some(p) = self.pending.take() {
+                let error = self.error.take().or_else(|| {
+                    (!self.ended).then(|| LoggedError {
+                        kind: "client_closed".into(),
+                        message: "the client closed the connection before the answer ended".into(),
+                    })
+                });
+                let answer = if p.keeps_content() {
+                    Answer::Sse(std::mem::take(&mut self.sent))
+                } else {
+                    Answer::None
+                };
+                self.gateway
+                    .log_finished(p.finish(200, error, usage, answer));
+            }
+        }
+    }
+
+    /// Notes what was sent for the log: the first byte's time, a copy, an error event.
+    fn note_sent(&mut self, out: &[u8]) {
+        let Some(p) = self.pending.as_mut() else {
+            return;
+        };
+        p.first_byte();
+        if p.keeps_content() {
+            self.sent.extend_from_slice(out);
+        }
+        if self.error.is_none() {
+            self.error = error_event(out);
         }
     }
 
@@ -149,6 +189,7 @@ impl Body for TranslatedBody {
         if out.is_empty() {
             Poll::Ready(None)
         } else {
+            this.note_sent(&out);
             Poll::Ready(Some(Ok(Frame::data(Bytes::from(out)))))
         }
     }
@@ -156,6 +197,24 @@ impl Body for TranslatedBody {
     fn is_end_stream(&self) -> bool {
         false
     }
+}
+
+/// The error an `error` event in `out` carries, if there is one.
+fn error_event(out: &[u8]) -> Option<LoggedError> {
+    let at = memchr::memmem::find(out, b"event: error\n")?;
+    let rest = &out[at..];
+    let data = memchr::memmem::find(rest, b"data: ")? + 6;
+    let end = memchr::memchr(b'\n', &rest[data..]).map_or(rest.len(), |e| data + e);
+    let v: serde_json::Value = serde_json::from_slice(&rest[data..end]).ok()?;
+    let e = v.get("error")?;
+    Some(LoggedError {
+        kind: e.get("type")?.as_str()?.to_owned(),
+        message: e
+            .get("message")
+            .and_then(|m| m.as_str())
+            .unwrap_or("")
+            .to_owned(),
+    })
 }
 
 impl Drop for TranslatedBody {

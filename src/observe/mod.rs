@@ -1,5 +1,8 @@
-//! What happened: per-session totals (the request log comes later).
+//! What happened: the request log writer, and per-session totals.
 
+pub mod assemble;
+pub mod log;
 pub mod session;
 
+pub use log::{Answer, Finished, Pending, RequestLog};
 pub use session::SessionStats;

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use crate::catalog::{self, Usd};
+
 use crate::messages::Usage;
 
 /// Running totals, updated once per finished request (never on the hot path's critical section).
@@ -54,6 +55,21 @@ impl SessionStats {
 }
 
 impl Totals {
+    /// Totals of request-log rows grouped by provider.
+    pub fn from_stats(rows: &[crate::store::stats::StatsRow]) -> Totals {
+        let mut t = Totals::default();
+        for r in rows {
+            t.requests += r.requests;
+            t.failed += r.errors;
+            t.input_tokens += r.input_tokens + r.cache_read_tokens + r.cache_write_tokens;
+            t.output_tokens += r.output_tokens;
+            t.cost += Usd(r.cost);
+            t.unpriced += r.unpriced;
+            t.providers.insert(r.group.clone(), r.requests);
+        }
+        t
+    }
+
     /// One line: requests, tokens, cost, providers.
     pub fn summary_line(&self) -> String {
         let failed = if self.failed > 0 {

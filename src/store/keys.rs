@@ -1,10 +1,9 @@
 //! Provider keys: where each secret comes from, never printed.
 
-use redb::{ReadableDatabase, ReadableTable};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-use super::{KEYS, Store, StoreError, db_err};
+use super::{Store, StoreError, db_err};
 
 /// Where a key's secret comes from.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,20 +99,10 @@ fn one() -> u32 {
 impl Store {
     /// Every key, sorted by provider then name.
     pub fn keys(&self) -> Result<Vec<KeyRecord>, StoreError> {
-        let Some(db) = self.open_read()? else {
-            return Ok(Vec::new());
-        };
-        let tx = db.begin_read().map_err(db_err)?;
-        let table = match tx.open_table(KEYS) {
-            Ok(t) => t,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-            Err(e) => return Err(db_err(e)),
-        };
         let mut out = Vec::new();
-        for row in table.iter().map_err(db_err)? {
-            let (name, value) = row.map_err(db_err)?;
-            let rec: KeyRecord = serde_json::from_slice(value.value())
-                .map_err(|e| StoreError::Corrupt(format!("key `{}`: {e}", name.value())))?;
+        for (name, value) in self.list("keys")? {
+            let rec: KeyRecord = serde_json::from_slice(&value)
+                .map_err(|e| StoreError::Corrupt(format!("key `{name}`: {e}")))?;
             out.push(rec);
         }
         out.sort_by(|a, b| (&a.provider, &a.name).cmp(&(&b.provider, &b.name)));
@@ -122,34 +111,20 @@ impl Store {
 
     /// Adds a key; a key of the same name is refused.
     pub fn add_key(&self, rec: &KeyRecord) -> Result<(), StoreError> {
-        let db = self.open()?;
-        let tx = db.begin_write().map_err(db_err)?;
-        {
-            let mut table = tx.open_table(KEYS).map_err(db_err)?;
-            if table.get(rec.name.as_str()).map_err(db_err)?.is_some() {
-                return Err(StoreError::Conflict(format!(
-                    "a key named `{}` exists already; remove it with `bgw keys rm {}` or choose another `--name`",
-                    rec.name, rec.name
-                )));
-            }
-            let value = serde_json::to_vec(rec).map_err(db_err)?;
-            table
-                .insert(rec.name.as_str(), value.as_slice())
-                .map_err(db_err)?;
+        let value = serde_json::to_vec(rec).map_err(db_err)?;
+        if self.put("keys", &rec.name, value, true)? {
+            Ok(())
+        } else {
+            Err(StoreError::Conflict(format!(
+                "a key named `{}` exists already; remove it with `bgw keys rm {}` or choose another `--name`",
+                rec.name, rec.name
+            )))
         }
-        tx.commit().map_err(db_err)
     }
 
     /// Removes a key; says whether it existed.
     pub fn remove_key(&self, name: &str) -> Result<bool, StoreError> {
-        let db = self.open()?;
-        let tx = db.begin_write().map_err(db_err)?;
-        let existed = {
-            let mut table = tx.open_table(KEYS).map_err(db_err)?;
-            table.remove(name).map_err(db_err)?.is_some()
-        };
-        tx.commit().map_err(db_err)?;
-        Ok(existed)
+        self.remove("keys", name)
     }
 }
 

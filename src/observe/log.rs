@@ -1,0 +1,376 @@
+//! The request log writer: rows are built on the request path and written by a thread of
+//! their own, so no response ever waits for the store.
+//!
+//! A request becomes a [`Pending`] when it arrives, gathers its target, attempts and timings,
+//! and is handed over as [`Finished`]. The writer thread prices it, rebuilds a streamed answer,
+//! and sends rows to the store's owner in groups, keeping each until the owner says it is on
+//! disk: an owner that dies takes nothing with it.
+
+use bytes::Bytes;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use super::assemble::assemble;
+use crate::catalog;
+use crate::messages::{ApiError, Usage};
+use crate::route::Target;
+use crate::store::Store;
+use crate::store::logs::{Attempt, Content, Entry, LogRow, LoggedError, RequestId};
+
+/// Rows sent to the owner in one message at most.
+const BATCH_ROWS: usize = 256;
+/// Bytes of content sent in one message at most (a batch of long conversations).
+const BATCH_BYTES: usize = 32 * 1024 * 1024;
+
+/// What the client got back, kept for the log.
+#[derive(Debug, Default)]
+pub enum Answer {
+    #[default]
+    None,
+    /// A whole JSON body (an answer or an error).
+    Json(Bytes),
+    /// The SSE bytes of a stream, to be rebuilt into one message.
+    Sse(Vec<u8>),
+}
+
+/// A request in flight, gathering what its row will say.
+#[derive(Debug)]
+pub struct Pending {
+    id: RequestId,
+    started: Instant,
+    session: Option<String>,
+    requested: String,
+    provider: String,
+    upstream_model: String,
+    key: Option<String>,
+    stream: bool,
+    attempts: Vec<Attempt>,
+    first_byte: Option<Duration>,
+    /// The request body, when content is kept.
+    request: Option<Bytes>,
+    keep_content: bool,
+}
+
+impl Pending {
+    /// A request that has just arrived with these headers.
+    pub fn start(headers: &http::HeaderMap, keep_content: bool) -> Pending {
+        Pending {
+            id: RequestId::new(crate::store::now_ms()),
+            started: Instant::now(),
+            session: headers
+                .get("x-claude-code-session-id")
+                .and_then(|v| v.to_str().ok())
+                .map(|s| s.chars().take(200).collect()),
+            requested: String::new(),
+            provider: String::new(),
+            upstream_model: String::new(),
+            key: None,
+            stream: false,
+            attempts: Vec::new(),
+            first_byte: None,
+            request: None,
+            keep_content,
+        }
+    }
+
+    /// The request's id (sent back as `x-bgw-request-id`).
+    pub fn id(&self) -> RequestId {
+        self.id
+    }
+
+    /// Whether the answer's bytes are wanted.
+    pub fn keeps_content(&self) -> bool {
+        self.keep_content
+    }
+
+    /// The body has been read.
+    pub fn body(&mut self, body: &Bytes, requested: &str) {
+        if self.keep_content {
+            self.request = Some(body.clone());
+        }
+        self.requested = requested.to_owned();
+    }
+
+    /// Whether the answer is (to be) streamed.
+    pub fn streamed(&mut self, stream: bool) {
+        self.stream = stream;
+    }
+
+    /// The request was routed to `target`.
+    pub fn routed(&mut self, target: &Target) {
+        self.provider.clone_from(&target.provider);
+        self.upstream_model.clone_from(&target.upstream_model);
+        self.key.clone_from(&target.key_name);
+    }
+
+    /// One try of `target` ended: with the upstream's `status` (if it answered) and, when it
+    /// did not give the answer, why.
+    pub fn attempt(
+        &mut self,
+        target: &Target,
+        status: Option<u16>,
+        error: Option<String>,
+        took: Duration,
+    ) {
+        self.attempts.push(Attempt {
+            provider: target.provider.clone(),
+            model: target.upstream_model.clone(),
+            key: target.key_name.clone(),
+            status,
+            error,
+            duration_us: took.as_micros() as u64,
+        });
+    }
+
+    /// The first byte of the answer is going out now (kept once).
+    pub fn first_byte(&mut self) {
+        if self.first_byte.is_none() {
+            self.first_byte = Some(self.started.elapsed());
+        }
+    }
+
+    /// The request is over: the client got `status` (and `error`, if it failed).
+    pub fn finish(
+        mut self,
+        status: u16,
+        error: Option<LoggedError>,
+        usage: Usage,
+        answer: Answer,
+    ) -> Finished {
+        self.first_byte();
+        Finished {
+            total: self.started.elapsed(),
+            status,
+            error,
+            usage,
+            answer: if self.keep_content {
+                answer
+            } else {
+                Answer::None
+            },
+            pending: self,
+        }
+    }
+}
+
+impl From<&ApiError> for LoggedError {
+    fn from(e: &ApiError) -> LoggedError {
+        LoggedError {
+            kind: e.kind.as_str().to_owned(),
+            message: e.message.clone(),
+        }
+    }
+}
+
+/// A request that is over, waiting to be written.
+#[derive(Debug)]
+pub struct Finished {
+    pending: Pending,
+    total: Duration,
+    status: u16,
+    error: Option<LoggedError>,
+    usage: Usage,
+    answer: Answer,
+}
+
+impl Finished {
+    /// The row and content to store (run on the writer thread: pricing, rebuilding a stream).
+    fn into_entry(self, run: &str) -> Entry {
+        let p = self.pending;
+        let failed = self.status >= 400 || self.error.is_some();
+        let cost = match catalog::lookup(&p.provider, &p.upstream_model) {
+            Some(info) => catalog::cost(info, &self.usage),
+            None => None,
+        };
+        // Nothing was billed for a request refused before any token: that is $0, not unknown.
+        let cost = cost.map(|c| c.0).or_else(|| {
+            (failed && self.usage.total_input() + self.usage.output_tokens == 0).then_some(0.0)
+        });
+        let content = p.request.as_ref().map(|req| Content {
+            request: String::from_utf8_lossy(req).into_owned(),
+            response: match &self.answer {
+                Answer::None => String::new(),
+                Answer::Json(b) => String::from_utf8_lossy(b).into_owned(),
+                Answer::Sse(sse) => assemble(sse).to_string(),
+            },
+        });
+        Entry {
+            row: LogRow {
+                id: p.id,
+                run: run.to_owned(),
+                session: p.session,
+                caller: None,
+                requested_model: p.requested,
+                provider: p.provider,
+                upstream_model: p.upstream_model,
+                key: p.key,
+                status: self.status,
+                error: self.error,
+                stream: p.stream,
+                usage: self.usage,
+                cost,
+                first_byte_us: p.first_byte.map(|d| d.as_micros() as u64),
+                total_us: self.total.as_micros() as u64,
+                attempts: p.attempts,
+                has_content: content.is_some(),
+            },
+            content,
+        }
+    }
+}
+
+/// Counts of rows handed over and rows on disk, for [`RequestLog::flush`].
+#[derive(Default)]
+struct Progress {
+    written: Mutex<u64>,
+    changed: Condvar,
+}
+
+/// The request log of one gateway process.
+pub struct RequestLog {
+    run: Arc<str>,
+    tx: Sender<Finished>,
+    queued: AtomicU64,
+    progress: Arc<Progress>,
+    content: AtomicBool,
+    /// The last error writing rows, for the end-of-session line.
+    trouble: Arc<Mutex<Option<String>>>,
+}
+
+impl RequestLog {
+    /// A log writing to `store` through a connection of its own; `content` keeps bodies.
+    pub fn start(store: &Store, content: bool) -> RequestLog {
+        let mut run = [0u8; 8];
+        let _ = getrandom::fill(&mut run);
+        let run: Arc<str> = format!(
+            "{}-{}",
+            std::process::id(),
+            run.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        )
+        .into();
+        let (tx, rx) = mpsc::channel();
+        let progress = Arc::new(Progress::default());
+        let trouble = Arc::new(Mutex::new(None));
+        let writer = Writer {
+            store: store.detached(),
+            run: Arc::clone(&run),
+            progress: Arc::clone(&progress),
+            trouble: Arc::clone(&trouble),
+        };
+        std::thread::spawn(move || writer.run(&rx));
+        RequestLog {
+            run,
+            tx,
+            queued: AtomicU64::new(0),
+            progress,
+            content: AtomicBool::new(content),
+            trouble,
+        }
+    }
+
+    /// This gateway's run id (every row it writes carries it).
+    pub fn run(&self) -> &str {
+        &self.run
+    }
+
+    /// Whether request and response bodies are kept now.
+    pub fn keeps_content(&self) -> bool {
+        self.content.load(Ordering::Relaxed)
+    }
+
+    /// Turns keeping bodies on or off (a stored setting changed).
+    pub fn set_content(&self, keep: bool) {
+        self.content.store(keep, Ordering::Relaxed);
+    }
+
+    /// Hands a finished request to the writer; never waits.
+    pub fn submit(&self, finished: Finished) {
+        if self.tx.send(finished).is_ok() {
+            self.queued.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+
+    /// Waits up to `limit` for every submitted row to be on disk; the rows still waiting.
+    pub fn flush(&self, limit: Duration) -> u64 {
+        let queued = self.queued.load(Ordering::Acquire);
+        let deadline = Instant::now() + limit;
+        let Ok(mut written) = self.progress.written.lock() else {
+            return queued;
+        };
+        while *written < queued {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            match self.progress.changed.wait_timeout(written, left) {
+                Ok((w, _)) => written = w,
+                Err(_) => return queued,
+            }
+        }
+        queued.saturating_sub(*written)
+    }
+
+    /// Why rows could not be written lately, if they could not.
+    pub fn trouble(&self) -> Option<String> {
+        self.trouble.lock().ok().and_then(|t| t.clone())
+    }
+}
+
+struct Writer {
+    store: Store,
+    run: Arc<str>,
+    progress: Arc<Progress>,
+    trouble: Arc<Mutex<Option<String>>>,
+}
+
+impl Writer {
+    fn run(self, rx: &Receiver<Finished>) {
+        while let Ok(first) = rx.recv() {
+            let mut batch = vec![first.into_entry(&self.run)];
+            let mut bytes = content_len(&batch[0]);
+            while batch.len() < BATCH_ROWS && bytes < BATCH_BYTES {
+                match rx.try_recv() {
+                    Ok(f) => {
+                        let e = f.into_entry(&self.run);
+                        bytes += content_len(&e);
+                        batch.push(e);
+                    }
+                    Err(_) => break,
+                }
+            }
+            self.write(&batch);
+        }
+    }
+
+    /// Writes `batch`, trying again (the next owner) until it is on disk.
+    fn write(&self, batch: &[Entry]) {
+        let mut pause = Duration::from_millis(50);
+        loop {
+            match self.store.append(batch) {
+                Ok(()) => break,
+                Err(e) => {
+                    if let Ok(mut t) = self.trouble.lock() {
+                        *t = Some(e.to_string());
+                    }
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_secs(2));
+                }
+            }
+        }
+        if let Ok(mut t) = self.trouble.lock() {
+            *t = None;
+        }
+        if let Ok(mut w) = self.progress.written.lock() {
+            *w += batch.len() as u64;
+        }
+        self.progress.changed.notify_all();
+    }
+}
+
+fn content_len(e: &Entry) -> usize {
+    e.content
+        .as_ref()
+        .map_or(0, |c| c.request.len() + c.response.len())
+}

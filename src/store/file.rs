@@ -1,0 +1,189 @@
+//! The redb file itself, as its owner sees it: opening, the schema, the config tables.
+//!
+//! Only the owning process (see [`super::owner`]) holds a [`File`]; everyone else reaches
+//! it through the socket. Config tables map a name to bytes (JSON for records, raw for
+//! secrets), so a record can gain fields without a migration.
+
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use std::fs::{self, OpenOptions};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use super::{SCHEMA_VERSION, StoreError, db_err};
+
+/// `meta`: schema version and other single values.
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+
+/// The config tables: name → bytes. Anything else a client names is refused.
+pub const CONFIG_TABLES: &[&str] = &["keys", "secrets", "prices", "settings"];
+
+/// The file's name in the data directory.
+pub const FILE_NAME: &str = "bgw.redb";
+
+/// An open store file.
+pub struct File {
+    pub(super) db: Database,
+    path: PathBuf,
+}
+
+/// Whether the file could be had.
+pub enum Opened {
+    Mine(File),
+    /// Another process holds it.
+    Taken,
+}
+
+impl File {
+    /// Opens (creating, private) the store in `dir`; [`Opened::Taken`] when another process has it.
+    pub fn open(dir: &Path) -> Result<Opened, StoreError> {
+        make_private_dir(dir)?;
+        let path = dir.join(FILE_NAME);
+        if !path.exists() {
+            OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .open(&path)
+                .map_err(|e| StoreError::Open {
+                    path: path.clone(),
+                    message: e.to_string(),
+                })?;
+        }
+        let db = match Database::create(&path) {
+            Ok(db) => db,
+            Err(redb::DatabaseError::DatabaseAlreadyOpen) => return Ok(Opened::Taken),
+            Err(e) => {
+                return Err(StoreError::Open {
+                    path,
+                    message: e.to_string(),
+                });
+            }
+        };
+        let file = File { db, path };
+        file.prepare()?;
+        Ok(Opened::Mine(file))
+    }
+
+    /// Checks the schema version and makes every table, so readers never meet a missing one.
+    fn prepare(&self) -> Result<(), StoreError> {
+        let tx = self.db.begin_write().map_err(db_err)?;
+        {
+            let mut meta = tx.open_table(META).map_err(db_err)?;
+            let found = meta
+                .get("schema_version")
+                .map_err(db_err)?
+                .map(|v| v.value());
+            match found {
+                Some(v) if v > SCHEMA_VERSION => {
+                    return Err(StoreError::TooNew {
+                        path: self.path.clone(),
+                        found: v,
+                    });
+                }
+                Some(v) if v == SCHEMA_VERSION => {}
+                // Version 1 had the same config tables; the log tables are new and made below.
+                _ => {
+                    meta.insert("schema_version", SCHEMA_VERSION)
+                        .map_err(db_err)?;
+                }
+            }
+            for name in CONFIG_TABLES {
+                tx.open_table(config_table(name)).map_err(db_err)?;
+            }
+            super::logs::create_tables(&tx)?;
+        }
+        tx.commit().map_err(db_err)
+    }
+
+    /// The schema version recorded in the file.
+    pub fn schema_version(&self) -> Result<u64, StoreError> {
+        let tx = self.db.begin_read().map_err(db_err)?;
+        let meta = tx.open_table(META).map_err(db_err)?;
+        Ok(meta
+            .get("schema_version")
+            .map_err(db_err)?
+            .map(|v| v.value())
+            .unwrap_or(0))
+    }
+
+    /// Every row of a config table.
+    pub fn list(&self, table: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let def = config_table(checked(table)?);
+        let tx = self.db.begin_read().map_err(db_err)?;
+        let t = tx.open_table(def).map_err(db_err)?;
+        let mut out = Vec::new();
+        for row in t.iter().map_err(db_err)? {
+            let (k, v) = row.map_err(db_err)?;
+            out.push((k.value().to_owned(), v.value().to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// One row of a config table.
+    pub fn get(&self, table: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let def = config_table(checked(table)?);
+        let tx = self.db.begin_read().map_err(db_err)?;
+        let t = tx.open_table(def).map_err(db_err)?;
+        Ok(t.get(key).map_err(db_err)?.map(|v| v.value().to_vec()))
+    }
+
+    /// Writes a row; with `if_absent`, only when the key is new. Says whether it wrote.
+    pub fn put(
+        &self,
+        table: &str,
+        key: &str,
+        value: &[u8],
+        if_absent: bool,
+    ) -> Result<bool, StoreError> {
+        let def = config_table(checked(table)?);
+        let tx = self.db.begin_write().map_err(db_err)?;
+        let wrote = {
+            let mut t = tx.open_table(def).map_err(db_err)?;
+            if if_absent && t.get(key).map_err(db_err)?.is_some() {
+                false
+            } else {
+                t.insert(key, value).map_err(db_err)?;
+                true
+            }
+        };
+        tx.commit().map_err(db_err)?;
+        Ok(wrote)
+    }
+
+    /// Removes a row; says whether it existed.
+    pub fn remove(&self, table: &str, key: &str) -> Result<bool, StoreError> {
+        let def = config_table(checked(table)?);
+        let tx = self.db.begin_write().map_err(db_err)?;
+        let existed = {
+            let mut t = tx.open_table(def).map_err(db_err)?;
+            t.remove(key).map_err(db_err)?.is_some()
+        };
+        tx.commit().map_err(db_err)?;
+        Ok(existed)
+    }
+}
+
+fn config_table(name: &str) -> TableDefinition<'_, &'static str, &'static [u8]> {
+    TableDefinition::new(name)
+}
+
+fn checked(table: &str) -> Result<&str, StoreError> {
+    if CONFIG_TABLES.contains(&table) {
+        Ok(table)
+    } else {
+        Err(StoreError::Db(format!("no config table `{table}`")))
+    }
+}
+
+/// Makes `dir` (mode 0700: keys live here) if it is missing.
+pub fn make_private_dir(dir: &Path) -> Result<(), StoreError> {
+    if !dir.exists() {
+        fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+            path: dir.to_owned(),
+            source,
+        })?;
+        let _ = fs::set_permissions(dir, fs::Permissions::from_mode(0o700));
+    }
+    Ok(())
+}

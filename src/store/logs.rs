@@ -1,0 +1,537 @@
+//! The request log: one row per request, its content apart, and the indexes `bgw logs` filters on.
+//!
+//! Rows are keyed by [`RequestId`], whose high bits are the start time, so the primary table is
+//! already in time order and `--since` is a range. Each filterable field has an index table of
+//! `(value, id)`; a query walks the most selective one newest first and stops at its limit.
+
+use redb::{ReadableTable, TableDefinition, WriteTransaction};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+use super::{StoreError, db_err};
+use crate::messages::Usage;
+
+const LOG: TableDefinition<u128, &[u8]> = TableDefinition::new("log");
+const LOG_CONTENT: TableDefinition<u128, &[u8]> = TableDefinition::new("log_content");
+const BY_PROVIDER: TableDefinition<(&str, u128), ()> = TableDefinition::new("log_by_provider");
+const BY_MODEL: TableDefinition<(&str, u128), ()> = TableDefinition::new("log_by_model");
+const BY_SESSION: TableDefinition<(&str, u128), ()> = TableDefinition::new("log_by_session");
+const BY_RUN: TableDefinition<(&str, u128), ()> = TableDefinition::new("log_by_run");
+const ERRORS: TableDefinition<u128, ()> = TableDefinition::new("log_errors");
+
+/// A request's id: milliseconds since the epoch in the high 48 bits, 80 random bits below,
+/// shown as 26 Crockford base-32 characters (a ULID), so ids sort by time as text too.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RequestId(pub u128);
+
+const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+impl RequestId {
+    /// A new id for a request that started at `time_ms`.
+    pub fn new(time_ms: u64) -> RequestId {
+        let mut random = [0u8; 10];
+        // Without randomness the id is still unique enough within this process's millisecond.
+        let _ = getrandom::fill(&mut random);
+        let mut low = 0u128;
+        for b in random {
+            low = (low << 8) | u128::from(b);
+        }
+        RequestId((u128::from(time_ms & ((1 << 48) - 1)) << 80) | low)
+    }
+
+    /// The smallest id at or after `time_ms`.
+    pub fn floor(time_ms: u64) -> RequestId {
+        RequestId(u128::from(time_ms) << 80)
+    }
+
+    /// Milliseconds since the epoch when the request started.
+    pub fn time_ms(self) -> u64 {
+        (self.0 >> 80) as u64
+    }
+
+    /// Reads the 26-character form (any case; `I`/`L` as 1, `O` as 0, as Crockford allows).
+    pub fn parse(s: &str) -> Option<RequestId> {
+        if s.len() != 26 {
+            return None;
+        }
+        let mut n = 0u128;
+        for (i, c) in s.bytes().enumerate() {
+            let v = digit(c)?;
+            // The first character holds only the top 3 of 130 bits.
+            if i == 0 && v > 7 {
+                return None;
+            }
+            n = (n << 5) | u128::from(v);
+        }
+        Some(RequestId(n))
+    }
+}
+
+fn digit(c: u8) -> Option<u8> {
+    let c = c.to_ascii_uppercase();
+    let c = match c {
+        b'I' | b'L' => b'1',
+        b'O' => b'0',
+        c => c,
+    };
+    CROCKFORD.iter().position(|&d| d == c).map(|p| p as u8)
+}
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = [0u8; 26];
+        for (i, slot) in out.iter_mut().enumerate() {
+            let shift = 5 * (25 - i);
+            *slot = CROCKFORD[((self.0 >> shift) & 31) as usize];
+        }
+        f.write_str(std::str::from_utf8(&out).map_err(|_| fmt::Error)?)
+    }
+}
+
+impl fmt::Debug for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl Serialize for RequestId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for RequestId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = std::borrow::Cow::<str>::deserialize(d)?;
+        RequestId::parse(&s).ok_or_else(|| serde::de::Error::custom("not a request id"))
+    }
+}
+
+/// What went wrong with a request, as the client was told.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoggedError {
+    /// Anthropic's error type (`rate_limit_error`, `authentication_error`, …).
+    pub kind: String,
+    pub message: String,
+}
+
+/// One try of one target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attempt {
+    pub provider: String,
+    pub model: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// The upstream's status; `None` when it was never reached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// Why this try did not give the answer; `None` for the one that did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub duration_us: u64,
+}
+
+/// One request, as `bgw logs` shows it (the content is kept apart: [`Content`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogRow {
+    pub id: RequestId,
+    /// The gateway process that served it (a `bgw run` session's totals come from its rows).
+    pub run: String,
+    /// Claude Code's `X-Claude-Code-Session-Id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
+    /// The virtual key or team that made the request, where there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller: Option<String>,
+    /// The model the client asked for.
+    pub requested_model: String,
+    /// The provider that answered (or the last one tried); empty when none was chosen.
+    pub provider: String,
+    pub upstream_model: String,
+    /// The name of the provider key used, never its secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// The HTTP status the client got (200 for a stream that later failed; see `error`).
+    pub status: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<LoggedError>,
+    pub stream: bool,
+    pub usage: Usage,
+    /// US dollars; `None` when the model has no known price (never a silent $0).
+    pub cost: Option<f64>,
+    /// Microseconds from the request's arrival to the first byte sent back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_byte_us: Option<u64>,
+    /// Microseconds from arrival to the last byte.
+    pub total_us: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attempts: Vec<Attempt>,
+    /// Whether the request and response are kept (content logging may be off).
+    #[serde(default)]
+    pub has_content: bool,
+}
+
+impl LogRow {
+    /// Whether the request failed, either with a status or mid-stream.
+    pub fn failed(&self) -> bool {
+        self.status >= 400 || self.error.is_some()
+    }
+}
+
+/// A request's body as received and the response as the client saw it (a stream reassembled).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Content {
+    pub request: String,
+    pub response: String,
+}
+
+/// A row with its content, as a gateway hands it to the store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    pub row: LogRow,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<Content>,
+}
+
+/// Which statuses a query wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusFilter {
+    Ok,
+    Error,
+    Code(u16),
+}
+
+/// What `bgw logs` asks for; every field narrows the answer.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LogQuery {
+    /// Rows started at or after this time (ms since the epoch).
+    #[serde(default)]
+    pub since_ms: Option<u64>,
+    /// Rows started before this time.
+    #[serde(default)]
+    pub until_ms: Option<u64>,
+    /// Only rows with an id above this one (following new rows).
+    #[serde(default)]
+    pub after: Option<RequestId>,
+    #[serde(default)]
+    pub provider: Option<String>,
+    /// Matches the upstream model or the model asked for.
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(default)]
+    pub session: Option<String>,
+    #[serde(default)]
+    pub run: Option<String>,
+    #[serde(default)]
+    pub status: Option<StatusFilter>,
+    /// Case-insensitive text in the request, the response or the error.
+    #[serde(default)]
+    pub search: Option<String>,
+    /// At most this many rows (newest first, or oldest first with `oldest_first`).
+    #[serde(default)]
+    pub limit: Option<usize>,
+    #[serde(default)]
+    pub oldest_first: bool,
+}
+
+impl LogQuery {
+    /// Whether `row` passes every filter but `search` (which needs the content).
+    fn admits(&self, row: &LogRow) -> bool {
+        let t = row.id.time_ms();
+        self.since_ms.is_none_or(|s| t >= s)
+            && self.until_ms.is_none_or(|u| t < u)
+            && self.after.is_none_or(|a| row.id > a)
+            && self.provider.as_deref().is_none_or(|p| row.provider == p)
+            && self
+                .model
+                .as_deref()
+                .is_none_or(|m| row.upstream_model == m || row.requested_model == m)
+            && self
+                .session
+                .as_deref()
+                .is_none_or(|s| row.session.as_deref() == Some(s))
+            && self.run.as_deref().is_none_or(|r| row.run == r)
+            && match self.status {
+                None => true,
+                Some(StatusFilter::Ok) => !row.failed(),
+                Some(StatusFilter::Error) => row.failed(),
+                Some(StatusFilter::Code(c)) => row.status == c,
+            }
+    }
+
+    /// The id range the query can touch.
+    fn bounds(&self) -> (u128, u128) {
+        let low = self.since_ms.map_or(0, |s| RequestId::floor(s).0);
+        let low = match self.after {
+            Some(a) => low.max(a.0.saturating_add(1)),
+            None => low,
+        };
+        let high = self
+            .until_ms
+            .map_or(u128::MAX, |u| RequestId::floor(u).0.saturating_sub(1));
+        (low, high)
+    }
+}
+
+/// Makes the log tables (inside the schema check's transaction).
+pub fn create_tables(tx: &WriteTransaction) -> Result<(), StoreError> {
+    tx.open_table(LOG).map_err(db_err)?;
+    tx.open_table(LOG_CONTENT).map_err(db_err)?;
+    for def in [BY_PROVIDER, BY_MODEL, BY_SESSION, BY_RUN] {
+        tx.open_table(def).map_err(db_err)?;
+    }
+    tx.open_table(ERRORS).map_err(db_err)?;
+    Ok(())
+}
+
+/// Writes entries in one transaction; an id already stored is written again, unchanged in
+/// effect, so a batch sent twice (its owner died before answering) leaves no duplicate.
+pub fn insert(tx: &WriteTransaction, entries: &[Entry]) -> Result<(), StoreError> {
+    let mut log = tx.open_table(LOG).map_err(db_err)?;
+    let mut content = tx.open_table(LOG_CONTENT).map_err(db_err)?;
+    let mut by_provider = tx.open_table(BY_PROVIDER).map_err(db_err)?;
+    let mut by_model = tx.open_table(BY_MODEL).map_err(db_err)?;
+    let mut by_session = tx.open_table(BY_SESSION).map_err(db_err)?;
+    let mut by_run = tx.open_table(BY_RUN).map_err(db_err)?;
+    let mut errors = tx.open_table(ERRORS).map_err(db_err)?;
+    for Entry { row, content: c } in entries {
+        let id = row.id.0;
+        let bytes = serde_json::to_vec(row).map_err(db_err)?;
+        log.insert(id, bytes.as_slice()).map_err(db_err)?;
+        if let Some(c) = c {
+            let bytes = serde_json::to_vec(c).map_err(db_err)?;
+            content.insert(id, bytes.as_slice()).map_err(db_err)?;
+        }
+        if !row.provider.is_empty() {
+            by_provider
+                .insert((row.provider.as_str(), id), ())
+                .map_err(db_err)?;
+        }
+        if !row.upstream_model.is_empty() {
+            by_model
+                .insert((row.upstream_model.as_str(), id), ())
+                .map_err(db_err)?;
+        }
+        if row.requested_model != row.upstream_model && !row.requested_model.is_empty() {
+            by_model
+                .insert((row.requested_model.as_str(), id), ())
+                .map_err(db_err)?;
+        }
+        if let Some(s) = &row.session {
+            by_session.insert((s.as_str(), id), ()).map_err(db_err)?;
+        }
+        by_run.insert((row.run.as_str(), id), ()).map_err(db_err)?;
+        if row.failed() {
+            errors.insert(id, ()).map_err(db_err)?;
+        }
+    }
+    Ok(())
+}
+
+/// Deletes up to `max` rows that started before `before_ms`, with their content and index
+/// entries; says how many went. Called in small batches so appends never wait long.
+pub fn prune(tx: &WriteTransaction, before_ms: u64, max: usize) -> Result<usize, StoreError> {
+    let mut log = tx.open_table(LOG).map_err(db_err)?;
+    let end = RequestId::floor(before_ms).0;
+    let mut ids = Vec::new();
+    let mut old = Vec::new();
+    for row in log.range(..end).map_err(db_err)?.take(max) {
+        let (k, v) = row.map_err(db_err)?;
+        ids.push(k.value());
+        // A row that cannot be read is still deleted; its index entries stay, harmless.
+        if let Ok(r) = serde_json::from_slice::<LogRow>(v.value()) {
+            old.push(r);
+        }
+    }
+    let mut content = tx.open_table(LOG_CONTENT).map_err(db_err)?;
+    let mut by_provider = tx.open_table(BY_PROVIDER).map_err(db_err)?;
+    let mut by_model = tx.open_table(BY_MODEL).map_err(db_err)?;
+    let mut by_session = tx.open_table(BY_SESSION).map_err(db_err)?;
+    let mut by_run = tx.open_table(BY_RUN).map_err(db_err)?;
+    let mut errors = tx.open_table(ERRORS).map_err(db_err)?;
+    for row in &old {
+        let id = row.id.0;
+        by_provider
+            .remove((row.provider.as_str(), id))
+            .map_err(db_err)?;
+        by_model
+            .remove((row.upstream_model.as_str(), id))
+            .map_err(db_err)?;
+        by_model
+            .remove((row.requested_model.as_str(), id))
+            .map_err(db_err)?;
+        if let Some(s) = &row.session {
+            by_session.remove((s.as_str(), id)).map_err(db_err)?;
+        }
+        by_run.remove((row.run.as_str(), id)).map_err(db_err)?;
+    }
+    for id in &ids {
+        log.remove(*id).map_err(db_err)?;
+        content.remove(*id).map_err(db_err)?;
+        errors.remove(*id).map_err(db_err)?;
+    }
+    Ok(ids.len())
+}
+
+/// The rows `query` asks for, newest first unless it says otherwise. `visit` gets each row and
+/// says whether to go on (so stats can fold a large answer without holding it).
+pub fn scan(
+    tx: &redb::ReadTransaction,
+    query: &LogQuery,
+    mut visit: impl FnMut(LogRow) -> bool,
+) -> Result<(), StoreError> {
+    let (low, high) = query.bounds();
+    if low > high {
+        return Ok(());
+    }
+    let log = tx.open_table(LOG).map_err(db_err)?;
+    let content = tx.open_table(LOG_CONTENT).map_err(db_err)?;
+    let needle = query.search.as_deref().map(str::to_lowercase);
+    let mut taken = 0usize;
+    let limit = query.limit.unwrap_or(usize::MAX);
+    let consider = |id: u128| -> Result<bool, StoreError> {
+        let Some(v) = log.get(id).map_err(db_err)? else {
+            return Ok(true);
+        };
+        let Ok(row) = serde_json::from_slice::<LogRow>(v.value()) else {
+            return Ok(true);
+        };
+        if !query.admits(&row) {
+            return Ok(true);
+        }
+        if let Some(needle) = &needle {
+            let in_error = row
+                .error
+                .as_ref()
+                .is_some_and(|e| e.message.to_lowercase().contains(needle));
+            let in_content = || -> Result<bool, StoreError> {
+                Ok(match content.get(id).map_err(db_err)? {
+                    Some(c) => contains_folded(c.value(), needle),
+                    None => false,
+                })
+            };
+            if !in_error && !in_content()? {
+                return Ok(true);
+            }
+        }
+        taken += 1;
+        Ok(visit(row) && taken < limit)
+    };
+    // The index that narrows most: session, run, errors, model, provider, else time.
+    let index = if let Some(s) = &query.session {
+        Some((BY_SESSION, s.as_str()))
+    } else {
+        query.run.as_deref().map(|r| (BY_RUN, r))
+    };
+    if let Some((def, value)) = index {
+        return walk_index(tx, def, value, low, high, query.oldest_first, consider);
+    }
+    if query.status == Some(StatusFilter::Error) {
+        let errors = tx.open_table(ERRORS).map_err(db_err)?;
+        let range = errors.range(low..=high).map_err(db_err)?;
+        return walk(
+            range.map(|r| r.map(|(k, _)| k.value())),
+            query.oldest_first,
+            consider,
+        );
+    }
+    if let Some(m) = &query.model {
+        return walk_index(tx, BY_MODEL, m, low, high, query.oldest_first, consider);
+    }
+    if let Some(p) = &query.provider {
+        return walk_index(tx, BY_PROVIDER, p, low, high, query.oldest_first, consider);
+    }
+    let range = log.range(low..=high).map_err(db_err)?;
+    walk(
+        range.map(|r| r.map(|(k, _)| k.value())),
+        query.oldest_first,
+        consider,
+    )
+}
+
+fn walk_index(
+    tx: &redb::ReadTransaction,
+    def: TableDefinition<(&str, u128), ()>,
+    value: &str,
+    low: u128,
+    high: u128,
+    oldest_first: bool,
+    consider: impl FnMut(u128) -> Result<bool, StoreError>,
+) -> Result<(), StoreError> {
+    let table = tx.open_table(def).map_err(db_err)?;
+    let range = table.range((value, low)..=(value, high)).map_err(db_err)?;
+    walk(
+        range.map(|r| r.map(|(k, _)| k.value().1)),
+        oldest_first,
+        consider,
+    )
+}
+
+fn walk(
+    ids: impl DoubleEndedIterator<Item = Result<u128, redb::StorageError>>,
+    oldest_first: bool,
+    mut consider: impl FnMut(u128) -> Result<bool, StoreError>,
+) -> Result<(), StoreError> {
+    let ids: Box<dyn Iterator<Item = _>> = if oldest_first {
+        Box::new(ids)
+    } else {
+        Box::new(ids.rev())
+    };
+    for id in ids {
+        if !consider(id.map_err(db_err)?)? {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Case-insensitive (ASCII) search without copying the haystack.
+fn contains_folded(haystack: &[u8], needle_lower: &str) -> bool {
+    let n = needle_lower.as_bytes();
+    if n.is_empty() {
+        return true;
+    }
+    haystack
+        .windows(n.len())
+        .any(|w| w.iter().zip(n).all(|(a, b)| a.to_ascii_lowercase() == *b))
+}
+
+/// The content of one request, if it was kept.
+pub fn content(tx: &redb::ReadTransaction, id: RequestId) -> Result<Option<Content>, StoreError> {
+    let table = tx.open_table(LOG_CONTENT).map_err(db_err)?;
+    match table.get(id.0).map_err(db_err)? {
+        Some(v) => serde_json::from_slice(v.value())
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt(format!("content of request {id}: {e}"))),
+        None => Ok(None),
+    }
+}
+
+/// The ids starting with `prefix` (what a person types from the table), up to `max`.
+pub fn ids_with_prefix(
+    tx: &redb::ReadTransaction,
+    prefix: &str,
+    max: usize,
+) -> Result<Vec<RequestId>, StoreError> {
+    let prefix = prefix.to_ascii_uppercase();
+    let mut lo = prefix.clone();
+    let mut hi = prefix.clone();
+    while lo.len() < 26 {
+        lo.push('0');
+        hi.push('Z');
+    }
+    let (Some(lo), Some(hi)) = (RequestId::parse(&lo), RequestId::parse(&hi)) else {
+        return Ok(Vec::new());
+    };
+    let log = tx.open_table(LOG).map_err(db_err)?;
+    let mut out = Vec::new();
+    for row in log.range(lo.0..=hi.0).map_err(db_err)?.take(max) {
+        out.push(RequestId(row.map_err(db_err)?.0.value()));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+#[path = "logs_tests.rs"]
+mod tests;

@@ -1,0 +1,396 @@
+//! The process that holds the store file and serves every other bgw process over `bgw.sock`.
+//!
+//! redb lets one process open the file, and many bgw processes run at once (a `bgw run` per
+//! terminal, `bgw logs -f` in another). So the first that needs the store starts an owner;
+//! the owner keeps the file while anyone is connected and a little after, then leaves; if it
+//! dies, the next client to notice starts another. Log rows from every gateway go through
+//! one writer thread that commits them in groups, one fsync per group, and only then answers,
+//! so a client keeps a row until it is on disk and sends it again to the next owner.
+
+use redb::ReadableDatabase;
+use std::io;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::file::{File, Opened};
+use super::logs::{self, Entry, LogRow};
+use super::settings::Settings;
+use super::stats::Fold;
+use super::wire::{self, Event, PROTOCOL, Reply, Request};
+use super::{SOCKET_NAME, StoreError, db_err};
+
+/// How long an owner stays after its last client leaves.
+pub const IDLE: Duration = Duration::from_secs(3);
+/// How long a new owner waits for a leaving one to let go of the file.
+const TAKEOVER_WAIT: Duration = Duration::from_secs(10);
+/// How often old rows are looked for.
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
+/// Rows deleted per transaction while pruning, so appends wait at most one small commit.
+const PRUNE_BATCH: usize = 2_000;
+/// Append requests committed together at most.
+const GROUP_MAX: usize = 256;
+
+/// An append waiting for its commit.
+struct Job {
+    entries: Vec<Entry>,
+    done: Sender<Result<(), String>>,
+}
+
+struct Shared {
+    file: File,
+    jobs: Mutex<Option<Sender<Job>>>,
+    watchers: Mutex<Vec<Sender<Event>>>,
+    connections: AtomicUsize,
+    last_activity: Mutex<Instant>,
+    retire: AtomicBool,
+    stopping: AtomicBool,
+}
+
+impl Shared {
+    fn touch(&self) {
+        if let Ok(mut t) = self.last_activity.lock() {
+            *t = Instant::now();
+        }
+    }
+
+    fn idle_for(&self) -> Duration {
+        self.last_activity
+            .lock()
+            .map(|t| t.elapsed())
+            .unwrap_or_default()
+    }
+
+    fn broadcast(&self, event: &Event) {
+        if let Ok(mut w) = self.watchers.lock() {
+            w.retain(|tx| tx.send(event.clone()).is_ok());
+        }
+    }
+}
+
+/// Owns the store in `dir` until no client has been connected for `idle`. Returns `Ok(false)`
+/// without doing anything when another live process owns it already.
+pub fn run(dir: &Path, idle: Duration) -> Result<bool, StoreError> {
+    let socket = dir.join(SOCKET_NAME);
+    let started = Instant::now();
+    let file = loop {
+        match File::open(dir)? {
+            Opened::Mine(f) => break f,
+            Opened::Taken if UnixStream::connect(&socket).is_ok() => return Ok(false),
+            // The owner is leaving (or was killed a moment ago and the lock is not yet free).
+            Opened::Taken if started.elapsed() < TAKEOVER_WAIT => {
+                thread::sleep(Duration::from_millis(20))
+            }
+            Opened::Taken => {
+                return Err(StoreError::Busy {
+                    path: dir.join(super::file::FILE_NAME),
+                });
+            }
+        }
+    };
+    // Holding the file, this process is the only owner: a socket left here is a dead one's.
+    let _ = std::fs::remove_file(&socket);
+    let listener = UnixListener::bind(&socket).map_err(|e| StoreError::Open {
+        path: socket.clone(),
+        message: format!("cannot listen: {e}"),
+    })?;
+    let _ = std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600));
+    let inode = std::fs::metadata(&socket).map(|m| m.ino()).ok();
+
+    let (jobs_tx, jobs_rx) = mpsc::channel();
+    let shared = Arc::new(Shared {
+        file,
+        jobs: Mutex::new(Some(jobs_tx)),
+        watchers: Mutex::new(Vec::new()),
+        connections: AtomicUsize::new(0),
+        last_activity: Mutex::new(Instant::now()),
+        retire: AtomicBool::new(false),
+        stopping: AtomicBool::new(false),
+    });
+    let writer = {
+        let shared = Arc::clone(&shared);
+        thread::spawn(move || write_loop(&shared, &jobs_rx))
+    };
+    let acceptor = {
+        let shared = Arc::clone(&shared);
+        thread::spawn(move || accept_loop(&shared, &listener))
+    };
+
+    loop {
+        thread::sleep(Duration::from_millis(100));
+        if shared.retire.load(Ordering::Acquire) {
+            break;
+        }
+        // The data dir was removed or another owner replaced the socket: nobody can reach us.
+        if std::fs::metadata(&socket).map(|m| m.ino()).ok() != inode {
+            break;
+        }
+        if shared.connections.load(Ordering::Acquire) == 0 && shared.idle_for() >= idle {
+            break;
+        }
+    }
+
+    shared.stopping.store(true, Ordering::Release);
+    // Wake the acceptor, then make the socket disappear, so new clients start a new owner.
+    let _ = UnixStream::connect(&socket);
+    if std::fs::metadata(&socket).map(|m| m.ino()).ok() == inode {
+        let _ = std::fs::remove_file(&socket);
+    }
+    let _ = acceptor.join();
+    // Commit whatever is queued; then the file is closed with the last reference.
+    if let Ok(mut jobs) = shared.jobs.lock() {
+        jobs.take();
+    }
+    let _ = writer.join();
+    Ok(true)
+}
+
+fn accept_loop(shared: &Arc<Shared>, listener: &UnixListener) {
+    for stream in listener.incoming() {
+        if shared.stopping.load(Ordering::Acquire) {
+            return;
+        }
+        let Ok(stream) = stream else {
+            thread::sleep(Duration::from_millis(20));
+            continue;
+        };
+        shared.connections.fetch_add(1, Ordering::AcqRel);
+        shared.touch();
+        let shared = Arc::clone(shared);
+        thread::spawn(move || {
+            serve_connection(&shared, &stream);
+            shared.connections.fetch_sub(1, Ordering::AcqRel);
+            shared.touch();
+        });
+    }
+}
+
+fn serve_connection(shared: &Shared, stream: &UnixStream) {
+    let mut reader = stream;
+    let mut writer = stream;
+    loop {
+        let request: Request = match wire::receive(&mut reader) {
+            Ok(Some(r)) => r,
+            _ => return,
+        };
+        shared.touch();
+        if matches!(request, Request::Watch) {
+            watch(shared, stream);
+            return;
+        }
+        let reply = answer(shared, request).unwrap_or_else(|e| Reply::Failed(e.to_string()));
+        if wire::send(&mut writer, &reply).is_err() {
+            return;
+        }
+    }
+}
+
+fn answer(shared: &Shared, request: Request) -> Result<Reply, StoreError> {
+    let file = &shared.file;
+    Ok(match request {
+        Request::Hello { .. } => Reply::Welcome {
+            protocol: PROTOCOL,
+            schema: file.schema_version()?,
+        },
+        Request::List { table } => Reply::Rows(file.list(&table)?),
+        Request::Get { table, key } => Reply::Value(file.get(&table, &key)?),
+        Request::Put {
+            table,
+            key,
+            value,
+            if_absent,
+        } => {
+            let wrote = file.put(&table, &key, &value, if_absent)?;
+            if wrote {
+                shared.broadcast(&Event::Config);
+            }
+            Reply::Done(wrote)
+        }
+        Request::Remove { table, key } => {
+            let existed = file.remove(&table, &key)?;
+            if existed {
+                shared.broadcast(&Event::Config);
+            }
+            Reply::Done(existed)
+        }
+        Request::Append { entries } => {
+            let (done, result) = mpsc::channel();
+            let sent = shared
+                .jobs
+                .lock()
+                .ok()
+                .and_then(|j| j.as_ref().map(|tx| tx.send(Job { entries, done }).is_ok()));
+            if sent != Some(true) {
+                return Err(StoreError::Db("the store is closing; try again".into()));
+            }
+            match result.recv() {
+                Ok(Ok(())) => Reply::Done(true),
+                Ok(Err(e)) => Reply::Failed(e),
+                Err(_) => Reply::Failed("the store's writer stopped".into()),
+            }
+        }
+        Request::Query { query } => {
+            let tx = file.db.begin_read().map_err(db_err)?;
+            let mut rows = Vec::new();
+            logs::scan(&tx, &query, |row| {
+                rows.push(row);
+                true
+            })?;
+            Reply::Logs(rows)
+        }
+        Request::Content { id } => {
+            let tx = file.db.begin_read().map_err(db_err)?;
+            Reply::Content(logs::content(&tx, id)?)
+        }
+        Request::IdsWithPrefix { prefix } => {
+            let tx = file.db.begin_read().map_err(db_err)?;
+            Reply::Ids(logs::ids_with_prefix(&tx, &prefix, 10)?)
+        }
+        Request::Stats { query, by } => {
+            let tx = file.db.begin_read().map_err(db_err)?;
+            let mut fold = Fold::new(by);
+            logs::scan(&tx, &query, |row| {
+                fold.add(&row);
+                true
+            })?;
+            Reply::Stats(fold.finish())
+        }
+        Request::Retire => {
+            shared.retire.store(true, Ordering::Release);
+            Reply::Done(true)
+        }
+        // Handled by the caller: it changes what the connection is.
+        Request::Watch => Reply::Done(false),
+    })
+}
+
+/// Sends events on `stream` until the client goes away.
+fn watch(shared: &Shared, stream: &UnixStream) {
+    let (tx, rx) = mpsc::channel();
+    if let Ok(mut w) = shared.watchers.lock() {
+        w.push(tx);
+    }
+    let mut writer = stream;
+    if wire::send(&mut writer, &Reply::Done(true)).is_err() {
+        return;
+    }
+    loop {
+        match rx.recv_timeout(Duration::from_millis(500)) {
+            Ok(event) => {
+                if wire::send(&mut writer, &event).is_err() {
+                    return;
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                if peer_closed(stream) || shared.stopping.load(Ordering::Acquire) {
+                    return;
+                }
+            }
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+    }
+}
+
+/// Whether the other end hung up (a watcher never writes, so any read is end of file).
+fn peer_closed(stream: &UnixStream) -> bool {
+    use std::io::Read;
+    if stream
+        .set_read_timeout(Some(Duration::from_millis(1)))
+        .is_err()
+    {
+        return true;
+    }
+    let mut byte = [0u8; 1];
+    let mut reader = stream;
+    let closed = match reader.read(&mut byte) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => !matches!(
+            e.kind(),
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+        ),
+    };
+    let _ = stream.set_read_timeout(None);
+    closed
+}
+
+/// Commits appends in groups (one fsync for all the rows waiting), answers each, tells the
+/// watchers, and prunes old rows now and then.
+fn write_loop(shared: &Shared, jobs: &Receiver<Job>) {
+    let mut last_prune: Option<Instant> = None;
+    let mut pruning = false;
+    loop {
+        if last_prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
+            last_prune = Some(Instant::now());
+            pruning = true;
+        }
+        let wait = if pruning {
+            Duration::ZERO
+        } else {
+            Duration::from_secs(1)
+        };
+        let mut group = Vec::new();
+        match jobs.recv_timeout(wait) {
+            Ok(job) => group.push(job),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+        while group.len() < GROUP_MAX {
+            match jobs.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        if !group.is_empty() {
+            commit_group(shared, group);
+        } else if pruning {
+            pruning = prune_some(shared).unwrap_or(false);
+        }
+    }
+}
+
+fn commit_group(shared: &Shared, group: Vec<Job>) {
+    let result = (|| -> Result<(), StoreError> {
+        let tx = shared.file.db.begin_write().map_err(db_err)?;
+        for job in &group {
+            logs::insert(&tx, &job.entries)?;
+        }
+        tx.commit().map_err(db_err)
+    })();
+    let rows: Vec<LogRow> = group
+        .iter()
+        .flat_map(|j| j.entries.iter().map(|e| e.row.clone()))
+        .collect();
+    for job in group {
+        let _ = job
+            .done
+            .send(result.as_ref().map(|_| ()).map_err(|e| e.to_string()));
+    }
+    if result.is_ok() && !rows.is_empty() {
+        shared.broadcast(&Event::Rows(rows));
+    }
+}
+
+/// Deletes one batch of rows older than the retention; says whether more may be left.
+fn prune_some(shared: &Shared) -> Result<bool, StoreError> {
+    let settings = Settings::read(&shared.file)?;
+    let Some(days) = settings.retention_days else {
+        return Ok(false);
+    };
+    let now_ms = super::now_ms();
+    let before = now_ms.saturating_sub(u64::from(days) * 86_400_000);
+    let tx = shared.file.db.begin_write().map_err(db_err)?;
+    let removed = logs::prune(&tx, before, PRUNE_BATCH)?;
+    tx.commit().map_err(db_err)?;
+    Ok(removed == PRUNE_BATCH)
+}
+
+/// The socket path of the store in `dir`.
+pub fn socket_path(dir: &Path) -> PathBuf {
+    dir.join(SOCKET_NAME)
+}
