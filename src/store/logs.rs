@@ -237,7 +237,7 @@ pub struct LogQuery {
 
 impl LogQuery {
     /// Whether `row` passes every filter but `search` (which needs the content).
-    fn admits(&self, row: &LogRow) -> bool {
+    pub fn admits(&self, row: &LogRow) -> bool {
         let t = row.id.time_ms();
         self.since_ms.is_none_or(|s| t >= s)
             && self.until_ms.is_none_or(|u| t < u)
