@@ -109,7 +109,12 @@ pub async fn handle(
         let answer = Answer::Json(Bytes::from(e.to_json()));
         gateway.log_finished(p.finish(e.status, Some(e.into()), Usage::default(), answer));
     }
-    let mut resp = result?;
+    // The id goes back with errors too: `bgw logs show ID` tells the whole story.
+    let mut resp = match (result, id) {
+        (Ok(resp), _) => resp,
+        (Err(e), Some(_)) => super::router::error_response(&e),
+        (Err(e), None) => return Err(e),
+    };
     if let Some(id) = id.and_then(|id| http::HeaderValue::from_str(&id.to_string()).ok()) {
         resp.headers_mut()
             .insert(http::HeaderName::from_static("x-bgw-request-id"), id);

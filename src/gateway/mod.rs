@@ -23,6 +23,9 @@ use crate::providers::client::UpstreamClient;
 use crate::route::{Routes, Secret};
 use crate::store::Store;
 
+/// How long a request waits for changed keys to be read before it uses the old ones.
+const RELOAD_WAIT: Duration = Duration::from_millis(500);
+
 /// Gateway settings fixed at start.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -117,10 +120,11 @@ impl Gateway {
                 let store = store.clone();
                 let read = tokio::task::spawn_blocking(move || {
                     Ok::<_, crate::store::StoreError>((store.keys()?, store.log_settings()?))
-                })
-                .await;
-                match read {
-                    Ok(Ok((keys, log_settings))) => {
+                });
+                // While the store changes owner the read may take a moment; the request goes
+                // on with the routes it has rather than wait.
+                match tokio::time::timeout(RELOAD_WAIT, read).await {
+                    Ok(Ok(Ok((keys, log_settings)))) => {
                         self.set_routes(Routes::new(&keys));
                         if let Some(log) = &self.log {
                             log.set_content(log_settings.content && !self.settings.no_content);

@@ -91,6 +91,11 @@ impl Pending {
             self.request = Some(body.clone());
         }
         self.requested = requested.to_owned();
+        // Until routing says more, the row names what the address names.
+        if let Ok((provider, model)) = crate::route::address_parts(requested) {
+            self.provider = provider.to_owned();
+            self.upstream_model = model.to_owned();
+        }
     }
 
     /// Whether the answer is (to be) streamed.

@@ -40,6 +40,28 @@ pub struct Target {
     pub upstream_model: String,
 }
 
+/// `model` without the discovery namespace (`claude/`) and the `[1m]` suffix.
+fn strip_namespace(model: &str) -> &str {
+    let model = picker::address(model);
+    model.strip_suffix("[1m]").unwrap_or(model)
+}
+
+/// The provider and upstream model a model name addresses: `provider/model` splits at the
+/// first `/`, a bare name is Anthropic's.
+pub fn address_parts(model: &str) -> Result<(&str, &str), RouteError> {
+    let model = strip_namespace(model);
+    match model.split_once('/') {
+        Some((p, m)) if !m.is_empty() => Ok((p, m)),
+        Some(_) => Err(RouteError::invalid(format!(
+            "model `{model}` names no model after the provider: write it as `provider/model`, for example `openai/gpt-5`"
+        ))),
+        None if model.is_empty() => Err(RouteError::invalid(
+            "`model` is empty: name a model, for example `openai/gpt-5` or `claude-sonnet-4-5`",
+        )),
+        None => Ok(("anthropic", model)),
+    }
+}
+
 /// The routing table: an immutable snapshot of providers and keys.
 #[derive(Debug, Clone, Default)]
 pub struct Routes {
@@ -92,22 +114,8 @@ impl Routes {
 
     /// Resolves the `model` of a request to a target.
     pub fn resolve(&self, model: &str) -> Result<Target, RouteError> {
-        let model = picker::address(model);
-        let model = model.strip_suffix("[1m]").unwrap_or(model);
-        let (provider_id, upstream) = match model.split_once('/') {
-            Some((p, m)) if !m.is_empty() => (p, m),
-            Some(_) => {
-                return Err(RouteError::invalid(format!(
-                    "model `{model}` names no model after the provider: write it as `provider/model`, for example `openai/gpt-5`"
-                )));
-            }
-            None if model.is_empty() => {
-                return Err(RouteError::invalid(
-                    "`model` is empty: name a model, for example `openai/gpt-5` or `claude-sonnet-4-5`",
-                ));
-            }
-            None => ("anthropic", model),
-        };
+        let (provider_id, upstream) = address_parts(model)?;
+        let model = strip_namespace(model);
         let Some(provider) = self.providers.get(provider_id) else {
             return Err(self.unknown_provider(provider_id, model));
         };

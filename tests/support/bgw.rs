@@ -81,9 +81,19 @@ impl Setup {
 
     /// Starts `bgw serve --port 0` and waits for the line that names its port.
     pub fn start(self) -> Bgw {
-        let mut child = command(self.dir.path())
+        let mut bgw = Bgw::serve_at(self.dir.path(), &self.serve_args);
+        bgw.dir = Some(self.dir);
+        bgw
+    }
+}
+
+impl Bgw {
+    /// Starts `bgw serve --port 0 ARGS…` on the data dir `dir`, which it does not own (several
+    /// gateways may share one), and waits for the line that names its port.
+    pub fn serve_at(dir: &Path, serve_args: &[String]) -> Bgw {
+        let mut child = command(dir)
             .args(["serve", "--port", "0"])
-            .args(&self.serve_args)
+            .args(serve_args)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -110,7 +120,8 @@ impl Setup {
             child,
             port: 0,
             log,
-            _dir: self.dir,
+            data_dir: dir.to_owned(),
+            dir: None,
         };
         match port_rx.recv_timeout(STEP) {
             Ok(p) => bgw.port = p,
@@ -133,7 +144,9 @@ pub struct Bgw {
     child: Child,
     pub port: u16,
     log: Arc<Mutex<String>>,
-    _dir: tempfile::TempDir,
+    data_dir: std::path::PathBuf,
+    /// The data dir, when this gateway made it (removed with it).
+    dir: Option<tempfile::TempDir>,
 }
 
 impl Bgw {
@@ -167,7 +180,23 @@ impl Bgw {
 
     /// The gateway's data dir (for `bgw keys add` while it runs).
     pub fn data_dir(&self) -> &Path {
-        self._dir.path()
+        &self.data_dir
+    }
+
+    /// The process id of `bgw serve`.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Asks the gateway to stop (SIGTERM) and waits for it; its stderr then.
+    pub fn terminate(mut self) -> String {
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+        // The stderr reader thread ends at EOF, just after the exit.
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        self.stderr()
     }
 
     /// What the gateway wrote to stderr so far.
