@@ -154,9 +154,17 @@ impl Drop for Bgw {
 }
 
 fn start_bgw(data_dir: &std::path::Path, mock_port: u16) -> Bgw {
+    add_keys(data_dir, mock_port);
+    serve(data_dir, &[])
+}
+
+fn bench_bin() -> String {
+    std::env::var("BGW_BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_bgw").to_owned())
+}
+
+fn add_keys(data_dir: &std::path::Path, mock_port: u16) {
     // BGW_BENCH_BIN measures another build (say, one with symbols for `perf`).
-    let bin =
-        std::env::var("BGW_BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_bgw").to_owned());
+    let bin = bench_bin();
     let bin = bin.as_str();
     let add = |args: &[&str]| {
         let ok = Command::new(bin)
@@ -187,8 +195,13 @@ fn start_bgw(data_dir: &std::path::Path, mock_port: u16) -> Bgw {
         "--base-url",
         &base,
     ]);
-    let mut child = Command::new(bin)
+}
+
+/// `bgw serve --port 0 ARGS` on `data_dir`, once it says where it listens.
+fn serve(data_dir: &std::path::Path, args: &[&str]) -> Bgw {
+    let mut child = Command::new(bench_bin())
         .args(["serve", "--port", "0"])
+        .args(args)
         .env("BGW_DATA_DIR", data_dir)
         .stderr(Stdio::piped())
         .spawn()
@@ -203,6 +216,32 @@ fn start_bgw(data_dir: &std::path::Path, mock_port: u16) -> Bgw {
         .and_then(|p| p.parse().ok())
         .expect("bgw printed its address");
     Bgw(child, port)
+}
+
+/// CPU time (user + system) process `pid` has used, in milliseconds.
+fn cpu_ms(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let ticks: u64 = fields
+        .get(11..13)
+        .map_or(0, |f| f.iter().filter_map(|t| t.parse::<u64>().ok()).sum());
+    ticks * 10
+}
+
+/// The pid of the store owner serving `dir`.
+fn owner_pid(dir: &std::path::Path) -> Option<u32> {
+    let dir = dir.to_str()?;
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid = e.file_name().to_string_lossy().parse::<u32>().ok()?;
+        let cmd = std::fs::read(e.path().join("cmdline")).ok()?;
+        let cmd = String::from_utf8_lossy(&cmd);
+        (cmd.contains("store-owner") && cmd.contains(dir)).then_some(pid)
+    })
 }
 
 fn rss_kib(pid: u32) -> u64 {
@@ -390,8 +429,8 @@ async fn bench() {
             .replace(r#""stream":true"#, &format!(r#""stream":{stream}"#)),
         )
     };
-    let unstreamed = with("openai/gpt-5", false);
-    let openai_streamed = with("openai/gpt-5", true);
+    let unstreamed = with("openai/gpt-4o", false);
+    let openai_streamed = with("openai/gpt-4o", true);
     let anthropic_streamed = with("claude-sonnet-4-5", true);
     let slow = with("openai/slow", true);
     let tiny = Bytes::from_static(
@@ -564,6 +603,78 @@ async fn bench() {
             s.rps
         );
     }
+
+    // The request log's cost: the same load through a second gateway on the same store with
+    // the log off, alternating, so both see the same machine. Rows carry the 50 KB content.
+    let quiet = serve(dir.path(), &["--no-log"]);
+    let quiet_gw = format!("http://127.0.0.1:{}/v1/messages", quiet.1);
+    let rows_only = serve(dir.path(), &["--no-content"]);
+    let rows_only_gw = format!("http://127.0.0.1:{}/v1/messages", rows_only.1);
+    println!(
+        "{:<44} {:>9} {:>9} {:>9}",
+        "request log (concurrency 16, 5 × 4000)", "p50 µs", "p99 µs", "req/s"
+    );
+    for (name, body) in [
+        ("OpenAI, streamed", &openai_streamed),
+        ("OpenAI, not streamed", &unstreamed),
+    ] {
+        let mut on = Vec::new();
+        let mut off = Vec::new();
+        let mut rows = Vec::new();
+        let owner = owner_pid(dir.path()).unwrap_or(0);
+        // CPU ms: gateway with the log off, with it on; the owner for each kind of row.
+        let mut cpu = [0u64; 5];
+        for _ in 0..5 {
+            let q = cpu_ms(quiet.0.id());
+            off.push(measure(&client, &quiet_gw, body, &auth, 16, 4000).await);
+            cpu[0] += cpu_ms(quiet.0.id()) - q;
+            let (g, o) = (cpu_ms(pid), cpu_ms(owner));
+            on.push(measure(&client, &gw, body, &auth, 16, 4000).await);
+            cpu[1] += cpu_ms(pid) - g;
+            cpu[2] += cpu_ms(owner) - o;
+            let (g, o) = (cpu_ms(rows_only.0.id()), cpu_ms(owner));
+            rows.push(measure(&client, &rows_only_gw, body, &auth, 16, 4000).await);
+            cpu[3] += cpu_ms(rows_only.0.id()) - g;
+            cpu[4] += cpu_ms(owner) - o;
+        }
+        let per = |ms: u64| ms as f64 * 1000.0 / 20000.0;
+        println!(
+            "  CPU per request: gateway log off {:.0} µs, log on {:.0} µs (+ owner {:.0} µs), rows only {:.0} µs (+ owner {:.0} µs)",
+            per(cpu[0]),
+            per(cpu[1]),
+            per(cpu[2]),
+            per(cpu[3]),
+            per(cpu[4])
+        );
+        for (label, runs) in [
+            ("log off", &off),
+            ("log on, with content", &on),
+            ("log on, no content", &rows),
+        ] {
+            let mut rps: Vec<f64> = runs.iter().map(|s| s.rps).collect();
+            rps.sort_by(f64::total_cmp);
+            let mid = &runs[runs.len() / 2];
+            println!(
+                "{:<44} {:>9.0} {:>9.0} {:>9.0}",
+                format!("{name}, {label}"),
+                us(mid.p50),
+                us(mid.p99),
+                rps[rps.len() / 2]
+            );
+        }
+        let median = |v: &[Stats]| {
+            let mut r: Vec<f64> = v.iter().map(|s| s.rps).collect();
+            r.sort_by(f64::total_cmp);
+            r[r.len() / 2]
+        };
+        println!(
+            "  throughput with the log on: {:+.1}% with content, {:+.1}% without ({name})",
+            (median(&on) / median(&off) - 1.0) * 100.0,
+            (median(&rows) / median(&off) - 1.0) * 100.0
+        );
+    }
+    drop(quiet);
+    drop(rows_only);
 
     // 50 streams held open ~3 s each; RSS sampled while all are open.
     let mut open = Vec::new();

@@ -238,3 +238,49 @@ async fn three_gateways_one_store_and_its_owner_killed_mid_run() {
         }
     }
 }
+
+/// Whether process `pid` is alive (and not a zombie).
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        !s.rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z')
+    })
+}
+
+#[test]
+fn the_owner_leaves_when_idle_or_when_its_data_dir_is_removed() {
+    for remove_dir in [false, true] {
+        let data = tempfile::tempdir().unwrap();
+        let out = command(data.path())
+            .args(["keys", "list"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let pid = owner_pid(data.path());
+        if remove_dir {
+            std::fs::remove_dir_all(data.path()).unwrap();
+        }
+        // Three seconds idle, checked every 100 ms; a removed dir is noticed at once.
+        let deadline = Instant::now() + Duration::from_secs(if remove_dir { 2 } else { 6 });
+        while alive(pid) {
+            assert!(
+                Instant::now() < deadline,
+                "the owner {pid} stayed (dir removed: {remove_dir})"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        if !remove_dir {
+            assert!(
+                !data.path().join("bgw.sock").exists(),
+                "the socket goes with it"
+            );
+        }
+    }
+}

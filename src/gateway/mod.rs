@@ -88,10 +88,8 @@ impl Gateway {
         let config_changed = Arc::new(AtomicBool::new(false));
         if let Some(store) = &store {
             let flag = Arc::clone(&config_changed);
-            store.watch(move |event| {
-                if !matches!(event, crate::store::Watch::Rows(_)) {
-                    flag.store(true, Ordering::Release);
-                }
+            store.watch_config(move |_| {
+                flag.store(true, Ordering::Release);
                 true
             });
         }

@@ -6,6 +6,7 @@
 //! ids it hands out always fit Anthropic's pattern ([`tool_id`]), so a history stays valid
 //! when a conversation moves to another provider.
 
+pub mod assemble;
 pub mod error;
 pub mod event;
 pub mod request;

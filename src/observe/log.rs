@@ -2,27 +2,28 @@
 //! their own, so no response ever waits for the store.
 //!
 //! A request becomes a [`Pending`] when it arrives, gathers its target, attempts and timings,
-//! and is handed over as [`Finished`]. The writer thread prices it, rebuilds a streamed answer,
-//! and sends rows to the store's owner in groups, keeping each until the owner says it is on
+//! and is handed over as [`Finished`]. The writer thread prices it and sends rows to the store's owner in groups, keeping each until the owner says it is on
 //! disk: an owner that dies takes nothing with it.
 
 use bytes::Bytes;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use super::assemble::assemble;
 use crate::catalog;
 use crate::messages::{ApiError, Usage};
 use crate::route::Target;
 use crate::store::Store;
-use crate::store::logs::{Attempt, Content, Entry, LogRow, LoggedError, RequestId};
+use crate::store::logs::{Attempt, Entry, LogRow, LoggedError, RawContent, RequestId};
 
 /// Rows sent to the owner in one message at most.
 const BATCH_ROWS: usize = 256;
 /// Bytes of content sent in one message at most (a batch of long conversations).
 const BATCH_BYTES: usize = 32 * 1024 * 1024;
+/// Content waiting to be written at most; past it, rows go without their bodies (and say so)
+/// rather than let a stalled store grow the gateway's memory.
+const BACKLOG_BYTES: usize = 256 * 1024 * 1024;
 
 /// What the client got back, kept for the log.
 #[derive(Debug, Default)]
@@ -181,6 +182,22 @@ pub struct Finished {
 }
 
 impl Finished {
+    /// The bytes of content it carries.
+    fn content_len(&self) -> usize {
+        let answer = match &self.answer {
+            Answer::None => 0,
+            Answer::Json(b) => b.len(),
+            Answer::Sse(s) => s.len(),
+        };
+        self.pending.request.as_ref().map_or(0, Bytes::len) + answer
+    }
+
+    /// Lets go of the content (the row stays).
+    fn drop_content(&mut self) {
+        self.pending.request = None;
+        self.answer = Answer::None;
+    }
+
     /// The row and content to store (run on the writer thread: pricing, rebuilding a stream).
     fn into_entry(self, run: &str) -> Entry {
         let p = self.pending;
@@ -193,13 +210,17 @@ impl Finished {
         let cost = cost.map(|c| c.0).or_else(|| {
             (failed && self.usage.total_input() + self.usage.output_tokens == 0).then_some(0.0)
         });
-        let content = p.request.as_ref().map(|req| Content {
-            request: String::from_utf8_lossy(req).into_owned(),
-            response: match &self.answer {
-                Answer::None => String::new(),
-                Answer::Json(b) => String::from_utf8_lossy(b).into_owned(),
-                Answer::Sse(sse) => assemble(sse).to_string(),
-            },
+        let content = p.request.map(|request| {
+            let (response, response_is_sse) = match self.answer {
+                Answer::None => (Bytes::new(), false),
+                Answer::Json(b) => (b, false),
+                Answer::Sse(sse) => (Bytes::from(sse), true),
+            };
+            RawContent {
+                request,
+                response,
+                response_is_sse,
+            }
         });
         Entry {
             row: LogRow {
@@ -238,6 +259,8 @@ pub struct RequestLog {
     run: Arc<str>,
     tx: Sender<Finished>,
     queued: AtomicU64,
+    /// Bytes of content handed over and not yet written.
+    backlog: Arc<AtomicUsize>,
     progress: Arc<Progress>,
     content: AtomicBool,
     /// The last error writing rows, for the end-of-session line.
@@ -258,7 +281,9 @@ impl RequestLog {
         let (tx, rx) = mpsc::channel();
         let progress = Arc::new(Progress::default());
         let trouble = Arc::new(Mutex::new(None));
+        let backlog = Arc::new(AtomicUsize::new(0));
         let writer = Writer {
+            backlog: Arc::clone(&backlog),
             store: store.detached(),
             run: Arc::clone(&run),
             progress: Arc::clone(&progress),
@@ -269,6 +294,7 @@ impl RequestLog {
             run,
             tx,
             queued: AtomicU64::new(0),
+            backlog,
             progress,
             content: AtomicBool::new(content),
             trouble,
@@ -291,7 +317,13 @@ impl RequestLog {
     }
 
     /// Hands a finished request to the writer; never waits.
-    pub fn submit(&self, finished: Finished) {
+    pub fn submit(&self, mut finished: Finished) {
+        let size = finished.content_len();
+        if self.backlog.load(Ordering::Relaxed) + size > BACKLOG_BYTES {
+            finished.drop_content();
+        } else {
+            self.backlog.fetch_add(size, Ordering::Relaxed);
+        }
         if self.tx.send(finished).is_ok() {
             self.queued.fetch_add(1, Ordering::AcqRel);
         }
@@ -325,6 +357,7 @@ impl RequestLog {
 
 struct Writer {
     store: Store,
+    backlog: Arc<AtomicUsize>,
     run: Arc<str>,
     progress: Arc<Progress>,
     trouble: Arc<Mutex<Option<String>>>,
@@ -333,19 +366,22 @@ struct Writer {
 impl Writer {
     fn run(self, rx: &Receiver<Finished>) {
         while let Ok(first) = rx.recv() {
+            let mut queued = first.content_len();
             let mut batch = vec![first.into_entry(&self.run)];
-            let mut bytes = content_len(&batch[0]);
-            while batch.len() < BATCH_ROWS && bytes < BATCH_BYTES {
+            while batch.len() < BATCH_ROWS && queued < BATCH_BYTES {
                 match rx.try_recv() {
                     Ok(f) => {
-                        let e = f.into_entry(&self.run);
-                        bytes += content_len(&e);
-                        batch.push(e);
+                        queued += f.content_len();
+                        batch.push(f.into_entry(&self.run));
                     }
                     Err(_) => break,
                 }
             }
             self.write(&batch);
+            self.backlog.fetch_sub(
+                queued.min(self.backlog.load(Ordering::Relaxed)),
+                Ordering::Relaxed,
+            );
         }
     }
 
@@ -372,10 +408,4 @@ impl Writer {
         }
         self.progress.changed.notify_all();
     }
-}
-
-fn content_len(e: &Entry) -> usize {
-    e.content
-        .as_ref()
-        .map_or(0, |c| c.request.len() + c.response.len())
 }

@@ -1,6 +1,5 @@
 //! What happened: the request log writer, and per-session totals.
 
-pub mod assemble;
 pub mod log;
 pub mod session;
 

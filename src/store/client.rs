@@ -9,6 +9,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::file::make_private_dir;
+use super::logs::Entry;
 use super::owner;
 use super::wire::{self, PROTOCOL, Reply, Request};
 use super::{SOCKET_NAME, StoreError};
@@ -115,13 +116,24 @@ impl Conn {
     /// Sends `request` and reads the answer.
     pub fn call(&mut self, request: &impl serde::Serialize) -> io::Result<Reply> {
         wire::send(&mut self.stream, request)?;
+        self.answer()
+    }
+
+    /// Sends an append of `entries` and reads the answer.
+    pub fn append(&mut self, entries: &[Entry]) -> io::Result<Reply> {
+        wire::send_append(&mut self.stream, entries)?;
+        self.answer()
+    }
+
+    fn answer(&mut self) -> io::Result<Reply> {
+        // Unbuffered: on a watch, the events that follow the answer must stay in the socket.
         wire::receive(&mut self.stream)?
             .ok_or_else(|| io::Error::new(io::ErrorKind::UnexpectedEof, "the store owner left"))
     }
 
     /// Turns this connection into a stream of events.
-    pub fn watch(mut self) -> io::Result<Watching> {
-        match self.call(&Request::Watch)? {
+    pub fn watch(mut self, rows: bool) -> io::Result<Watching> {
+        match self.call(&Request::Watch { rows })? {
             Reply::Done(true) => Ok(Watching {
                 stream: self.stream,
             }),

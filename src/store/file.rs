@@ -17,6 +17,9 @@ const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 /// The config tables: name → bytes. Anything else a client names is refused.
 pub const CONFIG_TABLES: &[&str] = &["keys", "secrets", "prices", "settings"];
 
+/// The owner's page cache.
+const CACHE_BYTES: usize = 32 * 1024 * 1024;
+
 /// The file's name in the data directory.
 pub const FILE_NAME: &str = "bgw.redb";
 
@@ -50,7 +53,11 @@ impl File {
                     message: e.to_string(),
                 })?;
         }
-        let db = match Database::create(&path) {
+        // redb caches up to 1 GiB by default; a laptop's background process needs far less.
+        let db = match Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create(&path)
+        {
             Ok(db) => db,
             Err(redb::DatabaseError::DatabaseAlreadyOpen) => return Ok(Opened::Taken),
             Err(e) => {

@@ -185,12 +185,66 @@ pub struct Content {
     pub response: String,
 }
 
+/// A request's and its response's bytes as they travel to the store and lie in it: raw, so
+/// 50 KB bodies are copied, never escaped into JSON and back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawContent {
+    pub request: bytes::Bytes,
+    pub response: bytes::Bytes,
+    /// The response is the SSE bytes of a stream, rebuilt into one message when read: the
+    /// work is done by whoever looks, not on the machine's busiest moments.
+    pub response_is_sse: bool,
+}
+
+impl RawContent {
+    /// Bytes in all.
+    pub fn len(&self) -> usize {
+        self.request.len() + self.response.len()
+    }
+
+    /// Whether both are empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The stored form's size: a kind byte, the request's length (4 bytes, little-endian),
+    /// the request, the response.
+    fn stored_len(&self) -> usize {
+        5 + self.len()
+    }
+
+    /// Writes the stored form into `out` (of [`RawContent::stored_len`] bytes).
+    fn encode_into(&self, out: &mut [u8]) {
+        let (head, rest) = out.split_at_mut(5);
+        head[0] = u8::from(self.response_is_sse);
+        head[1..].copy_from_slice(&(self.request.len() as u32).to_le_bytes());
+        let (req, resp) = rest.split_at_mut(self.request.len());
+        req.copy_from_slice(&self.request);
+        resp.copy_from_slice(&self.response);
+    }
+
+    fn decode(stored: &[u8]) -> Option<Content> {
+        let sse = *stored.first()? == 1;
+        let len = u32::from_le_bytes(stored.get(1..5)?.try_into().ok()?) as usize;
+        let request = stored.get(5..5 + len)?;
+        let response = stored.get(5 + len..)?;
+        let response = if sse {
+            crate::messages::assemble::assemble(response).to_string()
+        } else {
+            String::from_utf8_lossy(response).into_owned()
+        };
+        Some(Content {
+            request: String::from_utf8_lossy(request).into_owned(),
+            response,
+        })
+    }
+}
+
 /// A row with its content, as a gateway hands it to the store.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
     pub row: LogRow,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub content: Option<Content>,
+    pub content: Option<RawContent>,
 }
 
 /// Which statuses a query wants.
@@ -300,8 +354,8 @@ pub fn insert(tx: &WriteTransaction, entries: &[Entry]) -> Result<(), StoreError
         let bytes = serde_json::to_vec(row).map_err(db_err)?;
         log.insert(id, bytes.as_slice()).map_err(db_err)?;
         if let Some(c) = c {
-            let bytes = serde_json::to_vec(c).map_err(db_err)?;
-            content.insert(id, bytes.as_slice()).map_err(db_err)?;
+            let mut slot = content.insert_reserve(id, c.stored_len()).map_err(db_err)?;
+            c.encode_into(slot.as_mut());
         }
         if !row.provider.is_empty() {
             by_provider
@@ -501,9 +555,9 @@ fn contains_folded(haystack: &[u8], needle_lower: &str) -> bool {
 pub fn content(tx: &redb::ReadTransaction, id: RequestId) -> Result<Option<Content>, StoreError> {
     let table = tx.open_table(LOG_CONTENT).map_err(db_err)?;
     match table.get(id.0).map_err(db_err)? {
-        Some(v) => serde_json::from_slice(v.value())
+        Some(v) => RawContent::decode(v.value())
             .map(Some)
-            .map_err(|e| StoreError::Corrupt(format!("content of request {id}: {e}"))),
+            .ok_or_else(|| StoreError::Corrupt(format!("the content of request {id}"))),
         None => Ok(None),
     }
 }

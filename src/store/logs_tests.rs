@@ -35,9 +35,10 @@ fn row(time_ms: u64, provider: &str, model: &str, status: u16) -> LogRow {
 fn entry(row: LogRow, request: &str) -> Entry {
     Entry {
         row,
-        content: Some(Content {
-            request: request.into(),
-            response: "{}".into(),
+        content: Some(RawContent {
+            request: request.as_bytes().to_vec().into(),
+            response: bytes::Bytes::from_static(b"{}"),
+            response_is_sse: false,
         }),
     }
 }
@@ -245,4 +246,30 @@ fn stats_group_tokens_cost_and_latency() {
     assert_eq!(groq.input_tokens, 300);
     assert!((groq.cost - 1.0).abs() < 1e-9, "{}", groq.cost);
     assert_eq!((groq.p50_ms, groq.p95_ms), (2.0, 2.0));
+}
+
+#[test]
+fn a_streamed_answer_reads_back_as_the_message_it_spelled() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::new(dir.path());
+    let r = row(6_000, "openai", "gpt-5", 200);
+    let id = r.id;
+    let sse = concat!(
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"content\":[],\"usage\":{}}}\n\n",
+        "data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n",
+        "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi there\"}}\n\n",
+    );
+    let entry = Entry {
+        row: r,
+        content: Some(RawContent {
+            request: bytes::Bytes::from_static(b"{\"model\":\"openai/gpt-5\"}"),
+            response: bytes::Bytes::from_static(sse.as_bytes()),
+            response_is_sse: true,
+        }),
+    };
+    store.append(&[entry]).unwrap();
+    let content = store.log_content(id).unwrap().unwrap();
+    let response: serde_json::Value = serde_json::from_str(&content.response).unwrap();
+    assert_eq!(response["content"][0]["text"], "Hi there");
+    assert_eq!(content.request, "{\"model\":\"openai/gpt-5\"}");
 }

@@ -132,6 +132,14 @@ impl Store {
     /// Sends `request` to the owner; when the owner is gone, finds (or becomes) the next one
     /// and sends it again. Every request is safe to repeat.
     fn call(&self, request: &impl serde::Serialize) -> Result<Reply, StoreError> {
+        self.exchange(|conn| conn.call(request))
+    }
+
+    /// Runs `send` (one request and its answer) on the connection, as [`Store::call`] says.
+    fn exchange(
+        &self,
+        send: impl Fn(&mut Conn) -> std::io::Result<Reply>,
+    ) -> Result<Reply, StoreError> {
         let mut guard = self
             .conn
             .lock()
@@ -142,7 +150,7 @@ impl Store {
                 *guard = Some(Conn::open(&self.dir, &self.launch)?);
             }
             let Some(conn) = guard.as_mut() else { continue };
-            match conn.call(request) {
+            match send(conn) {
                 Ok(Reply::Failed(message)) => return Err(StoreError::Db(message)),
                 Ok(reply) => return Ok(reply),
                 Err(e) => {
@@ -234,7 +242,7 @@ impl Store {
 
     /// Keeps log entries; returns once they are on disk.
     pub fn append(&self, entries: &[Entry]) -> Result<(), StoreError> {
-        match self.call(&wire::AppendRef::Append { entries })? {
+        match self.exchange(|conn| conn.append(entries))? {
             Reply::Done(_) => Ok(()),
             other => Err(unexpected(&other)),
         }
@@ -282,14 +290,23 @@ impl Store {
     /// Calls `on_event` from a thread of its own with every event of the store: config changes
     /// and rows written. After the owner changes, it says [`Watch::Reconnected`], since events
     /// may have been missed; the thread ends when `on_event` returns false.
-    pub fn watch(&self, mut on_event: impl FnMut(Watch) -> bool + Send + 'static) {
+    pub fn watch(&self, on_event: impl FnMut(Watch) -> bool + Send + 'static) {
+        self.watch_for(true, on_event);
+    }
+
+    /// As [`Store::watch`], without the rows: config changes and reconnections only.
+    pub fn watch_config(&self, on_event: impl FnMut(Watch) -> bool + Send + 'static) {
+        self.watch_for(false, on_event);
+    }
+
+    fn watch_for(&self, rows: bool, mut on_event: impl FnMut(Watch) -> bool + Send + 'static) {
         let dir = self.dir.clone();
         let launch = self.launch.clone();
         std::thread::spawn(move || {
             let mut first = true;
             loop {
                 let watching = Conn::open(&dir, &launch).and_then(|c| {
-                    c.watch()
+                    c.watch(rows)
                         .map_err(|e| StoreError::Db(format!("cannot watch the store: {e}")))
                 });
                 let mut watching = match watching {

@@ -1,13 +1,14 @@
 //! What bgw processes say to the store's owner over its unix socket.
 //!
-//! Each message is a 4-byte big-endian length and that many bytes of JSON. A client sends a
-//! [`Request`] and reads one [`Reply`]; after [`Request::Watch`] the owner only sends
-//! [`Event`]s on that connection.
+//! Each message is a 4-byte big-endian length and that many bytes of JSON, then a count of
+//! blobs and each blob with its length: the bodies of logged requests travel as they are,
+//! never escaped into JSON. A client sends a [`Request`] and reads one [`Reply`]; after
+//! [`Request::Watch`] the owner only sends [`Event`]s on that connection.
 
 use serde::{Deserialize, Serialize};
 use std::io::{self, Read, Write};
 
-use super::logs::{Content, Entry, LogQuery, LogRow, RequestId};
+use super::logs::{Content, Entry, LogQuery, LogRow, RawContent, RequestId};
 use super::stats::{StatsBy, StatsRow};
 
 /// Bumped whenever a message changes shape; an owner of another version is asked to retire.
@@ -40,9 +41,10 @@ pub enum Request {
         table: String,
         key: String,
     },
-    /// Rows to keep; answered once they are on disk.
+    /// Rows to keep; answered once they are on disk. The content of each row marked `content`
+    /// follows as two blobs, request then response.
     Append {
-        entries: Vec<Entry>,
+        entries: Vec<EntryHead>,
     },
     Query {
         query: LogQuery,
@@ -57,18 +59,89 @@ pub enum Request {
         query: LogQuery,
         by: StatsBy,
     },
-    /// From now on, send [`Event`]s on this connection.
-    Watch,
+    /// From now on, send [`Event`]s on this connection: config changes, and with `rows`
+    /// every row written too.
+    Watch {
+        #[serde(default)]
+        rows: bool,
+    },
     /// Finish what is in hand, release the file and exit (a bgw of another version wants it).
     Retire,
+}
+
+/// A row of [`Request::Append`], and whether its content follows.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct EntryHead {
+    pub row: LogRow,
+    pub content: bool,
+    #[serde(default)]
+    pub sse: bool,
 }
 
 /// [`Request::Append`] over borrowed rows: it serializes the same, so a writer can send one
 /// batch again (to the next owner) without copying it.
 #[derive(Debug, Serialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
-pub enum AppendRef<'a> {
-    Append { entries: &'a [Entry] },
+enum AppendRef<'a> {
+    Append { entries: Vec<EntryHeadRef<'a>> },
+}
+
+#[derive(Debug, Serialize)]
+struct EntryHeadRef<'a> {
+    row: &'a LogRow,
+    content: bool,
+    sse: bool,
+}
+
+/// Writes an append of `entries`, their content as blobs.
+pub fn send_append(w: &mut impl Write, entries: &[Entry]) -> io::Result<()> {
+    let msg = AppendRef::Append {
+        entries: entries
+            .iter()
+            .map(|e| EntryHeadRef {
+                row: &e.row,
+                content: e.content.is_some(),
+                sse: e.content.as_ref().is_some_and(|c| c.response_is_sse),
+            })
+            .collect(),
+    };
+    let blobs: Vec<&[u8]> = entries
+        .iter()
+        .filter_map(|e| e.content.as_ref())
+        .flat_map(|c| [&c.request[..], &c.response[..]])
+        .collect();
+    send_with(w, &msg, &blobs)
+}
+
+/// The entries of a received append, their content taken from `blobs` in order.
+pub fn entries(heads: Vec<EntryHead>, blobs: Vec<Vec<u8>>) -> io::Result<Vec<Entry>> {
+    let mut blobs = blobs.into_iter();
+    heads
+        .into_iter()
+        .map(|h| {
+            let content = if h.content {
+                match (blobs.next(), blobs.next()) {
+                    (Some(request), Some(response)) => Some(RawContent {
+                        request: request.into(),
+                        response: response.into(),
+                        response_is_sse: h.sse,
+                    }),
+                    _ => {
+                        return Err(io::Error::new(
+                            io::ErrorKind::InvalidData,
+                            "an append lacks the content it announces",
+                        ));
+                    }
+                }
+            } else {
+                None
+            };
+            Ok(Entry {
+                row: h.row,
+                content,
+            })
+        })
+        .collect()
 }
 
 /// The owner's answer.
@@ -98,23 +171,67 @@ pub enum Event {
 
 /// Writes one message.
 pub fn send<T: Serialize>(w: &mut impl Write, msg: &T) -> io::Result<()> {
+    send_with(w, msg, &[])
+}
+
+/// Writes one message followed by `blobs`.
+pub fn send_with<T: Serialize>(w: &mut impl Write, msg: &T, blobs: &[&[u8]]) -> io::Result<()> {
     let body = serde_json::to_vec(msg).map_err(io::Error::other)?;
-    let len = u32::try_from(body.len()).map_err(io::Error::other)?;
-    let mut frame = Vec::with_capacity(4 + body.len());
-    frame.extend_from_slice(&len.to_be_bytes());
+    let blob_bytes: usize = blobs.iter().map(|b| 4 + b.len()).sum();
+    let mut frame = Vec::with_capacity(8 + body.len() + blob_bytes);
+    frame.extend_from_slice(&length(body.len())?);
     frame.extend_from_slice(&body);
+    frame.extend_from_slice(&length(blobs.len())?);
+    for b in blobs {
+        frame.extend_from_slice(&length(b.len())?);
+        frame.extend_from_slice(b);
+    }
     w.write_all(&frame)?;
     w.flush()
 }
 
+fn length(n: usize) -> io::Result<[u8; 4]> {
+    u32::try_from(n)
+        .map(u32::to_be_bytes)
+        .map_err(|_| io::Error::other("a store message part over 4 GiB"))
+}
+
 /// Reads one message; `Ok(None)` when the other side closed cleanly between messages.
 pub fn receive<T: for<'de> Deserialize<'de>>(r: &mut impl Read) -> io::Result<Option<T>> {
+    Ok(receive_with(r)?.map(|(msg, _)| msg))
+}
+
+/// Reads one message and its blobs.
+pub fn receive_with<T: for<'de> Deserialize<'de>>(
+    r: &mut impl Read,
+) -> io::Result<Option<(T, Vec<Vec<u8>>)>> {
     let mut len = [0u8; 4];
     match r.read_exact(&mut len) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
         Err(e) => return Err(e),
     }
+    let body = read_part(r, len)?;
+    let msg =
+        serde_json::from_slice(&body).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    r.read_exact(&mut len)?;
+    let count = u32::from_be_bytes(len) as usize;
+    // Two blobs per row at most, and a batch holds far fewer rows than this.
+    if count > 1 << 16 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "a store message with too many parts",
+        ));
+    }
+    let mut blobs = Vec::with_capacity(count);
+    for _ in 0..count {
+        r.read_exact(&mut len)?;
+        blobs.push(read_part(r, len)?);
+    }
+    Ok(Some((msg, blobs)))
+}
+
+fn read_part(r: &mut impl Read, len: [u8; 4]) -> io::Result<Vec<u8>> {
     let len = u32::from_be_bytes(len) as usize;
     if len > MAX_FRAME {
         return Err(io::Error::new(
@@ -122,11 +239,16 @@ pub fn receive<T: for<'de> Deserialize<'de>>(r: &mut impl Read) -> io::Result<Op
             format!("a store message of {len} bytes is too large"),
         ));
     }
-    let mut body = vec![0u8; len];
-    r.read_exact(&mut body)?;
-    serde_json::from_slice(&body)
-        .map(Some)
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    // Read without zero-filling first: blobs are request bodies of 50 KB and more.
+    let mut body = Vec::with_capacity(len);
+    r.take(len as u64).read_to_end(&mut body)?;
+    if body.len() < len {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "a store message ended early",
+        ));
+    }
+    Ok(body)
 }
 
 #[cfg(test)]
