@@ -6,9 +6,16 @@
 //! https://ai.google.dev/gemini-api/docs/function-calling (`functionResponse`, modes) ,
 //! https://ai.google.dev/gemini-api/docs/troubleshooting (error statuses) ,
 //! https://github.com/google-gemini/gemini-cli/issues/6678 (the too-long wording).
+use super::error::seconds;
+use super::schema::{legacy_parameters, without_schema_keyword};
 use super::*;
-use crate::messages::signature::ThinkingKey;
+use crate::messages::signature::{Signer, ThinkingKey};
+use crate::messages::sse::SseParser;
+use crate::messages::{ErrorKind, MessagesRequest};
+use crate::providers::StreamDecoder;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
+use std::borrow::Cow;
 use std::sync::Arc;
 
 fn fixture(name: &str) -> Vec<u8> {
