@@ -324,3 +324,55 @@ async fn without_a_key_the_error_names_the_command_that_adds_one() {
     .await;
     assert_contains(&message, "bgw keys add gemini --env GEMINI_API_KEY");
 }
+
+#[tokio::test]
+async fn a_quota_errors_retry_delay_reaches_the_client_as_retry_after() {
+    // Google sends no `retry-after` header: the delay is a `google.rpc.RetryInfo` in the body.
+    let body = json!({"error": {
+        "code": 429,
+        "message": "You exceeded your current quota, please check your plan and billing details.",
+        "status": "RESOURCE_EXHAUSTED",
+        "details": [
+            {"@type": "type.googleapis.com/google.rpc.QuotaFailure",
+             "violations": [{"quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests",
+                             "quotaId": "GenerateRequestsPerMinutePerProjectPerModel-FreeTier"}]},
+            {"@type": "type.googleapis.com/google.rpc.Help",
+             "links": [{"description": "Learn more about Gemini API quotas",
+                        "url": "https://ai.google.dev/gemini-api/docs/rate-limits"}]},
+            {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "30s"}
+        ]
+    }});
+    let mock = Mock::start([Reply::json(429, &body)]).await;
+    let bgw = gateway(&mock);
+    let resp = bgw.client().hello("gemini/gemini-2.5-pro", true).await;
+    assert_eq!(resp.header("retry-after"), Some("30"));
+    let message = expect_error(resp, 429, "rate_limit_error").await;
+    assert_contains(&message, "gemini: You exceeded your current quota");
+    assert_eq!(
+        mock.requests().len(),
+        1,
+        "one target: nothing to fail over to"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_key_is_an_authentication_error_that_says_why() {
+    // Google answers PERMISSION_DENIED for a leaked or restricted key, or a project without
+    // the API; another key is the fix, so bgw reports it as Anthropic's authentication error
+    // (status 401), Google's message kept.
+    let mock = Mock::start([Reply::json(
+        403,
+        &json!({"error": {"code": 403,
+            "message": "Your API key was reported as leaked. Please use another API key.",
+            "status": "PERMISSION_DENIED"}}),
+    )])
+    .await;
+    let bgw = gateway(&mock);
+    let resp = bgw.client().hello("gemini/gemini-2.5-pro", true).await;
+    assert_eq!(resp.header("retry-after"), None);
+    let message = expect_error(resp, 401, "authentication_error").await;
+    assert_eq!(
+        message,
+        "gemini: Your API key was reported as leaked. Please use another API key."
+    );
+}
