@@ -295,3 +295,136 @@ fn models_for_an_unknown_provider_is_an_error() {
     assert_eq!(o.status.code(), Some(2));
     assert_contains(&out(&o).1, "error: unknown provider `nope`");
 }
+
+#[tokio::test]
+async fn models_reads_every_page_of_geminis_list_and_keeps_the_chat_models() {
+    // Shape of https://ai.google.dev/api/models#method:-models.list : `models/`-prefixed
+    // names, limits, supportedGenerationMethods; pages chained by nextPageToken.
+    const TOKEN: &str = "Ch5tb2RlbHMv+Z2VtaW5p/LTIuMA==";
+    let upstream = Mock::start([
+        Reply::json(
+            200,
+            &json!({"models": [
+                {"name": "models/gemini-2.5-pro", "version": "2.5", "displayName": "Gemini 2.5 Pro",
+                 "inputTokenLimit": 1048576, "outputTokenLimit": 65536,
+                 "supportedGenerationMethods": ["generateContent", "countTokens", "createCachedContent", "batchGenerateContent"]},
+                {"name": "models/gemini-embedding-001", "version": "001", "displayName": "Gemini Embedding 001",
+                 "inputTokenLimit": 2048, "outputTokenLimit": 1,
+                 "supportedGenerationMethods": ["embedContent", "countTextTokens", "countTokens"]}
+            ], "nextPageToken": TOKEN}),
+        ),
+        Reply::json(
+            200,
+            &json!({"models": [
+                {"name": "models/gemini-2.0-flash-001", "version": "2.0", "displayName": "Gemini 2.0 Flash 001",
+                 "inputTokenLimit": 1048576, "outputTokenLimit": 8192,
+                 "supportedGenerationMethods": ["generateContent", "countTokens", "createCachedContent", "batchGenerateContent"]}
+            ]}),
+        ),
+    ])
+    .await;
+    let data = tempfile::tempdir().unwrap();
+    let url = upstream.at("/v1beta");
+    let key = "AIzaSyModels-test-000000000000000000";
+    assert!(
+        bgw(
+            data.path(),
+            &["keys", "add", "gemini", "--value", key, "--base-url", &url]
+        )
+        .status
+        .success()
+    );
+
+    let o = tokio::task::spawn_blocking({
+        let dir = data.path().to_owned();
+        move || bgw(&dir, &["models", "--provider", "gemini", "--json"])
+    })
+    .await
+    .unwrap();
+
+    let (stdout, stderr) = out(&o);
+    assert!(o.status.success(), "{stderr}");
+    assert!(!stderr.contains("catalog only"), "{stderr}");
+    let rows: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let row = |id: &str| {
+        rows.iter()
+            .find(|r| r["id"] == id)
+            .unwrap_or_else(|| panic!("{id} missing from {stdout}"))
+    };
+    assert_eq!(row("gemini/gemini-2.5-pro")["source"], "live+catalog");
+    assert_eq!(row("gemini/gemini-2.5-pro")["context_window"], 1_048_576);
+    // Not in the catalog: the list's own limits stand in.
+    let flash = row("gemini/gemini-2.0-flash-001");
+    assert_eq!(flash["source"], "live");
+    assert_eq!(flash["context_window"], 1_048_576);
+    assert_eq!(flash["max_output"], 8192);
+    assert_eq!(row("gemini/gemini-3-pro-preview")["source"], "catalog");
+    assert!(
+        !stdout.contains("embedding"),
+        "a model that cannot generateContent is left out: {stdout}"
+    );
+
+    let listed = upstream.requests();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0].path, "/v1beta/models?pageSize=1000");
+    assert_eq!(
+        listed[1].path,
+        "/v1beta/models?pageSize=1000&pageToken=Ch5tb2RlbHMv%2BZ2VtaW5p%2FLTIuMA%3D%3D"
+    );
+    for r in &listed {
+        assert_eq!(r.method, "GET");
+        assert_eq!(r.header("x-goog-api-key"), Some(key));
+        assert!(
+            !r.path.contains(key) && !r.path.contains("key="),
+            "{}",
+            r.path
+        );
+        assert_eq!(r.header("authorization"), None);
+    }
+}
+
+#[tokio::test]
+async fn models_says_why_geminis_list_failed_and_shows_the_catalog() {
+    let upstream = Mock::start([Reply::json(
+        400,
+        &json!({"error": {"code": 400, "message": "API key not valid. Please pass a valid API key.",
+            "status": "INVALID_ARGUMENT",
+            "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID",
+                         "domain": "googleapis.com", "metadata": {"service": "generativelanguage.googleapis.com"}}]}}),
+    )])
+    .await;
+    let data = tempfile::tempdir().unwrap();
+    let url = upstream.at("/v1beta");
+    assert!(
+        bgw(
+            data.path(),
+            &[
+                "keys",
+                "add",
+                "gemini",
+                "--value",
+                "AIzaSy-bad",
+                "--base-url",
+                &url
+            ]
+        )
+        .status
+        .success()
+    );
+    let o = tokio::task::spawn_blocking({
+        let dir = data.path().to_owned();
+        move || bgw(&dir, &["models", "--provider", "gemini", "--json"])
+    })
+    .await
+    .unwrap();
+    let (stdout, stderr) = out(&o);
+    assert!(o.status.success(), "{stderr}");
+    assert_contains(
+        &stderr,
+        "gemini: listing models failed (400 Bad Request): API key not valid. Please pass a valid API key.; showing the catalog only",
+    );
+    assert_contains(&stdout, r#""id":"gemini/gemini-2.5-pro""#);
+}

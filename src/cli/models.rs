@@ -13,12 +13,14 @@ use super::output::{table, warn};
 use super::serve::load_routes;
 use crate::catalog::{self, Price};
 use crate::providers::client::{UpstreamClient, client};
-use crate::providers::{ProviderKind, openai};
+use crate::providers::{ProviderKind, gemini, openai};
 use crate::route::{Provider, Routes, add_key_hint};
 use crate::store::Store;
 
 /// How long to wait for a provider's live list.
 const LIVE_TIMEOUT: Duration = Duration::from_secs(8);
+/// The most pages of a paged list read (Gemini's holds a few dozen models in one).
+const MAX_PAGES: usize = 20;
 
 /// `bgw models` options.
 #[derive(Debug, Args)]
@@ -45,6 +47,24 @@ struct Row {
     price: Option<PriceOut>,
     /// `live`, `catalog`, `live+catalog` or `key` (a key's `--models`).
     source: String,
+}
+
+/// A model a provider's own list names, with the limits the list gives (Gemini's does).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Live {
+    id: String,
+    context_window: Option<u32>,
+    max_output: Option<u32>,
+}
+
+impl Live {
+    fn id(id: String) -> Live {
+        Live {
+            id,
+            context_window: None,
+            max_output: None,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -161,7 +181,7 @@ pub fn run(store: &Store, args: ModelsArgs) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn merge(provider: &Provider, live: &[String]) -> Vec<Row> {
+fn merge(provider: &Provider, live: &[Live]) -> Vec<Row> {
     let mut by_model: BTreeMap<String, Row> = BTreeMap::new();
     let address = |m: &str| {
         if provider.id == "anthropic" {
@@ -185,13 +205,14 @@ fn merge(provider: &Provider, live: &[String]) -> Vec<Row> {
     for m in catalog::for_provider(&provider.id) {
         by_model.insert(m.id.to_owned(), row(m.id, "catalog"));
     }
-    for id in live {
-        match by_model.get_mut(id) {
-            Some(r) => r.source = "live+catalog".into(),
-            None => {
-                by_model.insert(id.clone(), row(id, "live"));
-            }
-        }
+    for m in live {
+        let r = by_model
+            .entry(m.id.clone())
+            .and_modify(|r| r.source = "live+catalog".into())
+            .or_insert_with(|| row(&m.id, "live"));
+        // The catalog's numbers first; the provider's own fill what it lacks.
+        r.context_window = r.context_window.or(m.context_window);
+        r.max_output = r.max_output.or(m.max_output);
     }
     for k in &provider.keys {
         for m in &k.models {
@@ -206,7 +227,7 @@ async fn live_models(
     http: &UpstreamClient,
     routes: &Routes,
     provider: &Provider,
-) -> Result<Vec<String>, Option<String>> {
+) -> Result<Vec<Live>, Option<String>> {
     if provider.kind == ProviderKind::Azure {
         // Azure's data plane lists no deployments; the keys' `--models` stand in.
         return Err(None);
@@ -217,17 +238,86 @@ async fn live_models(
         Err(e) if !provider.keys.is_empty() => return Err(Some(e.problem)),
         _ => return Err(None),
     };
-    let mut req = http::Request::get(match provider.kind {
-        ProviderKind::Anthropic => format!("{}/v1/models?limit=1000", target.base_url),
-        _ => format!("{}/models", target.base_url),
-    });
-    if let Some(secret) = &target.secret {
-        req = match provider.kind {
-            ProviderKind::Anthropic => req
-                .header("x-api-key", secret.expose())
-                .header("anthropic-version", "2023-06-01"),
-            _ => req.header("authorization", format!("Bearer {}", secret.expose())),
-        };
+    let base = target.base_url.as_str();
+    let secret = target.secret.as_ref().map(|s| s.expose());
+    match provider.kind {
+        ProviderKind::Gemini => gemini_models(http, base, secret).await,
+        ProviderKind::Anthropic => {
+            let mut headers = vec![("anthropic-version", "2023-06-01".to_owned())];
+            headers.extend(secret.map(|s| ("x-api-key", s.to_owned())));
+            let body = get(
+                http,
+                provider.kind,
+                base,
+                format!("{base}/v1/models?limit=1000"),
+                &headers,
+            )
+            .await?;
+            let ids = openai::model_ids(&body).map_err(|e| Some(e.message))?;
+            Ok(ids.into_iter().map(Live::id).collect())
+        }
+        _ => {
+            let headers: Vec<_> = secret
+                .map(|s| ("authorization", format!("Bearer {s}")))
+                .into_iter()
+                .collect();
+            let body = get(
+                http,
+                provider.kind,
+                base,
+                format!("{base}/models"),
+                &headers,
+            )
+            .await?;
+            let ids = openai::model_ids(&body).map_err(|e| Some(e.message))?;
+            Ok(ids.into_iter().map(Live::id).collect())
+        }
+    }
+}
+
+/// Gemini's `models.list`, page after page: the models that take `generateContent`. The key
+/// goes in `x-goog-api-key`, never in the URL.
+async fn gemini_models(
+    http: &UpstreamClient,
+    base: &str,
+    secret: Option<&str>,
+) -> Result<Vec<Live>, Option<String>> {
+    let headers: Vec<_> = secret
+        .map(|s| ("x-goog-api-key", s.to_owned()))
+        .into_iter()
+        .collect();
+    let mut models = Vec::new();
+    let mut token: Option<String> = None;
+    for _ in 0..MAX_PAGES {
+        let url = gemini::models_url(base, token.as_deref());
+        let body = get(http, ProviderKind::Gemini, base, url, &headers).await?;
+        let page = gemini::model_page(&body).map_err(|e| Some(e.message))?;
+        models.extend(page.models.into_iter().map(|m| Live {
+            id: m.id,
+            context_window: m.context_window,
+            max_output: m.max_output,
+        }));
+        match page.next_page_token {
+            // A token handed out twice would never end the list.
+            Some(next) if token.as_deref() != Some(next.as_str()) => token = Some(next),
+            _ => break,
+        }
+    }
+    Ok(models)
+}
+
+/// The body of a successful `GET url` with these headers; else why not, in a line (the error
+/// read as `kind`'s wire format writes it).
+async fn get(
+    http: &UpstreamClient,
+    kind: ProviderKind,
+    base: &str,
+    url: String,
+    headers: &[(&str, String)],
+) -> Result<Bytes, Option<String>> {
+    let mut req = http::Request::get(url);
+    for (name, value) in headers {
+        req = req.header(*name, value.as_str());
     }
     let req = req
         .body(Full::new(Bytes::new()))
@@ -236,12 +326,11 @@ async fn live_models(
         .await
         .map_err(|_| {
             Some(format!(
-                "no answer from {} within {} s",
-                target.base_url,
+                "no answer from {base} within {} s",
                 LIVE_TIMEOUT.as_secs()
             ))
         })?
-        .map_err(|_| Some(format!("cannot reach {} (is it running?)", target.base_url)))?;
+        .map_err(|_| Some(format!("cannot reach {base} (is it running?)")))?;
     let status = resp.status();
     let body = resp
         .into_body()
@@ -250,10 +339,11 @@ async fn live_models(
         .map(|c| c.to_bytes())
         .unwrap_or_default();
     if !status.is_success() {
-        return Err(Some(format!(
-            "listing models failed ({status}): {}",
-            openai::error_message(&body)
-        )));
+        let message = match kind {
+            ProviderKind::Gemini => gemini::error_message(status.as_u16(), &body),
+            _ => openai::error_message(&body),
+        };
+        return Err(Some(format!("listing models failed ({status}): {message}")));
     }
-    openai::model_ids(&body).map_err(|e| Some(e.message))
+    Ok(body)
 }

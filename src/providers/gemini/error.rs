@@ -56,6 +56,12 @@ pub fn upstream_error(provider: &str, status: u16, body: &[u8]) -> ApiError {
     prefixed(err, provider)
 }
 
+/// Google's own message in a non-2xx answer (or the start of the body when it is not Google's
+/// error shape), for a person at the terminal.
+pub fn error_message(status: u16, body: &[u8]) -> String {
+    error_from_value(&String::from_utf8_lossy(body), Some(status)).message
+}
+
 /// The same error, its message prefixed with `source` (the provider, or the model asked for).
 pub(super) fn prefixed(mut err: ApiError, source: &str) -> ApiError {
     err.message = format!("{source}: {}", err.message);

@@ -9,6 +9,7 @@
 //!   by chunk (the I/O-free `Translator` does the work, for whole bodies too);
 //! - `error`: [`upstream_error`], Google's `{"error":{"code","message","status"}}` → Anthropic
 //!   errors;
+//! - `models`: [`model_page`], one page of `GET /models`, for `bgw models`;
 //! - here: what both directions share (the model `Family`, call ids, carried signatures).
 //!
 //! # Thoughts and thought signatures
@@ -41,6 +42,7 @@
 //! later, and as a cleaned OpenAPI-subset `parameters` to older models.
 
 mod error;
+mod models;
 mod request;
 mod response;
 mod schema;
@@ -49,7 +51,8 @@ mod stream;
 use crate::messages::event::new_tool_id;
 use crate::messages::tool_id;
 
-pub use error::upstream_error;
+pub use error::{error_message, upstream_error};
+pub use models::{ListedModel, ModelPage, model_page, models_url};
 pub use request::{encode_request, path};
 pub use response::decode_body;
 pub use stream::GeminiStream;
