@@ -7,6 +7,7 @@
 mod support;
 
 use serde_json::{Value, json};
+use support::sse::gemini::{chunk, frame, usage};
 use support::sse::{self, block, message_delta, names, text_of};
 use support::{Bgw, Event, Mock, Reply, assert_contains, expect_error, tool_request};
 
@@ -14,29 +15,6 @@ const KEY: &str = "AIzaSyTest-gemini-0000000000000000000";
 
 fn gateway(mock: &Mock) -> Bgw {
     Bgw::keyed("gemini", Some(KEY), &mock.at("/v1beta"))
-}
-
-/// One `data:` frame of a Gemini stream (Google ends them with a blank CRLF line).
-fn frame(chunk: &Value) -> String {
-    format!("data: {chunk}\r\n\r\n")
-}
-
-/// A `GenerateContentResponse` with these parts (and a finish reason and usage, if given).
-fn chunk(model: &str, parts: Value, finish: Option<&str>, usage: Option<Value>) -> Value {
-    let mut candidate = json!({"content": {"role": "model", "parts": parts}, "index": 0});
-    if let Some(f) = finish {
-        candidate["finishReason"] = json!(f);
-    }
-    let mut c = json!({"candidates": [candidate], "modelVersion": model, "responseId": "r1"});
-    if let Some(u) = usage {
-        c["usageMetadata"] = u;
-    }
-    c
-}
-
-fn usage(prompt: u64, candidates: u64, thoughts: u64) -> Value {
-    json!({"promptTokenCount": prompt, "candidatesTokenCount": candidates,
-           "thoughtsTokenCount": thoughts, "totalTokenCount": prompt + candidates + thoughts})
 }
 
 /// The content blocks a client keeps from these events (what Claude Code sends back).

@@ -586,3 +586,39 @@ pub mod responses {
         )
     }
 }
+
+/// Gemini API `streamGenerateContent?alt=sse` wire format
+/// (https://ai.google.dev/api/generate-content#method:-models.streamgeneratecontent): each
+/// `data:` is a whole `GenerateContentResponse` holding only the new parts; no `[DONE]`.
+pub mod gemini {
+    use super::*;
+
+    /// One `data:` frame (Google ends them with a blank CRLF line).
+    pub fn frame(chunk: &Value) -> String {
+        format!("data: {chunk}\r\n\r\n")
+    }
+
+    /// A `GenerateContentResponse` with these parts (and a finish reason and usage, if given).
+    pub fn chunk(model: &str, parts: Value, finish: Option<&str>, usage: Option<Value>) -> Value {
+        let mut candidate = json!({"content": {"role": "model", "parts": parts}, "index": 0});
+        if let Some(f) = finish {
+            candidate["finishReason"] = json!(f);
+        }
+        let mut c = json!({"candidates": [candidate], "modelVersion": model, "responseId": "r1"});
+        if let Some(u) = usage {
+            c["usageMetadata"] = u;
+        }
+        c
+    }
+
+    /// `usageMetadata` (cumulative in a stream).
+    pub fn usage(prompt: u64, candidates: u64, thoughts: u64) -> Value {
+        json!({"promptTokenCount": prompt, "candidatesTokenCount": candidates,
+               "thoughtsTokenCount": thoughts, "totalTokenCount": prompt + candidates + thoughts})
+    }
+
+    /// A `google.rpc.Status` error body.
+    pub fn error(code: u16, status: &str, message: &str) -> Value {
+        json!({"error": {"code": code, "message": message, "status": status}})
+    }
+}
