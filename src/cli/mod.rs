@@ -5,6 +5,7 @@ pub mod keys;
 pub mod models;
 pub mod output;
 pub mod run;
+pub mod self_update;
 pub mod serve;
 
 use clap::{Parser, Subcommand};
@@ -38,6 +39,8 @@ pub enum Command {
     Keys(keys::KeysCommand),
     /// List the models each configured provider offers
     Models(models::ModelsArgs),
+    /// Replace this bgw with the newest release (sha256 checked), if install.sh installed it
+    SelfUpdate(self_update::SelfUpdateArgs),
     /// Hold the store file and serve other bgw processes (started by bgw itself when needed)
     #[command(hide = true)]
     StoreOwner,
@@ -57,6 +60,7 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => serve::run(&store, args),
         Command::Keys(cmd) => keys::run(&store, cmd),
         Command::Models(args) => models::run(&store, args),
+        Command::SelfUpdate(args) => self_update::run(args),
         Command::StoreOwner => crate::store::owner::run(store.dir(), crate::store::owner::IDLE)
             .map(|_| ExitCode::SUCCESS)
             .map_err(CliError::from),

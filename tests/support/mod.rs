@@ -19,6 +19,7 @@
 pub mod bgw;
 pub mod claude;
 pub mod client;
+pub mod files;
 pub mod mock;
 pub mod sse;
 
