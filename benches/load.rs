@@ -547,63 +547,66 @@ async fn bench() {
             &auth[..],
         ),
     ];
-    let mut p50s = Vec::new();
-    for (name, url, body, extra) in rows {
-        let before = ACCEPTED.load(std::sync::atomic::Ordering::Relaxed);
-        let s = measure(&client, url, body, extra, 1, 2000).await;
-        let opened = ACCEPTED.load(std::sync::atomic::Ordering::Relaxed) - before;
-        eprintln!("  ({name}: the mock accepted {opened} connections)");
+    // BGW_BENCH_ONLY=log measures the request log alone (a quicker loop while tuning it).
+    let only_log = std::env::var("BGW_BENCH_ONLY").is_ok_and(|v| v == "log");
+    if !only_log {
+        let mut p50s = Vec::new();
+        for (name, url, body, extra) in rows {
+            let before = ACCEPTED.load(std::sync::atomic::Ordering::Relaxed);
+            let s = measure(&client, url, body, extra, 1, 2000).await;
+            let opened = ACCEPTED.load(std::sync::atomic::Ordering::Relaxed) - before;
+            eprintln!("  ({name}: the mock accepted {opened} connections)");
+            println!(
+                "{name:<44} {:>9.0} {:>9.0} {:>9.0}",
+                us(s.p50),
+                us(s.p99),
+                s.rps
+            );
+            p50s.push((s.p50, s.p99));
+        }
         println!(
-            "{name:<44} {:>9.0} {:>9.0} {:>9.0}",
-            us(s.p50),
-            us(s.p99),
-            s.rps
+            "added by bgw, streamed:     p50 {:+.0} µs, p99 {:+.0} µs",
+            us(p50s[1].0) - us(p50s[0].0),
+            us(p50s[1].1) - us(p50s[0].1)
         );
-        p50s.push((s.p50, s.p99));
-    }
-    println!(
-        "added by bgw, streamed:     p50 {:+.0} µs, p99 {:+.0} µs",
-        us(p50s[1].0) - us(p50s[0].0),
-        us(p50s[1].1) - us(p50s[0].1)
-    );
-    println!(
-        "added by bgw, not streamed: p50 {:+.0} µs, p99 {:+.0} µs",
-        us(p50s[3].0) - us(p50s[2].0),
-        us(p50s[3].1) - us(p50s[2].1)
-    );
-    println!(
-        "added by bgw, passthrough streamed: p50 {:+.0} µs; tiny: p50 {:+.0} µs",
-        us(p50s[5].0) - us(p50s[4].0),
-        us(p50s[7].0) - us(p50s[6].0)
-    );
-    println!(
-        "added by a bare hyper forwarder: streamed p50 {:+.0} µs; tiny p50 {:+.0} µs",
-        us(p50s[8].0) - us(p50s[4].0),
-        us(p50s[9].0) - us(p50s[6].0)
-    );
-    println!(
-        "{:<44} {:>9} {:>9} {:>9}",
-        "throughput (concurrency 16, 4000 requests)", "p50 µs", "p99 µs", "req/s"
-    );
-    for (name, url, body, extra) in [
-        (
-            "direct to mock, OpenAI, streamed",
-            &direct,
-            &translated,
-            &[][..],
-        ),
-        ("bgw → OpenAI, streamed", &gw, &openai_streamed, &auth[..]),
-        ("bgw → OpenAI, not streamed", &gw, &unstreamed, &auth[..]),
-    ] {
-        let s = measure(&client, url, body, extra, 16, 4000).await;
         println!(
-            "{name:<44} {:>9.0} {:>9.0} {:>9.0}",
-            us(s.p50),
-            us(s.p99),
-            s.rps
+            "added by bgw, not streamed: p50 {:+.0} µs, p99 {:+.0} µs",
+            us(p50s[3].0) - us(p50s[2].0),
+            us(p50s[3].1) - us(p50s[2].1)
         );
+        println!(
+            "added by bgw, passthrough streamed: p50 {:+.0} µs; tiny: p50 {:+.0} µs",
+            us(p50s[5].0) - us(p50s[4].0),
+            us(p50s[7].0) - us(p50s[6].0)
+        );
+        println!(
+            "added by a bare hyper forwarder: streamed p50 {:+.0} µs; tiny p50 {:+.0} µs",
+            us(p50s[8].0) - us(p50s[4].0),
+            us(p50s[9].0) - us(p50s[6].0)
+        );
+        println!(
+            "{:<44} {:>9} {:>9} {:>9}",
+            "throughput (concurrency 16, 4000 requests)", "p50 µs", "p99 µs", "req/s"
+        );
+        for (name, url, body, extra) in [
+            (
+                "direct to mock, OpenAI, streamed",
+                &direct,
+                &translated,
+                &[][..],
+            ),
+            ("bgw → OpenAI, streamed", &gw, &openai_streamed, &auth[..]),
+            ("bgw → OpenAI, not streamed", &gw, &unstreamed, &auth[..]),
+        ] {
+            let s = measure(&client, url, body, extra, 16, 4000).await;
+            println!(
+                "{name:<44} {:>9.0} {:>9.0} {:>9.0}",
+                us(s.p50),
+                us(s.p99),
+                s.rps
+            );
+        }
     }
-
     // The request log's cost: the same load through a second gateway on the same store with
     // the log off, alternating, so both see the same machine. Rows carry the 50 KB content.
     let quiet = serve(dir.path(), &["--no-log"]);
@@ -676,6 +679,9 @@ async fn bench() {
     drop(quiet);
     drop(rows_only);
 
+    if only_log {
+        return;
+    }
     // 50 streams held open ~3 s each; RSS sampled while all are open.
     let mut open = Vec::new();
     for _ in 0..50 {

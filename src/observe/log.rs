@@ -252,6 +252,8 @@ impl Finished {
 struct Progress {
     written: Mutex<u64>,
     changed: Condvar,
+    /// Someone waits in [`RequestLog::flush`]: the owner should commit at once.
+    hurry: AtomicBool,
 }
 
 /// The request log of one gateway process.
@@ -336,6 +338,7 @@ impl RequestLog {
         let Ok(mut written) = self.progress.written.lock() else {
             return queued;
         };
+        self.progress.hurry.store(true, Ordering::Relaxed);
         while *written < queued {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -346,6 +349,7 @@ impl RequestLog {
                 Err(_) => return queued,
             }
         }
+        self.progress.hurry.store(false, Ordering::Relaxed);
         queued.saturating_sub(*written)
     }
 
@@ -389,7 +393,12 @@ impl Writer {
     fn write(&self, batch: &[Entry]) {
         let mut pause = Duration::from_millis(50);
         loop {
-            match self.store.append(batch) {
+            let result = if self.progress.hurry.load(Ordering::Relaxed) {
+                self.store.append(batch)
+            } else {
+                self.store.append_grouped(batch)
+            };
+            match result {
                 Ok(()) => break,
                 Err(e) => {
                     if let Ok(mut t) = self.trouble.lock() {

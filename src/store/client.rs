@@ -120,8 +120,8 @@ impl Conn {
     }
 
     /// Sends an append of `entries` and reads the answer.
-    pub fn append(&mut self, entries: &[Entry]) -> io::Result<Reply> {
-        wire::send_append(&mut self.stream, entries)?;
+    pub fn append(&mut self, entries: &[Entry], now: bool) -> io::Result<Reply> {
+        wire::send_append(&mut self.stream, entries, now)?;
         self.answer()
     }
 

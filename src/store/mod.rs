@@ -242,7 +242,17 @@ impl Store {
 
     /// Keeps log entries; returns once they are on disk.
     pub fn append(&self, entries: &[Entry]) -> Result<(), StoreError> {
-        match self.exchange(|conn| conn.append(entries))? {
+        self.append_rows(entries, true)
+    }
+
+    /// Like [`Store::append`], but the owner may hold the rows a moment to commit them with
+    /// other writers' rows (one fsync for many): for a writer that nobody waits on.
+    pub fn append_grouped(&self, entries: &[Entry]) -> Result<(), StoreError> {
+        self.append_rows(entries, false)
+    }
+
+    fn append_rows(&self, entries: &[Entry], now: bool) -> Result<(), StoreError> {
+        match self.exchange(|conn| conn.append(entries, now))? {
             Reply::Done(_) => Ok(()),
             other => Err(unexpected(&other)),
         }

@@ -45,6 +45,9 @@ pub enum Request {
     /// follows as two blobs, request then response.
     Append {
         entries: Vec<EntryHead>,
+        /// Commit without waiting for other writers' rows (someone waits on this answer).
+        #[serde(default)]
+        now: bool,
     },
     Query {
         query: LogQuery,
@@ -83,7 +86,10 @@ pub struct EntryHead {
 #[derive(Debug, Serialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 enum AppendRef<'a> {
-    Append { entries: Vec<EntryHeadRef<'a>> },
+    Append {
+        entries: Vec<EntryHeadRef<'a>>,
+        now: bool,
+    },
 }
 
 #[derive(Debug, Serialize)]
@@ -94,8 +100,9 @@ struct EntryHeadRef<'a> {
 }
 
 /// Writes an append of `entries`, their content as blobs.
-pub fn send_append(w: &mut impl Write, entries: &[Entry]) -> io::Result<()> {
+pub fn send_append(w: &mut impl Write, entries: &[Entry], now: bool) -> io::Result<()> {
     let msg = AppendRef::Append {
+        now,
         entries: entries
             .iter()
             .map(|e| EntryHeadRef {
