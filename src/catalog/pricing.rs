@@ -56,6 +56,14 @@ impl Pricing {
         self.overrides.values().map(HashMap::len).sum()
     }
 
+    /// The models of `provider` you priced, in no particular order.
+    pub fn overridden_models(&self, provider: &str) -> impl Iterator<Item = &str> {
+        self.overrides
+            .get(provider)
+            .into_iter()
+            .flat_map(|models| models.keys().map(String::as_str))
+    }
+
     /// The user's own price for `provider/model` (or its base id), if they set one.
     pub fn override_for(&self, provider: &str, model: &str) -> Option<Price> {
         let models = self.overrides.get(provider)?;
