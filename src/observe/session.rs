@@ -1,7 +1,7 @@
 //! Totals for the end-of-session line of `bgw run`.
 
 use std::collections::BTreeMap;
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use crate::catalog::{Pricing, Usd};
 
@@ -12,7 +12,7 @@ use crate::messages::Usage;
 pub struct SessionStats {
     totals: Mutex<Totals>,
     /// The prices in force (the user's overrides over the catalog), kept fresh by the gateway.
-    pricing: RwLock<Pricing>,
+    pricing: RwLock<Arc<Pricing>>,
 }
 
 /// A copy of the totals at one moment.
@@ -32,10 +32,7 @@ pub struct Totals {
 impl SessionStats {
     /// Records one finished request.
     pub fn record(&self, provider: &str, upstream_model: &str, usage: &Usage, ok: bool) {
-        let cost = match self.pricing.read() {
-            Ok(p) => p.cost(provider, upstream_model, usage),
-            Err(poisoned) => poisoned.into_inner().cost(provider, upstream_model, usage),
-        };
+        let cost = self.pricing().cost(provider, upstream_model, usage);
         let Ok(mut t) = self.totals.lock() else {
             return;
         };
@@ -55,9 +52,18 @@ impl SessionStats {
 
     /// Prices the requests recorded from now on at `pricing` (the stored overrides changed).
     pub fn set_pricing(&self, pricing: Pricing) {
+        let next = Arc::new(pricing);
         match self.pricing.write() {
-            Ok(mut p) => *p = pricing,
-            Err(poisoned) => *poisoned.into_inner() = pricing,
+            Ok(mut p) => *p = next,
+            Err(poisoned) => *poisoned.into_inner() = next,
+        }
+    }
+
+    /// The prices in force (cheap: one `Arc` clone, no lock held after).
+    pub fn pricing(&self) -> Arc<Pricing> {
+        match self.pricing.read() {
+            Ok(p) => Arc::clone(&p),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
         }
     }
 
