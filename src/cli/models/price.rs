@@ -277,6 +277,22 @@ fn list(store: &Store, all: bool, json: bool) -> Result<ExitCode, CliError> {
         return Ok(ExitCode::SUCCESS);
     }
     let cell = |p: Option<f64>| p.map_or("-".to_owned(), per_million);
+    // The NOTE column only when there is a note to show.
+    let with_notes = listed.iter().any(|l| l.note.is_some());
+    let header = [
+        "MODEL",
+        "IN $/M",
+        "OUT $/M",
+        "CACHE READ $/M",
+        "CACHE WRITE $/M",
+        "SOURCE",
+        "NOTE",
+    ];
+    let header = if with_notes {
+        &header[..]
+    } else {
+        &header[..header.len() - 1]
+    };
     let rows: Vec<Vec<String>> = listed
         .iter()
         .map(|l| {
@@ -302,26 +318,13 @@ fn list(store: &Store, all: bool, json: bool) -> Result<ExitCode, CliError> {
                 ],
             };
             row.push(source);
-            row.push(l.note.unwrap_or("").to_owned());
+            if with_notes {
+                row.push(l.note.unwrap_or("").to_owned());
+            }
             row
         })
         .collect();
-    let _ = write!(
-        out,
-        "{}",
-        table(
-            &[
-                "MODEL",
-                "IN $/M",
-                "OUT $/M",
-                "CACHE READ $/M",
-                "CACHE WRITE $/M",
-                "SOURCE",
-                "NOTE"
-            ],
-            &rows
-        )
-    );
+    let _ = write!(out, "{}", table(header, &rows));
     let _ = writeln!(
         out,
         "US dollars per million tokens; a cache price shown as - bills at the input price{}",
