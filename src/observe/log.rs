@@ -438,3 +438,73 @@ impl Writer {
         self.progress.changed.notify_all();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Price;
+    use crate::store::PriceOverride;
+    use crate::store::logs::LogQuery;
+
+    fn override_of(model: &str, input: f64) -> PriceOverride {
+        PriceOverride {
+            provider: "openai".into(),
+            model: model.into(),
+            price: Price {
+                input,
+                output: 0.0,
+                cache_read: None,
+                cache_write: None,
+            },
+            note: None,
+            set_at: 0,
+        }
+    }
+
+    /// Logs one request for `model` with 1,000 input tokens; the cost its row got.
+    fn logged_cost(log: &RequestLog, store: &Store, model: &str) -> Option<f64> {
+        let mut pending = Pending::start(&http::HeaderMap::new(), false);
+        pending.body(&Bytes::from_static(b"{}"), model);
+        let id = pending.id();
+        let usage = Usage {
+            input_tokens: 1_000,
+            ..Usage::default()
+        };
+        log.submit(pending.finish(200, None, usage, Answer::None));
+        assert_eq!(log.flush(Duration::from_secs(5)), 0);
+        let rows = store.logs(&LogQuery::default()).unwrap();
+        rows.into_iter().find(|r| r.id == id).unwrap().cost
+    }
+
+    #[test]
+    fn rows_are_priced_with_the_overrides_in_force() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        // Set before the log starts: read at start.
+        store.set_price(&override_of("house-1", 2.0)).unwrap();
+        let log = RequestLog::start(&store, false);
+        assert_eq!(logged_cost(&log, &store, "openai/house-1"), Some(0.002));
+        assert_eq!(logged_cost(&log, &store, "openai/house-2"), None);
+        // Set while it runs: the watcher tells the writer, which re-reads them.
+        store.set_price(&override_of("house-2", 5.0)).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            match logged_cost(&log, &store, "openai/house-2") {
+                Some(c) => {
+                    assert!((c - 0.005).abs() < 1e-12, "{c}");
+                    break;
+                }
+                None => assert!(Instant::now() < deadline, "the new price never arrived"),
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // An override wins over the catalog (gpt-4o lists $2.50 per million input tokens).
+        assert_eq!(logged_cost(&log, &store, "openai/gpt-4o"), Some(0.0025));
+        store.set_price(&override_of("gpt-4o", 1.0)).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while logged_cost(&log, &store, "openai/gpt-4o") != Some(0.001) {
+            assert!(Instant::now() < deadline, "the override never won");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
