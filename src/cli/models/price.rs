@@ -9,9 +9,9 @@ use serde::Serialize;
 use std::io::Write;
 use std::process::ExitCode;
 
-use super::super::CliError;
-use super::super::output::{table, warn};
-use crate::catalog::{self, MODELS, PRICES_TAKEN, Price, per_million};
+use crate::catalog::{self, Effective, MODELS, PRICES_TAKEN, Price, PriceSource, per_million};
+use crate::cli::CliError;
+use crate::cli::output::{table, warn};
 use crate::providers::{ProviderId, builtin};
 use crate::route::{address_parts, picker};
 use crate::store::{PriceOverride, Store};
@@ -153,7 +153,7 @@ fn set(store: &Store, args: SetArgs) -> Result<ExitCode, CliError> {
             "no provider `{provider}` is configured yet; the price applies once one is (`bgw keys add {provider} …`)"
         ));
     }
-    let earlier = store.price(provider, &target.model)?;
+    let before = store.pricing()?.price(provider, &target.model);
     let note = args
         .note
         .map(|n| n.trim().to_owned())
@@ -167,13 +167,22 @@ fn set(store: &Store, args: SetArgs) -> Result<ExitCode, CliError> {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs()),
     })?;
-    let replaces = match (earlier, catalog::lookup(provider, &target.model)) {
-        (Some(e), _) => format!(" (replaces your earlier {})", describe(&e.price)),
-        (None, Some(info)) => match info.price {
-            Some(p) => format!(" (replaces bgw's {}, taken {PRICES_TAKEN})", describe(&p)),
-            None => " (bgw had no price for it)".to_owned(),
-        },
-        (None, None) => String::new(),
+    let replaces = match before {
+        Some(Effective {
+            price,
+            source: PriceSource::Override,
+        }) => format!(" (replaces your earlier {})", describe(&price)),
+        Some(Effective {
+            price,
+            source: PriceSource::Catalog,
+        }) => format!(
+            " (replaces bgw's {}, taken {PRICES_TAKEN})",
+            describe(&price)
+        ),
+        None if catalog::lookup(provider, &target.model).is_some() => {
+            " (bgw had no price for it)".to_owned()
+        }
+        None => String::new(),
     };
     eprintln!(
         "set your price for `{target}`: {}{replaces}; requests from now on are billed at it",
@@ -192,8 +201,16 @@ fn rm(store: &Store, target: &str) -> Result<ExitCode, CliError> {
                 .code(1),
         );
     }
-    let now = match catalog::lookup(provider, &target.model).and_then(|i| i.price) {
-        Some(p) => format!("bgw's built-in {}", describe(&p)),
+    // A dated snapshot may still take the price you set for its base id.
+    let now = match store.pricing()?.price(provider, &target.model) {
+        Some(Effective {
+            price,
+            source: PriceSource::Override,
+        }) => format!("your {}", describe(&price)),
+        Some(Effective {
+            price,
+            source: PriceSource::Catalog,
+        }) => format!("bgw's built-in {}", describe(&price)),
         None => "unknown (its cost is not counted)".to_owned(),
     };
     eprintln!("removed your price for `{target}`; its price is now {now}");
