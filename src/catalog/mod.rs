@@ -11,13 +11,16 @@
 //! fees, and the dearer 1-hour cache-write tier (cache writes use the default 5-minute price).
 
 mod models;
+mod pricing;
 
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::ops::{Add, AddAssign};
 
 use crate::messages::Usage;
 
 pub use models::MODELS;
+pub use pricing::{Effective, PriceSource, Pricing};
 
 /// The date the prices in [`MODELS`] were taken from the providers' pages.
 pub const PRICES_TAKEN: &str = "2026-11-23";
@@ -52,7 +55,7 @@ impl fmt::Display for Usd {
 }
 
 /// Prices in US dollars per million tokens; a missing cache price bills at the input price.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Price {
     /// Uncached input tokens.
     pub input: f64,
@@ -62,6 +65,58 @@ pub struct Price {
     pub cache_read: Option<f64>,
     /// Tokens written to the prompt cache (the default, shortest-lived tier).
     pub cache_write: Option<f64>,
+}
+
+impl Price {
+    /// Cost of `usage` at this price.
+    ///
+    /// `usage.input_tokens` excludes cache tokens, as Anthropic reports it; cache reads and
+    /// writes are billed at their own prices, or at the input price where none is given.
+    pub fn cost(&self, usage: &Usage) -> Usd {
+        let per_token = |tokens: u64, per_million: f64| tokens as f64 * per_million / 1_000_000.0;
+        Usd(per_token(usage.input_tokens, self.input)
+            + per_token(usage.output_tokens, self.output)
+            + per_token(
+                usage.cache_read_input_tokens,
+                self.cache_read.unwrap_or(self.input),
+            )
+            + per_token(
+                usage.cache_creation_input_tokens,
+                self.cache_write.unwrap_or(self.input),
+            ))
+    }
+
+    /// Says which number is not a price: each must be finite and not negative.
+    pub fn check(&self) -> Result<(), String> {
+        let named = [
+            ("input", Some(self.input)),
+            ("output", Some(self.output)),
+            ("cache read", self.cache_read),
+            ("cache write", self.cache_write),
+        ];
+        for (name, value) in named {
+            if let Some(v) = value {
+                if !v.is_finite() || v < 0.0 {
+                    return Err(format!(
+                        "the {name} price `{v}` is not a price: give US dollars per million tokens, a number of 0 or more"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A price per million tokens as people write it: `$2.50`, `$0.075`, `$0`.
+pub fn per_million(dollars: f64) -> String {
+    let cents = format!("{dollars:.2}");
+    let exact = format!("{dollars:.6}");
+    let exact = exact.trim_end_matches('0');
+    if exact.len() > cents.len() {
+        format!("${exact}")
+    } else {
+        format!("${cents}")
+    }
 }
 
 /// One known model; `max_output` equals `context_window` where no separate cap is published.
@@ -110,19 +165,7 @@ pub fn for_provider(provider: &str) -> impl Iterator<Item = &'static ModelInfo> 
 /// `usage.input_tokens` excludes cache tokens, as Anthropic reports it; cache reads and writes
 /// are billed at their own prices, or at the input price where the provider publishes none.
 pub fn cost(info: &ModelInfo, usage: &Usage) -> Option<Usd> {
-    let p = info.price?;
-    let per_token = |tokens: u64, per_million: f64| tokens as f64 * per_million / 1_000_000.0;
-    let dollars = per_token(usage.input_tokens, p.input)
-        + per_token(usage.output_tokens, p.output)
-        + per_token(
-            usage.cache_read_input_tokens,
-            p.cache_read.unwrap_or(p.input),
-        )
-        + per_token(
-            usage.cache_creation_input_tokens,
-            p.cache_write.unwrap_or(p.input),
-        );
-    Some(Usd(dollars))
+    info.price.map(|p| p.cost(usage))
 }
 
 fn find(provider: &str, id: &str) -> Option<&'static ModelInfo> {
@@ -278,6 +321,28 @@ mod tests {
         assert_eq!(Usd(1.0).to_string(), "$1.00");
         assert_eq!(Usd(12.345).to_string(), "$12.35");
         assert_eq!(Usd(1234.5).to_string(), "$1234.50");
+    }
+
+    #[test]
+    fn prices_per_million_print_as_written() {
+        assert_eq!(per_million(2.5), "$2.50");
+        assert_eq!(per_million(0.075), "$0.075");
+        assert_eq!(per_million(0.0), "$0.00");
+        assert_eq!(per_million(15.0), "$15.00");
+        assert_eq!(per_million(0.000125), "$0.000125");
+    }
+
+    #[test]
+    fn price_check_names_the_bad_number() {
+        let mut p = lookup("openai", "gpt-4o").unwrap().price.unwrap();
+        assert!(p.check().is_ok());
+        p.cache_read = Some(f64::NAN);
+        assert!(p.check().unwrap_err().contains("cache read"));
+        p.cache_read = None;
+        p.output = -1.0;
+        assert!(p.check().unwrap_err().contains("the output price `-1`"));
+        p.output = f64::INFINITY;
+        assert!(p.check().is_err());
     }
 
     #[test]

@@ -67,7 +67,7 @@ pub fn run(store: &Store, args: RunArgs) -> Result<ExitCode, CliError> {
         check_model(&routes, model)?;
     }
     let targets: Vec<&str> = tiers.iter().map(|(_, m)| m.as_str()).collect();
-    let mut models = picker::models(&routes, &targets);
+    let mut models = picker::models(&routes, &store.pricing()?, &targets);
     if !anthropic_usable {
         // Claude's own models would only fail without a key or login.
         models.retain(|m| m.provider != "anthropic");

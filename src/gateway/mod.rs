@@ -65,7 +65,7 @@ pub struct Gateway {
     routes: RwLock<Arc<Routes>>,
     /// Where keys come from; watched so `bgw keys add` reaches a running gateway.
     store: Option<Store>,
-    /// Set by the store watcher when keys or settings changed; the next request reloads.
+    /// Set by the store watcher when keys, prices or settings changed; the next request reloads.
     config_changed: Arc<AtomicBool>,
     pub client: UpstreamClient,
     pub settings: Settings,
@@ -117,13 +117,18 @@ impl Gateway {
             if self.config_changed.swap(false, Ordering::AcqRel) {
                 let store = store.clone();
                 let read = tokio::task::spawn_blocking(move || {
-                    Ok::<_, crate::store::StoreError>((store.keys()?, store.log_settings()?))
+                    Ok::<_, crate::store::StoreError>((
+                        store.keys()?,
+                        store.log_settings()?,
+                        store.pricing()?,
+                    ))
                 });
                 // While the store changes owner the read may take a moment; the request goes
                 // on with the routes it has rather than wait.
                 match tokio::time::timeout(RELOAD_WAIT, read).await {
-                    Ok(Ok(Ok((keys, log_settings)))) => {
+                    Ok(Ok(Ok((keys, log_settings, pricing)))) => {
                         self.set_routes(Routes::new(&keys));
+                        self.stats.set_pricing(pricing);
                         if let Some(log) = &self.log {
                             log.set_content(log_settings.content && !self.settings.no_content);
                         }
@@ -242,6 +247,13 @@ pub async fn start(addr: SocketAddr, store: Store, settings: Settings) -> Result
             .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())?
     };
+    let pricing = {
+        let store = store.clone();
+        tokio::task::spawn_blocking(move || store.pricing())
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?
+    };
     let client = crate::providers::client::client()?;
     let listener = bind(addr).await?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
@@ -249,6 +261,7 @@ pub async fn start(addr: SocketAddr, store: Store, settings: Settings) -> Result
     if let Some(log) = &gateway.log {
         log.set_content(log_settings.content && !gateway.settings.no_content);
     }
+    gateway.stats.set_pricing(pricing);
     let (stop, stopped) = watch::channel(false);
     let task = tokio::spawn(serve(listener, Arc::clone(&gateway), stopped));
     Ok(Running {

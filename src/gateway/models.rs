@@ -8,6 +8,7 @@ use super::Gateway;
 use super::auth;
 use super::body::GatewayBody;
 use super::router::json;
+use crate::catalog::Pricing;
 use crate::messages::{ApiError, ErrorKind};
 use crate::route::{Routes, picker};
 
@@ -40,8 +41,8 @@ struct Page<'a> {
 
 /// Every model addressable now, under the id Claude Code's discovery keeps
 /// (see [`picker`]).
-pub fn entries(routes: &Routes) -> Vec<ModelEntry> {
-    picker::models(routes, &[])
+pub fn entries(routes: &Routes, pricing: &Pricing) -> Vec<ModelEntry> {
+    picker::models(routes, pricing, &[])
         .into_iter()
         .map(|m| ModelEntry {
             kind: "model",
@@ -61,7 +62,7 @@ pub async fn list<B>(
     req: &Request<B>,
 ) -> Result<Response<GatewayBody>, ApiError> {
     auth::check_session(gateway.settings.session_token.as_ref(), req.headers())?;
-    let all = entries(&*gateway.fresh_routes().await);
+    let all = entries(&*gateway.fresh_routes().await, &gateway.stats.pricing());
     let mut limit = 20usize;
     let mut after: Option<String> = None;
     let mut before: Option<String> = None;
@@ -120,7 +121,7 @@ pub async fn one<B>(
 ) -> Result<Response<GatewayBody>, ApiError> {
     auth::check_session(gateway.settings.session_token.as_ref(), req.headers())?;
     let id = percent_decode(id);
-    entries(&*gateway.fresh_routes().await)
+    entries(&*gateway.fresh_routes().await, &gateway.stats.pricing())
         .into_iter()
         .find(|e| e.id == id)
         .map(|e| json(StatusCode::OK, serde_json::to_vec(&e).unwrap_or_default()))

@@ -2,16 +2,18 @@
 //! their own, so no response ever waits for the store.
 //!
 //! A request becomes a [`Pending`] when it arrives, gathers its target, attempts and timings,
-//! and is handed over as [`Finished`]. The writer thread prices it and sends rows to the store's owner in groups, keeping each until the owner says it is on
-//! disk: an owner that dies takes nothing with it.
+//! and is handed over as [`Finished`]. The writer thread prices it (the user's price overrides
+//! over the catalog, re-read whenever the store's config changes) and sends rows to the store's
+//! owner in groups, keeping each until the owner says it is on disk: an owner that dies takes
+//! nothing with it.
 
 use bytes::Bytes;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use crate::catalog;
+use crate::catalog::Pricing;
 use crate::messages::{ApiError, Usage};
 use crate::route::Target;
 use crate::store::Store;
@@ -199,13 +201,10 @@ impl Finished {
     }
 
     /// The row and content to store (run on the writer thread: pricing, rebuilding a stream).
-    fn into_entry(self, run: &str) -> Entry {
+    fn into_entry(self, run: &str, pricing: &Pricing) -> Entry {
         let p = self.pending;
         let failed = self.status >= 400 || self.error.is_some();
-        let cost = match catalog::lookup(&p.provider, &p.upstream_model) {
-            Some(info) => catalog::cost(info, &self.usage),
-            None => None,
-        };
+        let cost = pricing.cost(&p.provider, &p.upstream_model, &self.usage);
         // Nothing was billed for a request refused before any token: that is $0, not unknown.
         let cost = cost.map(|c| c.0).or_else(|| {
             (failed && self.usage.total_input() + self.usage.output_tokens == 0).then_some(0.0)
@@ -284,7 +283,21 @@ impl RequestLog {
         let progress = Arc::new(Progress::default());
         let trouble = Arc::new(Mutex::new(None));
         let backlog = Arc::new(AtomicUsize::new(0));
+        // Set by the store's config watcher (a price set or removed); the writer then re-reads
+        // the prices before it prices its next rows. True at first: read them once at start.
+        let prices_changed = Arc::new(AtomicBool::new(true));
+        let flag: Weak<AtomicBool> = Arc::downgrade(&prices_changed);
+        store.watch_config(move |_| match flag.upgrade() {
+            Some(changed) => {
+                changed.store(true, Ordering::Release);
+                true
+            }
+            // The writer is gone: stop watching.
+            None => false,
+        });
         let writer = Writer {
+            pricing: Pricing::builtin(),
+            prices_changed,
             backlog: Arc::clone(&backlog),
             store: store.detached(),
             run: Arc::clone(&run),
@@ -361,6 +374,9 @@ impl RequestLog {
 
 struct Writer {
     store: Store,
+    /// The prices rows are costed at.
+    pricing: Pricing,
+    prices_changed: Arc<AtomicBool>,
     backlog: Arc<AtomicUsize>,
     run: Arc<str>,
     progress: Arc<Progress>,
@@ -368,15 +384,17 @@ struct Writer {
 }
 
 impl Writer {
-    fn run(self, rx: &Receiver<Finished>) {
+    fn run(mut self, rx: &Receiver<Finished>) {
+        self.refresh_pricing();
         while let Ok(first) = rx.recv() {
+            self.refresh_pricing();
             let mut queued = first.content_len();
-            let mut batch = vec![first.into_entry(&self.run)];
+            let mut batch = vec![first.into_entry(&self.run, &self.pricing)];
             while batch.len() < BATCH_ROWS && queued < BATCH_BYTES {
                 match rx.try_recv() {
                     Ok(f) => {
                         queued += f.content_len();
-                        batch.push(f.into_entry(&self.run));
+                        batch.push(f.into_entry(&self.run, &self.pricing));
                     }
                     Err(_) => break,
                 }
@@ -386,6 +404,17 @@ impl Writer {
                 queued.min(self.backlog.load(Ordering::Relaxed)),
                 Ordering::Relaxed,
             );
+        }
+    }
+
+    /// Re-reads the price overrides if they may have changed; keeps the ones it has (and
+    /// tries again before the next rows) when the store cannot answer.
+    fn refresh_pricing(&mut self) {
+        if self.prices_changed.swap(false, Ordering::AcqRel) {
+            match self.store.pricing() {
+                Ok(pricing) => self.pricing = pricing,
+                Err(_) => self.prices_changed.store(true, Ordering::Release),
+            }
         }
     }
 
@@ -416,5 +445,75 @@ impl Writer {
             *w += batch.len() as u64;
         }
         self.progress.changed.notify_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Price;
+    use crate::store::PriceOverride;
+    use crate::store::logs::LogQuery;
+
+    fn override_of(model: &str, input: f64) -> PriceOverride {
+        PriceOverride {
+            provider: "openai".into(),
+            model: model.into(),
+            price: Price {
+                input,
+                output: 0.0,
+                cache_read: None,
+                cache_write: None,
+            },
+            note: None,
+            set_at: 0,
+        }
+    }
+
+    /// Logs one request for `model` with 1,000 input tokens; the cost its row got.
+    fn logged_cost(log: &RequestLog, store: &Store, model: &str) -> Option<f64> {
+        let mut pending = Pending::start(&http::HeaderMap::new(), false);
+        pending.body(&Bytes::from_static(b"{}"), model);
+        let id = pending.id();
+        let usage = Usage {
+            input_tokens: 1_000,
+            ..Usage::default()
+        };
+        log.submit(pending.finish(200, None, usage, Answer::None));
+        assert_eq!(log.flush(Duration::from_secs(5)), 0);
+        let rows = store.logs(&LogQuery::default()).unwrap();
+        rows.into_iter().find(|r| r.id == id).unwrap().cost
+    }
+
+    #[test]
+    fn rows_are_priced_with_the_overrides_in_force() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        // Set before the log starts: read at start.
+        store.set_price(&override_of("house-1", 2.0)).unwrap();
+        let log = RequestLog::start(&store, false);
+        assert_eq!(logged_cost(&log, &store, "openai/house-1"), Some(0.002));
+        assert_eq!(logged_cost(&log, &store, "openai/house-2"), None);
+        // Set while it runs: the watcher tells the writer, which re-reads them.
+        store.set_price(&override_of("house-2", 5.0)).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            match logged_cost(&log, &store, "openai/house-2") {
+                Some(c) => {
+                    assert!((c - 0.005).abs() < 1e-12, "{c}");
+                    break;
+                }
+                None => assert!(Instant::now() < deadline, "the new price never arrived"),
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // An override wins over the catalog (gpt-4o lists $2.50 per million input tokens).
+        assert_eq!(logged_cost(&log, &store, "openai/gpt-4o"), Some(0.0025));
+        store.set_price(&override_of("gpt-4o", 1.0)).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while logged_cost(&log, &store, "openai/gpt-4o") != Some(0.001) {
+            assert!(Instant::now() < deadline, "the override never won");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }

@@ -1,9 +1,9 @@
 //! Totals for the end-of-session line of `bgw run`.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, RwLock};
 
-use crate::catalog::{self, Usd};
+use crate::catalog::{Pricing, Usd};
 
 use crate::messages::Usage;
 
@@ -11,6 +11,8 @@ use crate::messages::Usage;
 #[derive(Debug, Default)]
 pub struct SessionStats {
     totals: Mutex<Totals>,
+    /// The prices in force (the user's overrides over the catalog), kept fresh by the gateway.
+    pricing: RwLock<Arc<Pricing>>,
 }
 
 /// A copy of the totals at one moment.
@@ -30,7 +32,7 @@ pub struct Totals {
 impl SessionStats {
     /// Records one finished request.
     pub fn record(&self, provider: &str, upstream_model: &str, usage: &Usage, ok: bool) {
-        let cost = catalog::lookup(provider, upstream_model).and_then(|m| catalog::cost(m, usage));
+        let cost = self.pricing().cost(provider, upstream_model, usage);
         let Ok(mut t) = self.totals.lock() else {
             return;
         };
@@ -46,6 +48,23 @@ impl SessionStats {
             None => {}
         }
         *t.providers.entry(provider.to_owned()).or_insert(0) += 1;
+    }
+
+    /// Prices the requests recorded from now on at `pricing` (the stored overrides changed).
+    pub fn set_pricing(&self, pricing: Pricing) {
+        let next = Arc::new(pricing);
+        match self.pricing.write() {
+            Ok(mut p) => *p = next,
+            Err(poisoned) => *poisoned.into_inner() = next,
+        }
+    }
+
+    /// The prices in force (cheap: one `Arc` clone, no lock held after).
+    pub fn pricing(&self) -> Arc<Pricing> {
+        match self.pricing.read() {
+            Ok(p) => Arc::clone(&p),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
     }
 
     /// The totals now.
@@ -149,5 +168,29 @@ mod tests {
             line.ends_with("providers: anthropic ×1, openai ×2"),
             "{line}"
         );
+    }
+
+    #[test]
+    fn an_override_prices_what_the_catalog_cannot() {
+        let stats = SessionStats::default();
+        let usage = Usage {
+            input_tokens: 1_000_000,
+            output_tokens: 1_000_000,
+            ..Usage::default()
+        };
+        stats.record("mine", "llama", &usage, true);
+        stats.set_pricing(Pricing::with_overrides([(
+            "mine".to_owned(),
+            "llama".to_owned(),
+            crate::catalog::Price {
+                input: 0.5,
+                output: 1.5,
+                cache_read: None,
+                cache_write: None,
+            },
+        )]));
+        stats.record("mine", "llama", &usage, true);
+        let t = stats.totals();
+        assert_eq!((t.cost, t.unpriced), (Usd(2.0), 1));
     }
 }

@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 
 use super::Routes;
-use crate::catalog::{self, ModelInfo};
+use crate::catalog::{self, Effective, ModelInfo, PriceSource, Pricing};
 
 /// The namespace; `claude` is therefore not available as a provider name.
 pub const NAMESPACE: &str = "claude";
@@ -52,17 +52,17 @@ pub struct PickerModel {
 /// Every model addressable now: catalog models of providers with a key (Anthropic always,
 /// since a client login may pass through), each key's `--models`, then `extra` addresses
 /// (a session's tier targets) not listed yet. Unroutable extras are left out.
-pub fn models(routes: &Routes, extra: &[&str]) -> Vec<PickerModel> {
+pub fn models(routes: &Routes, pricing: &Pricing, extra: &[&str]) -> Vec<PickerModel> {
     let mut out: Vec<PickerModel> = Vec::new();
     for p in routes.providers() {
         if !(routes.is_usable(&p.id) || p.id == "anthropic") {
             continue;
         }
         for m in catalog::for_provider(&p.id) {
-            out.push(entry(&p.id, m.id, Some(m)));
+            out.push(entry(&p.id, m.id, Some(m), pricing));
         }
         for model in p.keys.iter().flat_map(|k| &k.models) {
-            let e = entry(&p.id, model, catalog::lookup(&p.id, model));
+            let e = entry(&p.id, model, catalog::lookup(&p.id, model), pricing);
             if !out.iter().any(|o| o.address == e.address) {
                 out.push(e);
             }
@@ -73,7 +73,7 @@ pub fn models(routes: &Routes, extra: &[&str]) -> Vec<PickerModel> {
             continue;
         };
         let info = catalog::lookup(&target.provider, &target.upstream_model);
-        let e = entry(&target.provider, &target.upstream_model, info);
+        let e = entry(&target.provider, &target.upstream_model, info, pricing);
         if !out.iter().any(|o| o.address == e.address) {
             out.push(e);
         }
@@ -81,7 +81,7 @@ pub fn models(routes: &Routes, extra: &[&str]) -> Vec<PickerModel> {
     out
 }
 
-fn entry(provider: &str, model: &str, info: Option<&ModelInfo>) -> PickerModel {
+fn entry(provider: &str, model: &str, info: Option<&ModelInfo>, pricing: &Pricing) -> PickerModel {
     let address = if provider == "anthropic" {
         model.to_owned()
     } else {
@@ -91,12 +91,16 @@ fn entry(provider: &str, model: &str, info: Option<&ModelInfo>) -> PickerModel {
     let mut description = address.clone();
     if let Some(i) = info {
         description.push_str(&format!(" · {} context", tokens(i.context_window)));
-        if let Some(p) = i.price {
-            description.push_str(&format!(
-                " · ${}/${} per Mtok",
-                dollars(p.input),
-                dollars(p.output)
-            ));
+    }
+    // The price in force: yours (`bgw models price`) over the catalog's.
+    if let Some(Effective { price, source }) = pricing.price(provider, model) {
+        description.push_str(&format!(
+            " · ${}/${} per Mtok",
+            dollars(price.input),
+            dollars(price.output)
+        ));
+        if source == PriceSource::Override {
+            description.push_str(" (your price)");
         }
     }
     PickerModel {
@@ -154,7 +158,7 @@ mod tests {
 
     #[test]
     fn catalog_models_of_configured_providers_are_named_for_people() {
-        let all = models(&Routes::new(&[openai_key(&[])]), &[]);
+        let all = models(&Routes::new(&[openai_key(&[])]), &Pricing::builtin(), &[]);
         let gpt4o = all.iter().find(|m| m.address == "openai/gpt-4o").unwrap();
         assert_eq!(gpt4o.label, "GPT-4o · openai");
         assert_eq!(
@@ -167,10 +171,33 @@ mod tests {
     }
 
     #[test]
+    fn your_prices_show_over_the_catalogs() {
+        let pricing = Pricing::with_overrides([(
+            "openai".to_owned(),
+            "gpt-4o".to_owned(),
+            crate::catalog::Price {
+                input: 3.0,
+                output: 12.0,
+                cache_read: None,
+                cache_write: None,
+            },
+        )]);
+        let all = models(&Routes::new(&[openai_key(&["house-1"])]), &pricing, &[]);
+        let gpt4o = all.iter().find(|m| m.address == "openai/gpt-4o").unwrap();
+        assert_eq!(
+            gpt4o.description,
+            "openai/gpt-4o · 128k context · $3/$12 per Mtok (your price)"
+        );
+        let house = all.iter().find(|m| m.address == "openai/house-1").unwrap();
+        assert_eq!(house.description, "openai/house-1");
+    }
+
+    #[test]
     fn key_models_and_session_targets_are_listed_once() {
         let routes = Routes::new(&[openai_key(&["my-finetune"])]);
         let all = models(
             &routes,
+            &Pricing::builtin(),
             &[
                 "openai/my-finetune",
                 "ollama/qwen9:8b",

@@ -9,6 +9,7 @@ pub mod file;
 pub mod keys;
 pub mod logs;
 pub mod owner;
+pub mod prices;
 pub mod settings;
 pub mod stats;
 pub mod wire;
@@ -20,6 +21,7 @@ use std::time::Duration;
 use client::{Conn, Launch};
 pub use keys::{KeyRecord, SecretSource};
 use logs::{Content, Entry, LogQuery, LogRow, RequestId};
+pub use prices::PriceOverride;
 use stats::{StatsBy, StatsRow};
 use wire::{Event, Reply, Request};
 

@@ -1,7 +1,10 @@
-//! `bgw models`: what each configured provider offers, live and from the catalog.
+//! `bgw models`: what each configured provider offers, live and from the catalog, at the
+//! prices in force (yours from `bgw models price`, else the catalog's).
+
+pub mod price;
 
 use bytes::Bytes;
-use clap::Args;
+use clap::{Args, Subcommand};
 use http_body_util::{BodyExt, Full};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -11,7 +14,7 @@ use std::time::Duration;
 use super::CliError;
 use super::output::{table, warn};
 use super::serve::load_routes;
-use crate::catalog::{self, Price};
+use crate::catalog::{self, Price, PriceSource, Pricing, per_million};
 use crate::providers::client::{UpstreamClient, client};
 use crate::providers::{ProviderKind, gemini, openai};
 use crate::route::{Provider, Routes, add_key_hint};
@@ -24,7 +27,11 @@ const MAX_PAGES: usize = 20;
 
 /// `bgw models` options.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct ModelsArgs {
+    #[command(subcommand)]
+    pub command: Option<ModelsCommand>,
+
     /// Only this provider
     #[arg(long, value_name = "PROVIDER")]
     pub provider: Option<String>,
@@ -32,6 +39,14 @@ pub struct ModelsArgs {
     /// One JSON object per model, one per line
     #[arg(long)]
     pub json: bool,
+}
+
+/// `bgw models` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ModelsCommand {
+    /// Set, remove and list your own prices per model (they win over bgw's)
+    #[command(subcommand)]
+    Price(price::PriceCommand),
 }
 
 /// One model as listed.
@@ -43,9 +58,11 @@ struct Row {
     model: String,
     context_window: Option<u32>,
     max_output: Option<u32>,
-    /// USD per million tokens.
+    /// USD per million tokens: yours if you set one, else the catalog's.
     price: Option<PriceOut>,
-    /// `live`, `catalog`, `live+catalog` or `key` (a key's `--models`).
+    /// `override` (yours, `bgw models price`) or `catalog`; `None` without a price.
+    price_source: Option<&'static str>,
+    /// `live`, `catalog`, `live+catalog`, `key` (a key's `--models`) or `price` (priced by you).
     source: String,
 }
 
@@ -86,9 +103,13 @@ impl From<Price> for PriceOut {
     }
 }
 
-/// Lists models.
+/// Lists models, or runs `bgw models price`.
 pub fn run(store: &Store, args: ModelsArgs) -> Result<ExitCode, CliError> {
+    if let Some(ModelsCommand::Price(cmd)) = args.command {
+        return price::run(store, cmd);
+    }
     let routes = load_routes(store)?;
+    let pricing = store.pricing()?;
     let chosen: Vec<&Provider> = match &args.provider {
         Some(p) => {
             let provider = routes.provider(p).ok_or_else(|| {
@@ -136,7 +157,7 @@ pub fn run(store: &Store, args: ModelsArgs) -> Result<ExitCode, CliError> {
                 Vec::new()
             }
         };
-        rows.extend(merge(provider, &live));
+        rows.extend(merge(provider, &live, &pricing));
     }
     if args.json {
         for row in &rows {
@@ -156,7 +177,17 @@ pub fn run(store: &Store, args: ModelsArgs) -> Result<ExitCode, CliError> {
             crate::observe::session::thousands(u64::from(n))
         })
     };
-    let fmt_price = |p: Option<f64>| p.map_or("-".to_owned(), |p| format!("${p:.2}"));
+    // Your own prices are marked `*`.
+    let mark = |r: &Row| {
+        if r.price_source == Some("override") {
+            "*"
+        } else {
+            ""
+        }
+    };
+    let fmt_price = |r: &Row, p: Option<f64>| {
+        p.map_or("-".to_owned(), |p| format!("{}{}", per_million(p), mark(r)))
+    };
     let table_rows: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
@@ -164,8 +195,8 @@ pub fn run(store: &Store, args: ModelsArgs) -> Result<ExitCode, CliError> {
                 r.id.clone(),
                 fmt_num(r.context_window),
                 fmt_num(r.max_output),
-                fmt_price(r.price.as_ref().map(|p| p.input)),
-                fmt_price(r.price.as_ref().map(|p| p.output)),
+                fmt_price(r, r.price.as_ref().map(|p| p.input)),
+                fmt_price(r, r.price.as_ref().map(|p| p.output)),
                 r.source.clone(),
             ]
         })
@@ -178,10 +209,13 @@ pub fn run(store: &Store, args: ModelsArgs) -> Result<ExitCode, CliError> {
         )
     );
     println!("prices per million tokens, taken {}", catalog::PRICES_TAKEN);
+    if rows.iter().any(|r| r.price_source == Some("override")) {
+        println!("* your price (`bgw models price list`)");
+    }
     Ok(ExitCode::SUCCESS)
 }
 
-fn merge(provider: &Provider, live: &[Live]) -> Vec<Row> {
+fn merge(provider: &Provider, live: &[Live], pricing: &Pricing) -> Vec<Row> {
     let mut by_model: BTreeMap<String, Row> = BTreeMap::new();
     let address = |m: &str| {
         if provider.id == "anthropic" {
@@ -192,13 +226,18 @@ fn merge(provider: &Provider, live: &[Live]) -> Vec<Row> {
     };
     let row = |model: &str, source: &str| {
         let info = catalog::lookup(&provider.id, model);
+        let price = pricing.price(&provider.id, model);
         Row {
             id: address(model),
             provider: provider.id.clone(),
             model: model.to_owned(),
             context_window: info.map(|i| i.context_window),
             max_output: info.map(|i| i.max_output),
-            price: info.and_then(|i| i.price).map(PriceOut::from),
+            price: price.map(|p| PriceOut::from(p.price)),
+            price_source: price.map(|p| match p.source {
+                PriceSource::Override => "override",
+                PriceSource::Catalog => "catalog",
+            }),
             source: source.to_owned(),
         }
     };
@@ -218,6 +257,12 @@ fn merge(provider: &Provider, live: &[Live]) -> Vec<Row> {
         for m in &k.models {
             by_model.entry(m.clone()).or_insert_with(|| row(m, "key"));
         }
+    }
+    // A model you priced is one you use, even when nothing else lists it.
+    for m in pricing.overridden_models(&provider.id) {
+        by_model
+            .entry(m.to_owned())
+            .or_insert_with(|| row(m, "price"));
     }
     by_model.into_values().collect()
 }
