@@ -1,0 +1,403 @@
+//! `bgw logs`: the request log as a table, as JSON lines, one request whole, totals, followed
+//! live, and its settings.
+
+mod follow;
+mod show;
+mod stats;
+pub mod table;
+pub mod time;
+
+use clap::{Args, Subcommand, ValueEnum};
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use super::CliError;
+use super::format::thousands;
+use crate::store::logs::{LogQuery, LogRow, StatusFilter};
+use crate::store::settings::Settings;
+use crate::store::{Store, now_ms};
+use table::{Cells, Layout};
+
+/// Rows the table shows unless `--limit` says otherwise.
+const DEFAULT_LIMIT: usize = 50;
+
+/// `bgw logs` options.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct LogsArgs {
+    #[command(subcommand)]
+    pub command: Option<LogsCommand>,
+
+    #[command(flatten)]
+    pub filter: Filter,
+
+    /// Show at most N requests, the newest [default: 50 in the table, all with --json]
+    #[arg(long, short = 'n', value_name = "N")]
+    pub limit: Option<usize>,
+
+    /// Print the newest requests, then each new one as it is logged, from every running
+    /// gateway (like `tail -f`; Ctrl-C ends it)
+    #[arg(long, short = 'f')]
+    pub follow: bool,
+
+    /// One JSON object per line instead of the table (newest first; with --follow, in the
+    /// order they are logged)
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+/// `bgw logs` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum LogsCommand {
+    /// One request whole: timings, attempts, the request and the response
+    Show {
+        /// The request's id, or its start as the table shows it
+        id: String,
+    },
+    /// Totals per provider, model, session or team: requests, errors, tokens, cost, latency
+    Stats(StatsArgs),
+    /// Show or change what the request log keeps and for how long
+    Settings(SettingsArgs),
+}
+
+/// Which requests to show (every flag narrows).
+#[derive(Debug, Clone, Default, Args)]
+pub struct Filter {
+    /// Only requests served by this provider (`openai`, `groq`, …)
+    #[arg(long, value_name = "NAME")]
+    pub provider: Option<String>,
+
+    /// Only requests for this model (the upstream model or the one asked for)
+    #[arg(long, value_name = "MODEL")]
+    pub model: Option<String>,
+
+    /// Only `ok` requests, only `error`s (refused or broken off), or one HTTP status (`429`)
+    #[arg(long, value_name = "ok|error|CODE", value_parser = parse_status)]
+    pub status: Option<StatusFilter>,
+
+    /// Only requests started at or after WHEN: a duration ago (`30s`, `90m`, `2h`, `7d`), a
+    /// date (`2026-11-20`) or date and time (`2026-11-20T14:00`), both UTC, or RFC 3339 with
+    /// `Z` or an offset
+    #[arg(long, value_name = "WHEN", value_parser = parse_when)]
+    pub since: Option<u64>,
+
+    /// Only requests started before WHEN (the forms of --since)
+    #[arg(long, value_name = "WHEN", value_parser = parse_when)]
+    pub until: Option<u64>,
+
+    /// Only requests whose request, response or error contains TEXT (any case)
+    #[arg(long, value_name = "TEXT")]
+    pub search: Option<String>,
+
+    /// Only requests of one Claude Code session (its session id)
+    #[arg(long, value_name = "ID")]
+    pub session: Option<String>,
+}
+
+impl Filter {
+    /// The store query these flags make.
+    pub fn query(&self) -> LogQuery {
+        LogQuery {
+            since_ms: self.since,
+            until_ms: self.until,
+            provider: self.provider.clone(),
+            model: self.model.clone(),
+            session: self.session.clone(),
+            status: self.status,
+            search: self.search.clone().filter(|s| !s.is_empty()),
+            ..LogQuery::default()
+        }
+    }
+}
+
+/// `bgw logs stats` options.
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    #[command(flatten)]
+    pub filter: Filter,
+
+    /// Group the totals by this
+    #[arg(long, value_enum, default_value_t = By::Provider)]
+    pub by: By,
+}
+
+/// What `bgw logs stats` groups by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum By {
+    /// One line for everything
+    All,
+    Provider,
+    /// The upstream model
+    Model,
+    /// Claude Code's session
+    Session,
+    /// The virtual key or team that made the request
+    Team,
+}
+
+/// `bgw logs settings` options; without any, the current settings are printed.
+#[derive(Debug, Args)]
+pub struct SettingsArgs {
+    /// Keep each request's body and response (`bgw serve --no-content` still keeps none for
+    /// its own requests)
+    #[arg(long, value_enum, value_name = "on|off")]
+    pub content: Option<OnOff>,
+
+    /// Delete rows older than this (`30d`, `8w`, a number of days), or keep them `forever`
+    #[arg(long, value_name = "30d|forever", value_parser = parse_retention)]
+    pub retention: Option<Retention>,
+}
+
+/// A switch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnOff {
+    On,
+    Off,
+}
+
+/// How long rows are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention(pub Option<u32>);
+
+fn parse_status(s: &str) -> Result<StatusFilter, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "ok" => Ok(StatusFilter::Ok),
+        "error" | "err" | "errors" => Ok(StatusFilter::Error),
+        code => match code.parse::<u16>() {
+            Ok(c) if (100..=599).contains(&c) => Ok(StatusFilter::Code(c)),
+            _ => Err("give `ok`, `error`, or an HTTP status such as `429`".into()),
+        },
+    }
+}
+
+fn parse_when(s: &str) -> Result<u64, String> {
+    time::parse_point(s, now_ms())
+}
+
+fn parse_retention(s: &str) -> Result<Retention, String> {
+    let t = s.trim().to_ascii_lowercase();
+    if t == "forever" {
+        return Ok(Retention(None));
+    }
+    let days = if let Some(n) = t.strip_suffix('d') {
+        n.parse::<u32>().ok()
+    } else if let Some(n) = t.strip_suffix('w') {
+        n.parse::<u32>().ok().and_then(|w| w.checked_mul(7))
+    } else {
+        t.parse::<u32>().ok()
+    };
+    match days {
+        Some(d) if d > 0 => Ok(Retention(Some(d))),
+        _ => Err("give a number of days (`30d`, `30`), weeks (`8w`), or `forever`".into()),
+    }
+}
+
+/// Runs `bgw logs`.
+pub fn run(store: &Store, args: LogsArgs) -> Result<ExitCode, CliError> {
+    let result = match args.command {
+        Some(LogsCommand::Show { id }) => show::run(store, &id, args.json),
+        Some(LogsCommand::Stats(s)) => stats::run(store, &s, args.json),
+        Some(LogsCommand::Settings(s)) => settings(store, &s, args.json),
+        None if args.follow => follow::run(store, args.filter.query(), args.json),
+        None => list(store, &args),
+    };
+    match result {
+        // The reader went away (`bgw logs | head`): nothing to say.
+        Err(e) if e.code == 0 => Ok(ExitCode::SUCCESS),
+        other => other,
+    }
+}
+
+/// Writes `text` to stdout; a closed pipe becomes the quiet error `run` swallows.
+pub(crate) fn emit(text: &str) -> Result<(), CliError> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                CliError::new("").code(0)
+            } else {
+                CliError::new(format!("cannot write to standard output: {e}"))
+            }
+        })
+}
+
+/// Colour on stdout: only for a terminal, never with `NO_COLOR`.
+pub(crate) fn color() -> bool {
+    std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
+}
+
+/// The width to fit: `COLUMNS`, else 100.
+pub(crate) fn width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&c| c > 0)
+        .unwrap_or(100)
+}
+
+/// A row as one JSON line.
+pub(crate) fn json_line(row: &LogRow) -> Result<String, CliError> {
+    serde_json::to_string(row)
+        .map(|s| s + "\n")
+        .map_err(|e| CliError::new(format!("cannot write a row as JSON: {e}")))
+}
+
+fn list(store: &Store, args: &LogsArgs) -> Result<ExitCode, CliError> {
+    let mut query = args.filter.query();
+    if args.json {
+        query.limit = args.limit;
+        for row in store.logs(&query)? {
+            emit(&json_line(&row)?)?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let limit = args.limit.unwrap_or(DEFAULT_LIMIT);
+    // One more than shown says whether there are more.
+    query.limit = Some(limit.saturating_add(1));
+    let mut rows = store.logs(&query)?;
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    if rows.is_empty() {
+        let filtered = query
+            != LogQuery {
+                limit: query.limit,
+                ..LogQuery::default()
+            };
+        eprintln!(
+            "{}",
+            if filtered {
+                "no request matches these filters"
+            } else {
+                "no requests logged yet; requests through `bgw run` or `bgw serve` appear here"
+            }
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let now = now_ms();
+    let cells: Vec<Cells> = rows.iter().map(|r| Cells::of(r, now)).collect();
+    let layout = Layout::fit(&cells, width());
+    let color = color();
+    let mut out = layout.header();
+    out.push('\n');
+    for c in &cells {
+        out.push_str(&layout.line(c, color));
+        out.push('\n');
+    }
+    emit(&out)?;
+    if more {
+        query.limit = None;
+        let total: u64 = store
+            .log_stats(&query, crate::store::stats::StatsBy::All)?
+            .iter()
+            .map(|s| s.requests)
+            .sum();
+        let rest = total.saturating_sub(rows.len() as u64).max(1);
+        eprintln!(
+            "{} more; use `--limit {}` to see them",
+            thousands(rest),
+            rows.len() as u64 + rest
+        );
+    }
+    if let Some(line) = unpriced_line(&rows) {
+        eprintln!("{line}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The line under the table when some answered requests have no known price.
+pub(crate) fn unpriced_line(rows: &[LogRow]) -> Option<String> {
+    let mut models: BTreeMap<String, u64> = BTreeMap::new();
+    for r in rows.iter().filter(|r| r.cost.is_none() && !r.failed()) {
+        *models.entry(table::model_of(r)).or_default() += 1;
+    }
+    let n: u64 = models.values().sum();
+    if n == 0 {
+        return None;
+    }
+    let names: Vec<&str> = models.keys().map(String::as_str).collect();
+    let (which, target) = match names.as_slice() {
+        [one] => (format!("model {one}"), (*one).to_owned()),
+        many => (
+            format!("models {}", many.join(", ")),
+            "PROVIDER/MODEL".into(),
+        ),
+    };
+    Some(format!(
+        "{n} request{} no known price ({which}); set one with `bgw models price set {target} --input … --output …`",
+        if n == 1 { " has" } else { "s have" }
+    ))
+}
+
+fn settings(store: &Store, args: &SettingsArgs, json: bool) -> Result<ExitCode, CliError> {
+    let mut s = store.log_settings()?;
+    let change = args.content.is_some() || args.retention.is_some();
+    if let Some(c) = args.content {
+        s.content = c == OnOff::On;
+    }
+    if let Some(Retention(days)) = args.retention {
+        s.retention_days = days;
+    }
+    if change {
+        store.set_log_settings(&s)?;
+        eprintln!("request log settings saved; running gateways use them at once");
+    }
+    if json {
+        let v = serde_json::json!({"content": s.content, "retention_days": s.retention_days});
+        emit(&format!("{v}\n"))?;
+    } else {
+        emit(&describe_settings(&s))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn describe_settings(s: &Settings) -> String {
+    let content = if s.content {
+        "on   (each request's body and response are kept; `bgw serve --no-content` keeps none for one gateway)"
+    } else {
+        "off  (rows only: model, tokens, cost, timings; no bodies)"
+    };
+    let retention = match s.retention_days {
+        Some(1) => "1 day".to_owned(),
+        Some(d) => format!("{d} days"),
+        None => "forever".to_owned(),
+    };
+    format!("content    {content}\nretention  {retention}\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_are_ok_error_or_a_code() {
+        assert_eq!(parse_status("ok"), Ok(StatusFilter::Ok));
+        assert_eq!(parse_status("ERROR"), Ok(StatusFilter::Error));
+        assert_eq!(parse_status("429"), Ok(StatusFilter::Code(429)));
+        assert!(parse_status("42").unwrap_err().contains("`429`"));
+        assert!(parse_status("bad").is_err());
+    }
+
+    #[test]
+    fn retention_is_days_weeks_or_forever() {
+        assert_eq!(parse_retention("30d"), Ok(Retention(Some(30))));
+        assert_eq!(parse_retention("8w"), Ok(Retention(Some(56))));
+        assert_eq!(parse_retention("7"), Ok(Retention(Some(7))));
+        assert_eq!(parse_retention("forever"), Ok(Retention(None)));
+        assert!(parse_retention("0d").is_err());
+        assert!(parse_retention("a month").unwrap_err().contains("forever"));
+    }
+
+    #[test]
+    fn settings_read_plainly() {
+        let text = describe_settings(&Settings {
+            content: false,
+            retention_days: None,
+        });
+        assert_eq!(
+            text,
+            "content    off  (rows only: model, tokens, cost, timings; no bodies)\nretention  forever\n"
+        );
+    }
+}
