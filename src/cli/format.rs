@@ -8,10 +8,12 @@ pub fn usd(dollars: f64) -> String {
     Usd(dollars).to_string()
 }
 
-/// A duration given in microseconds, short: `0.41s`, `2.3s`, `42s`, `3m05s`.
+/// A duration given in microseconds, short: `8ms`, `0.41s`, `2.3s`, `42s`, `3m05s`.
 pub fn secs(us: u64) -> String {
     let s = us as f64 / 1_000_000.0;
-    if s < 0.995 {
+    if us < 99_500 {
+        format!("{}ms", (us + 500) / 1000)
+    } else if s < 0.995 {
         format!("{s:.2}s")
     } else if s < 9.95 {
         format!("{s:.1}s")
@@ -64,6 +66,9 @@ mod tests {
 
     #[test]
     fn durations_get_shorter_as_they_grow() {
+        assert_eq!(secs(8_300), "8ms");
+        assert_eq!(secs(99_000), "99ms");
+        assert_eq!(secs(120_000), "0.12s");
         assert_eq!(secs(410_000), "0.41s");
         assert_eq!(secs(2_300_000), "2.3s");
         assert_eq!(secs(42_000_000), "42s");

@@ -247,11 +247,7 @@ pub(crate) fn json_line(row: &LogRow) -> Result<String, CliError> {
 fn list(store: &Store, args: &LogsArgs) -> Result<ExitCode, CliError> {
     let mut query = args.filter.query();
     if args.json {
-        query.limit = args.limit;
-        for row in store.logs(&query)? {
-            emit(&json_line(&row)?)?;
-        }
-        return Ok(ExitCode::SUCCESS);
+        return json_pages(store, query, args.limit, PAGE, emit).map(|()| ExitCode::SUCCESS);
     }
     let limit = args.limit.unwrap_or(DEFAULT_LIMIT);
     // One more than shown says whether there are more.
@@ -304,6 +300,55 @@ fn list(store: &Store, args: &LogsArgs) -> Result<ExitCode, CliError> {
         eprintln!("{line}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Rows asked of the store at once by `--json`, which has no limit of its own.
+const PAGE: usize = 1000;
+
+/// Every row `query` selects (up to `limit`), newest first, one JSON line each to `out`,
+/// fetched `page` rows at a time so a long log neither waits nor sits in memory whole.
+/// A page ends at a millisecond boundary: the rows of its oldest millisecond are fetched
+/// together, so the next page (before that millisecond) misses none and repeats none.
+fn json_pages(
+    store: &Store,
+    mut query: LogQuery,
+    limit: Option<usize>,
+    page: usize,
+    mut out: impl FnMut(&str) -> Result<(), CliError>,
+) -> Result<(), CliError> {
+    let mut left = limit.unwrap_or(usize::MAX);
+    let mut print = |rows: &[LogRow], left: &mut usize| -> Result<(), CliError> {
+        let mut text = String::new();
+        for row in rows.iter().take(*left) {
+            text.push_str(&json_line(row)?);
+        }
+        *left = left.saturating_sub(rows.len());
+        out(&text)
+    };
+    while left > 0 {
+        query.limit = Some(page.max(1).min(left));
+        let rows = store.logs(&query)?;
+        let Some(last) = rows.last() else { break };
+        if rows.len() < query.limit.unwrap_or(0) {
+            return print(&rows, &mut left);
+        }
+        let last_ms = last.id.time_ms();
+        let before_last: Vec<LogRow> = rows
+            .iter()
+            .filter(|r| r.id.time_ms() > last_ms)
+            .cloned()
+            .collect();
+        print(&before_last, &mut left)?;
+        let whole_ms = store.logs(&LogQuery {
+            since_ms: Some(query.since_ms.map_or(last_ms, |s| s.max(last_ms))),
+            until_ms: Some(last_ms + 1),
+            limit: None,
+            ..query.clone()
+        })?;
+        print(&whole_ms, &mut left)?;
+        query.until_ms = Some(last_ms);
+    }
+    Ok(())
 }
 
 /// The line under the table when some answered requests have no known price.
@@ -369,6 +414,51 @@ fn describe_settings(s: &Settings) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::logs::{Entry, RequestId};
+
+    fn row_at(ms: u64) -> Entry {
+        let json = serde_json::json!({
+            "id": RequestId::new(ms), "run": "r", "requested_model": "m", "provider": "p",
+            "upstream_model": "m", "status": 200, "stream": false, "usage": {},
+            "cost": null, "total_us": 1
+        });
+        Entry {
+            row: serde_json::from_value(json).unwrap(),
+            content: None,
+        }
+    }
+
+    #[test]
+    fn json_pages_give_every_row_once_newest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        // Several rows share a millisecond, and one millisecond holds more than a page.
+        let times = [
+            1000, 1000, 1001, 1002, 1002, 1002, 1002, 1002, 1002, 1003, 1004, 1004,
+        ];
+        let entries: Vec<Entry> = times.iter().map(|&t| row_at(t)).collect();
+        store.append(&entries).unwrap();
+        let mut want: Vec<RequestId> = entries.iter().map(|e| e.row.id).collect();
+        want.sort_unstable_by(|a, b| b.cmp(a));
+        let ids_of = |limit: Option<usize>, page: usize| {
+            let mut text = String::new();
+            json_pages(&store, LogQuery::default(), limit, page, |t| {
+                text.push_str(t);
+                Ok(())
+            })
+            .unwrap();
+            text.lines()
+                .map(|l| serde_json::from_str::<LogRow>(l).unwrap().id)
+                .collect::<Vec<_>>()
+        };
+        for page in [1, 2, 3, 5, 100] {
+            assert_eq!(ids_of(None, page), want, "page {page}");
+        }
+        for limit in [1, 4, 7, 12, 20] {
+            let n = limit.min(want.len());
+            assert_eq!(ids_of(Some(limit), 3), want[..n].to_vec(), "limit {limit}");
+        }
+    }
 
     #[test]
     fn statuses_are_ok_error_or_a_code() {
