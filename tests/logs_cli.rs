@@ -304,6 +304,77 @@ async fn with_content_logging_off_a_request_keeps_its_row_but_no_body() {
     assert_contains(&ok(&dir, &["logs", "settings"]), "retention  30 days");
 }
 
+/// A running `bgw logs -f --json`, its lines read as they come; killed when dropped.
+struct Follower {
+    child: std::process::Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Follower {
+    fn start(dir: &Path) -> Follower {
+        let mut child = command(dir)
+            .args(["logs", "-f", "--json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Follower { child, lines }
+    }
+
+    /// The id of the next row it prints.
+    #[track_caller]
+    fn next_id(&self) -> String {
+        let line = self
+            .lines
+            .recv_timeout(support::STEP)
+            .unwrap_or_else(|_| panic!("`bgw logs -f` printed no line"));
+        let row: Value = serde_json::from_str(&line).unwrap();
+        row["id"].as_str().unwrap().to_owned()
+    }
+}
+
+impl Drop for Follower {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The pid of the `bgw store-owner` serving `dir`, waiting for one to exist.
+fn owner_pid(dir: &Path) -> u32 {
+    let deadline = Instant::now() + support::STEP;
+    let dir = dir.to_str().unwrap();
+    loop {
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+                continue;
+            };
+            let args: Vec<String> = cmdline
+                .split(|&b| b == 0)
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect();
+            if args.iter().any(|a| a == "store-owner") && args.iter().any(|a| a == dir) {
+                return pid;
+            }
+        }
+        assert!(Instant::now() < deadline, "no store owner runs for {dir}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn follow_prints_a_request_made_after_it_started() {
     let mock = openai_mock().await;
@@ -311,36 +382,49 @@ async fn follow_prints_a_request_made_after_it_started() {
     let dir = gw.data_dir().to_owned();
     let before = send(&gw, &asking("openai/gpt-4o", false, "Say hello.")).await;
     wait_for_rows(&dir, 1);
-
-    let mut follower = command(&dir)
-        .args(["logs", "-f", "--json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = follower.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let next_id = || -> String {
-        let line = rx
-            .recv_timeout(support::STEP)
-            .unwrap_or_else(|_| panic!("`bgw logs -f` printed no line"));
-        let row: Value = serde_json::from_str(&line).unwrap();
-        row["id"].as_str().unwrap().to_owned()
-    };
+    let follower = Follower::start(&dir);
     // First the newest rows, as `tail -f` does, then the ones made while it runs.
-    assert_eq!(next_id(), before);
+    assert_eq!(follower.next_id(), before);
     let after = send(&gw, &asking("openai/gpt-4o", true, "Say hello again.")).await;
-    assert_eq!(next_id(), after);
+    assert_eq!(follower.next_id(), after);
     let third = send(&gw, &asking("openai/gpt-4o", false, "Once more.")).await;
-    assert_eq!(next_id(), third);
-    follower.kill().unwrap();
-    follower.wait().unwrap();
+    assert_eq!(follower.next_id(), third);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follow_hears_every_gateway_and_outlives_the_store_owner() {
+    let mock = openai_mock().await;
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path();
+    ok(
+        dir,
+        &[
+            "keys",
+            "add",
+            "openai",
+            "--value",
+            "sk-test-000000000000",
+            "--base-url",
+            &mock.at("/v1"),
+        ],
+    );
+    let (a, b) = (Bgw::serve_at(dir, &[]), Bgw::serve_at(dir, &[]));
+    let first = send(&a, &asking("openai/gpt-4o", false, "Say hello.")).await;
+    wait_for_rows(dir, 1);
+    let follower = Follower::start(dir);
+    assert_eq!(follower.next_id(), first);
+    let from_b = send(&b, &asking("openai/gpt-4o", false, "Hello from b.")).await;
+    assert_eq!(follower.next_id(), from_b);
+    let from_a = send(&a, &asking("openai/gpt-4o", true, "Hello from a.")).await;
+    assert_eq!(follower.next_id(), from_a);
+    // The owner dies; another process takes over, and the follower goes on with it.
+    let owner = owner_pid(dir);
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", &owner.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let later = send(&b, &asking("openai/gpt-4o", false, "After the takeover.")).await;
+    assert_eq!(follower.next_id(), later);
+    assert_ne!(owner_pid(dir), owner);
 }

@@ -24,7 +24,13 @@ const DEFAULT_LIMIT: usize = 50;
 
 /// `bgw logs` options.
 #[derive(Debug, Args)]
-#[command(args_conflicts_with_subcommands = true)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    after_help = "Times in the table are UTC. The ID column is the start of each request's id; \
+`bgw logs show` takes it.\n\nExamples:\n  bgw logs --provider groq --status error --since 2h\n  \
+bgw logs -f\n  bgw logs show 01KAVQ2Z8R4N\n  bgw logs --json --since 7d | jq .cost\n  \
+bgw logs stats --since 7d --by model"
+)]
 pub struct LogsArgs {
     #[command(subcommand)]
     pub command: Option<LogsCommand>,
@@ -36,8 +42,8 @@ pub struct LogsArgs {
     #[arg(long, short = 'n', value_name = "N")]
     pub limit: Option<usize>,
 
-    /// Print the newest requests, then each new one as it is logged, from every running
-    /// gateway (like `tail -f`; Ctrl-C ends it)
+    /// Print the newest requests (10, or --limit), then each new one as it is logged, from
+    /// every running gateway (like `tail -f`; Ctrl-C ends it)
     #[arg(long, short = 'f')]
     pub follow: bool,
 
@@ -199,7 +205,7 @@ pub fn run(store: &Store, args: LogsArgs) -> Result<ExitCode, CliError> {
         Some(LogsCommand::Show { id }) => show::run(store, &id, args.json),
         Some(LogsCommand::Stats(s)) => stats::run(store, &s, args.json),
         Some(LogsCommand::Settings(s)) => settings(store, &s, args.json),
-        None if args.follow => follow::run(store, args.filter.query(), args.json),
+        None if args.follow => follow::run(store, args.filter.query(), args.limit, args.json),
         None => list(store, &args),
     };
     match result {
@@ -256,19 +262,7 @@ fn list(store: &Store, args: &LogsArgs) -> Result<ExitCode, CliError> {
     let more = rows.len() > limit;
     rows.truncate(limit);
     if rows.is_empty() {
-        let filtered = query
-            != LogQuery {
-                limit: query.limit,
-                ..LogQuery::default()
-            };
-        eprintln!(
-            "{}",
-            if filtered {
-                "no request matches these filters"
-            } else {
-                "no requests logged yet; requests through `bgw run` or `bgw serve` appear here"
-            }
-        );
+        eprintln!("{}", nothing_found(&query));
         return Ok(ExitCode::SUCCESS);
     }
     let now = now_ms();
@@ -300,6 +294,19 @@ fn list(store: &Store, args: &LogsArgs) -> Result<ExitCode, CliError> {
         eprintln!("{line}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What to say when `query` found no row.
+pub(crate) fn nothing_found(query: &LogQuery) -> &'static str {
+    let unfiltered = LogQuery {
+        limit: query.limit,
+        ..LogQuery::default()
+    };
+    if *query == unfiltered {
+        "no requests logged yet; requests through `bgw run` or `bgw serve` appear here"
+    } else {
+        "no request matches these filters"
+    }
 }
 
 /// Rows asked of the store at once by `--json`, which has no limit of its own.

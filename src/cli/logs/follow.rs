@@ -16,13 +16,18 @@ use crate::cli::CliError;
 use crate::store::logs::{LogQuery, LogRow, RequestId};
 use crate::store::{Store, Watch, now_ms};
 
-/// Rows printed before following, as `tail` does.
+/// Rows printed before following unless `--limit` says, as `tail` does.
 const TAIL: usize = 10;
 /// Ids remembered beyond this many are forgotten, oldest first.
 const REMEMBER: usize = 10_000;
 
 /// Follows the log until interrupted.
-pub fn run(store: &Store, query: LogQuery, json: bool) -> Result<ExitCode, CliError> {
+pub fn run(
+    store: &Store,
+    query: LogQuery,
+    tail: Option<usize>,
+    json: bool,
+) -> Result<ExitCode, CliError> {
     let (tx, rx) = mpsc::channel();
     store.watch(move |event| tx.send(event).is_ok());
     let started = Instant::now();
@@ -35,7 +40,7 @@ pub fn run(store: &Store, query: LogQuery, json: bool) -> Result<ExitCode, CliEr
         newest: RequestId::floor(now_ms()),
     };
     let mut tail = store.logs(&LogQuery {
-        limit: Some(TAIL),
+        limit: Some(tail.unwrap_or(TAIL)),
         oldest_first: false,
         ..query.clone()
     })?;

@@ -18,7 +18,8 @@ pub fn run(store: &Store, args: &StatsArgs, json: bool) -> Result<ExitCode, CliE
         By::Session => StatsBy::Session,
         By::Team => StatsBy::Team,
     };
-    let rows = store.log_stats(&args.filter.query(), by)?;
+    let query = args.filter.query();
+    let rows = store.log_stats(&query, by)?;
     if json {
         let mut out = String::new();
         for r in &rows {
@@ -31,7 +32,7 @@ pub fn run(store: &Store, args: &StatsArgs, json: bool) -> Result<ExitCode, CliE
         return Ok(ExitCode::SUCCESS);
     }
     if rows.is_empty() {
-        eprintln!("no request matches these filters");
+        eprintln!("{}", super::nothing_found(&query));
         return Ok(ExitCode::SUCCESS);
     }
     let color = super::color();
