@@ -23,7 +23,10 @@ const GAP: usize = 2;
 /// requests of one millisecond apart. `bgw logs show` takes any prefix.
 pub const SHORT_ID: usize = 12;
 /// The model column never shrinks below this.
-const MIN_MODEL: usize = 12;
+const MIN_MODEL: usize = 16;
+/// Columns left out, in this order, while the rest would leave the model less than
+/// [`MIN_MODEL`]: latency, tokens, cost, status. Time, id and model always stay.
+const DROP_ORDER: [usize; 5] = [7, 5, 4, 6, 3];
 
 /// A row's cells, plain, with what colours them.
 #[derive(Debug, Clone, PartialEq)]
@@ -86,6 +89,7 @@ pub fn model_of(row: &LogRow) -> String {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Layout {
     widths: [usize; 8],
+    shown: [bool; 8],
 }
 
 impl Layout {
@@ -109,15 +113,23 @@ impl Layout {
     }
 
     fn squeeze(mut widths: [usize; 8], width: usize) -> Layout {
-        let others: usize = widths
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| *i != MODEL)
-            .map(|(_, w)| w + GAP)
-            .sum();
-        let room = width.saturating_sub(others).max(MIN_MODEL);
+        let mut shown = [true; 8];
+        let others = |shown: &[bool; 8], widths: &[usize; 8]| -> usize {
+            (0..8)
+                .filter(|&i| i != MODEL && shown[i])
+                .map(|i| widths[i] + GAP)
+                .sum()
+        };
+        // On a narrow terminal, columns go (latency first) before the model gets unreadable.
+        for drop in DROP_ORDER {
+            if others(&shown, &widths) + MIN_MODEL <= width {
+                break;
+            }
+            shown[drop] = false;
+        }
+        let room = width.saturating_sub(others(&shown, &widths)).max(MIN_MODEL);
         widths[MODEL] = widths[MODEL].min(room);
-        Layout { widths }
+        Layout { widths, shown }
     }
 
     /// The header line.
@@ -136,13 +148,17 @@ impl Layout {
 
     fn line_of(&self, text: &[String; 8], paint: impl Fn(usize, String) -> String) -> String {
         let mut out = String::new();
+        let last = (0..8).rev().find(|&i| self.shown[i]).unwrap_or(0);
         for (i, cell) in text.iter().enumerate() {
+            if !self.shown[i] {
+                continue;
+            }
             let w = self.widths[i];
             let cell = truncate(cell, w);
             let pad = " ".repeat(w.saturating_sub(cell.chars().count()));
             let padded = if RIGHT[i] {
                 format!("{pad}{}", paint(i, cell))
-            } else if i + 1 == text.len() {
+            } else if i == last {
                 paint(i, cell)
             } else {
                 format!("{}{pad}", paint(i, cell))
