@@ -311,9 +311,10 @@ struct Follower {
 }
 
 impl Follower {
-    fn start(dir: &Path) -> Follower {
+    fn start(dir: &Path, filters: &[&str]) -> Follower {
         let mut child = command(dir)
             .args(["logs", "-f", "--json"])
+            .args(filters)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -382,13 +383,29 @@ async fn follow_prints_a_request_made_after_it_started() {
     let dir = gw.data_dir().to_owned();
     let before = send(&gw, &asking("openai/gpt-4o", false, "Say hello.")).await;
     wait_for_rows(&dir, 1);
-    let follower = Follower::start(&dir);
+    let follower = Follower::start(&dir, &[]);
     // First the newest rows, as `tail -f` does, then the ones made while it runs.
     assert_eq!(follower.next_id(), before);
     let after = send(&gw, &asking("openai/gpt-4o", true, "Say hello again.")).await;
     assert_eq!(follower.next_id(), after);
     let third = send(&gw, &asking("openai/gpt-4o", false, "Once more.")).await;
     assert_eq!(follower.next_id(), third);
+
+    // Filters hold for new rows too, --search included (the store reads the content).
+    let searching = Follower::start(&dir, &["--search", "pineapple", "--status", "ok"]);
+    std::thread::sleep(Duration::from_millis(300));
+    send(&gw, &asking("openai/gpt-4o", false, "Say apple.")).await;
+    send(
+        &gw,
+        &asking("openai/gpt-4o", false, "Say pineapple, then fail."),
+    )
+    .await;
+    let wanted = send(&gw, &asking("openai/gpt-4o", true, "Say PINEAPPLE.")).await;
+    assert_eq!(searching.next_id(), wanted);
+    assert_eq!(
+        follower.lines.recv_timeout(support::STEP).map(|_| ()),
+        Ok(())
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -411,7 +428,7 @@ async fn follow_hears_every_gateway_and_outlives_the_store_owner() {
     let (a, b) = (Bgw::serve_at(dir, &[]), Bgw::serve_at(dir, &[]));
     let first = send(&a, &asking("openai/gpt-4o", false, "Say hello.")).await;
     wait_for_rows(dir, 1);
-    let follower = Follower::start(dir);
+    let follower = Follower::start(dir, &[]);
     assert_eq!(follower.next_id(), first);
     let from_b = send(&b, &asking("openai/gpt-4o", false, "Hello from b.")).await;
     assert_eq!(follower.next_id(), from_b);

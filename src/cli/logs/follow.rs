@@ -1,9 +1,12 @@
 //! `bgw logs -f`: the newest rows, then every new one as the store's owner commits it.
 //!
-//! Rows come from [`Store::watch`], which hears every gateway's writes. A row is printed once
-//! (ids seen are remembered). The store is asked again for rows after the newest seen when the
-//! watch may have missed some: just after it starts (it connects in its own thread), after the
-//! owner changed ([`Watch::Reconnected`]), and for `--search`, which only the store can apply.
+//! Rows come from [`Store::watch`], which hears every gateway's writes; each is printed once
+//! (ids seen are remembered). Where the watch may have missed rows, the store is asked again:
+//! just after the watch starts (it connects in its own thread) and after the owner changed
+//! ([`Watch::Reconnected`]). An id is the request's *start*, and a long request is committed
+//! when it ends, so that question covers rows started up to [`LONGEST`] before the newest seen
+//! and keeps those that ended after following began. `--search` needs the content, which only
+//! the store reads: each batch of new rows is asked for again with the search applied.
 
 use std::collections::BTreeSet;
 use std::process::ExitCode;
@@ -20,6 +23,8 @@ use crate::store::{Store, Watch, now_ms};
 const TAIL: usize = 10;
 /// Ids remembered beyond this many are forgotten, oldest first.
 const REMEMBER: usize = 10_000;
+/// How long before its end a request may have started (a long answer, slowly streamed).
+const LONGEST: u64 = 30 * 60 * 1000;
 
 /// Follows the log until interrupted.
 pub fn run(
@@ -36,28 +41,30 @@ pub fn run(
         layout: Layout::open(super::width()),
         color: super::color(),
         seen: BTreeSet::new(),
-        // Without rows yet, "new" means started from now on.
         newest: RequestId::floor(now_ms()),
+        since_ms: now_ms(),
     };
-    let mut tail = store.logs(&LogQuery {
+    let mut rows = store.logs(&LogQuery {
         limit: Some(tail.unwrap_or(TAIL)),
         oldest_first: false,
         ..query.clone()
     })?;
-    tail.reverse();
+    rows.reverse();
     if !json {
         emit(&format!("{}\n", out.layout.header()))?;
     }
-    out.print(&tail)?;
+    out.print(rows)?;
     let mut caught_up = false;
     loop {
         match rx.recv_timeout(Duration::from_millis(250)) {
-            Ok(Watch::Rows(mut rows)) if query.search.is_none() => {
+            Ok(Watch::Rows(mut rows)) => {
                 rows.retain(|r| query.admits(r));
-                rows.sort_by_key(|r| r.id);
-                out.print(&rows)?;
+                if query.search.is_some() && !rows.is_empty() {
+                    rows = out.searched(store, &query, &rows)?;
+                }
+                out.print(rows)?;
             }
-            Ok(Watch::Rows(_)) | Ok(Watch::Reconnected) => out.catch_up(store, &query)?,
+            Ok(Watch::Reconnected) => out.catch_up(store, &query)?,
             Ok(Watch::Config) => {}
             Err(RecvTimeoutError::Timeout) => {
                 // Once the watch surely listens, rows committed before it did are fetched.
@@ -81,15 +88,19 @@ struct Printer {
     layout: Layout,
     color: bool,
     seen: BTreeSet<RequestId>,
+    /// The newest id printed (or the moment following began).
     newest: RequestId,
+    /// When following began: a row that ended before was old news.
+    since_ms: u64,
 }
 
 impl Printer {
-    /// Prints the rows not printed before.
-    fn print(&mut self, rows: &[LogRow]) -> Result<(), CliError> {
+    /// Prints the rows not printed before, oldest first.
+    fn print(&mut self, mut rows: Vec<LogRow>) -> Result<(), CliError> {
+        rows.sort_by_key(|r| r.id);
         let now = now_ms();
         let mut text = String::new();
-        for row in rows {
+        for row in &rows {
             if !self.seen.insert(row.id) {
                 continue;
             }
@@ -107,14 +118,42 @@ impl Printer {
         if text.is_empty() { Ok(()) } else { emit(&text) }
     }
 
-    /// Asks the store for the rows after the newest printed.
+    /// Asks the store for rows the watch may have missed: started shortly before the newest
+    /// printed, ended after following began.
     fn catch_up(&mut self, store: &Store, query: &LogQuery) -> Result<(), CliError> {
+        let from = self.newest.time_ms().saturating_sub(LONGEST);
         let rows = store.logs(&LogQuery {
-            after: Some(self.newest),
+            since_ms: Some(query.since_ms.map_or(from, |s| s.max(from))),
             oldest_first: true,
             limit: None,
             ..query.clone()
         })?;
-        self.print(&rows)
+        let since = self.since_ms;
+        let ended_lately = |r: &LogRow| r.id.time_ms() + r.total_us / 1000 >= since;
+        let fresh: Vec<LogRow> = rows
+            .into_iter()
+            .filter(|r| ended_lately(r) && !self.seen.contains(&r.id))
+            .collect();
+        self.print(fresh)
+    }
+
+    /// Of `rows` (just written), those the store finds `query.search` in.
+    fn searched(
+        &self,
+        store: &Store,
+        query: &LogQuery,
+        rows: &[LogRow],
+    ) -> Result<Vec<LogRow>, CliError> {
+        let ids: BTreeSet<RequestId> = rows.iter().map(|r| r.id).collect();
+        let (Some(first), Some(last)) = (ids.first(), ids.last()) else {
+            return Ok(Vec::new());
+        };
+        let found = store.logs(&LogQuery {
+            since_ms: Some(first.time_ms()),
+            until_ms: Some(last.time_ms() + 1),
+            limit: None,
+            ..query.clone()
+        })?;
+        Ok(found.into_iter().filter(|r| ids.contains(&r.id)).collect())
     }
 }
