@@ -250,6 +250,14 @@ async fn the_log_lists_filters_shows_and_totals_every_request() {
     let line: Vec<&str> = stats.lines().nth(1).unwrap().split_whitespace().collect();
     assert_eq!(&line[..5], ["openai", "5", "20%", "120", "8"], "{stats}");
     assert!(line[5].starts_with('$') && line[6] == "+1?", "{stats}");
+    // Filters may come before `stats` too; `--json` anywhere.
+    assert_eq!(ok(&dir, &["logs", "--since", "7d", "stats"]), stats);
+    let (success, _, stderr) = bgw(&dir, &["logs", "--since", "7d", "show", &plain]);
+    assert!(!success);
+    assert_contains(&stderr, "`bgw logs show` takes an id");
+    let before: Value =
+        serde_json::from_str(&ok(&dir, &["logs", "--json", "show", &plain])).unwrap();
+    assert_eq!(before["id"], plain.as_str());
     let by_model: Vec<Value> = ok(&dir, &["logs", "stats", "--by", "model", "--json"])
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())

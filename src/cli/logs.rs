@@ -25,7 +25,6 @@ const DEFAULT_LIMIT: usize = 50;
 /// `bgw logs` options.
 #[derive(Debug, Args)]
 #[command(
-    args_conflicts_with_subcommands = true,
     after_help = "Times in the table are UTC. The ID column is the start of each request's id; \
 `bgw logs show` takes it.\n\nExamples:\n  bgw logs --provider groq --status error --since 2h\n  \
 bgw logs -f\n  bgw logs show 01KAVQ2Z8R4N\n  bgw logs --json --since 7d | jq .cost\n  \
@@ -102,6 +101,19 @@ pub struct Filter {
 }
 
 impl Filter {
+    /// These flags, each missing one taken from `other`.
+    pub fn or(self, other: Filter) -> Filter {
+        Filter {
+            provider: self.provider.or(other.provider),
+            model: self.model.or(other.model),
+            status: self.status.or(other.status),
+            since: self.since.or(other.since),
+            until: self.until.or(other.until),
+            search: self.search.or(other.search),
+            session: self.session.or(other.session),
+        }
+    }
+
     /// The store query these flags make.
     pub fn query(&self) -> LogQuery {
         LogQuery {
@@ -201,7 +213,34 @@ fn parse_retention(s: &str) -> Result<Retention, String> {
 
 /// Runs `bgw logs`.
 pub fn run(store: &Store, args: LogsArgs) -> Result<ExitCode, CliError> {
+    let listing = args.filter.query() != LogQuery::default() || args.limit.is_some() || args.follow;
     let result = match args.command {
+        Some(LogsCommand::Stats(mut s)) if !args.follow && args.limit.is_none() => {
+            // `bgw logs --since 7d stats` means what `bgw logs stats --since 7d` does.
+            s.filter = s.filter.or(args.filter);
+            stats::run(store, &s, args.json)
+        }
+        Some(cmd) if listing => {
+            let (name, takes, others) = match cmd {
+                LogsCommand::Show { .. } => {
+                    ("show", "an id", "filters, `--limit` and `--follow` are")
+                }
+                LogsCommand::Stats(_) => (
+                    "stats",
+                    "filters and `--by`",
+                    "`--limit` and `--follow` are",
+                ),
+                LogsCommand::Settings(_) => (
+                    "settings",
+                    "`--content` and `--retention`",
+                    "filters, `--limit` and `--follow` are",
+                ),
+            };
+            Err(CliError::new(format!(
+                "`bgw logs {name}` takes {takes}; {others} for the list of requests"
+            ))
+            .hint("`bgw logs --help` shows which options go where"))
+        }
         Some(LogsCommand::Show { id }) => show::run(store, &id, args.json),
         Some(LogsCommand::Stats(s)) => stats::run(store, &s, args.json),
         Some(LogsCommand::Settings(s)) => settings(store, &s, args.json),
