@@ -2,6 +2,7 @@
 //! live, and its settings.
 
 mod follow;
+mod settings;
 mod show;
 mod stats;
 pub mod table;
@@ -15,7 +16,6 @@ use std::process::ExitCode;
 use super::CliError;
 use super::format::thousands;
 use crate::store::logs::{LogQuery, LogRow, StatusFilter};
-use crate::store::settings::Settings;
 use crate::store::{Store, now_ms};
 use table::{Cells, Layout};
 
@@ -243,7 +243,7 @@ pub fn run(store: &Store, args: LogsArgs) -> Result<ExitCode, CliError> {
         }
         Some(LogsCommand::Show { id }) => show::run(store, &id, args.json),
         Some(LogsCommand::Stats(s)) => stats::run(store, &s, args.json),
-        Some(LogsCommand::Settings(s)) => settings(store, &s, args.json),
+        Some(LogsCommand::Settings(s)) => settings::run(store, &s, args.json),
         None if args.follow => follow::run(store, args.filter.query(), args.limit, args.json),
         None => list(store, &args),
     };
@@ -421,42 +421,6 @@ pub(crate) fn unpriced_line(rows: &[LogRow]) -> Option<String> {
     ))
 }
 
-fn settings(store: &Store, args: &SettingsArgs, json: bool) -> Result<ExitCode, CliError> {
-    let mut s = store.log_settings()?;
-    let change = args.content.is_some() || args.retention.is_some();
-    if let Some(c) = args.content {
-        s.content = c == OnOff::On;
-    }
-    if let Some(Retention(days)) = args.retention {
-        s.retention_days = days;
-    }
-    if change {
-        store.set_log_settings(&s)?;
-        eprintln!("request log settings saved; running gateways use them at once");
-    }
-    if json {
-        let v = serde_json::json!({"content": s.content, "retention_days": s.retention_days});
-        emit(&format!("{v}\n"))?;
-    } else {
-        emit(&describe_settings(&s))?;
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn describe_settings(s: &Settings) -> String {
-    let content = if s.content {
-        "on   (each request's body and response are kept; `bgw serve --no-content` keeps none for one gateway)"
-    } else {
-        "off  (rows only: model, tokens, cost, timings; no bodies)"
-    };
-    let retention = match s.retention_days {
-        Some(1) => "1 day".to_owned(),
-        Some(d) => format!("{d} days"),
-        None => "forever".to_owned(),
-    };
-    format!("content    {content}\nretention  {retention}\n")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -523,17 +487,5 @@ mod tests {
         assert_eq!(parse_retention("forever"), Ok(Retention(None)));
         assert!(parse_retention("0d").is_err());
         assert!(parse_retention("a month").unwrap_err().contains("forever"));
-    }
-
-    #[test]
-    fn settings_read_plainly() {
-        let text = describe_settings(&Settings {
-            content: false,
-            retention_days: None,
-        });
-        assert_eq!(
-            text,
-            "content    off  (rows only: model, tokens, cost, timings; no bodies)\nretention  forever\n"
-        );
     }
 }
