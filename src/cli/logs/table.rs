@@ -251,6 +251,28 @@ mod tests {
     }
 
     #[test]
+    fn a_narrow_terminal_loses_latency_then_tokens_before_the_model() {
+        let cells = vec![Cells::of(
+            &row("llama-3.3-70b-versatile", 200, Some(0.5)),
+            0,
+        )];
+        let header = |width| Layout::fit(&cells, width).header();
+        assert!(header(100).ends_with("LATENCY"));
+        assert_eq!(
+            header(72).split_whitespace().collect::<Vec<_>>(),
+            ["TIME", "UTC", "ID", "MODEL", "STATUS", "IN", "OUT", "COST"]
+        );
+        assert_eq!(
+            header(50).split_whitespace().collect::<Vec<_>>(),
+            ["TIME", "UTC", "ID", "MODEL"]
+        );
+        for width in [50, 60, 72, 80] {
+            let line = Layout::fit(&cells, width).line(&cells[0], false);
+            assert!(line.chars().count() <= width, "{width}: {line}");
+        }
+    }
+
+    #[test]
     fn colour_does_not_move_columns() {
         let cells = vec![Cells::of(&row("m", 500, None), 0)];
         let layout = Layout::fit(&cells, 100);
