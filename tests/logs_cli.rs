@@ -250,6 +250,22 @@ async fn the_log_lists_filters_shows_and_totals_every_request() {
     let line: Vec<&str> = stats.lines().nth(1).unwrap().split_whitespace().collect();
     assert_eq!(&line[..5], ["openai", "5", "20%", "120", "8"], "{stats}");
     assert!(line[5].starts_with('$') && line[6] == "+1?", "{stats}");
+    // Several groups end with their total.
+    let by_model = ok(&dir, &["logs", "stats", "--by", "model"]);
+    let groups: Vec<Vec<&str>> = by_model
+        .lines()
+        .map(|l| l.split_whitespace().take(3).collect())
+        .collect();
+    assert_eq!(
+        groups,
+        [
+            vec!["MODEL", "REQUESTS", "ERRORS"],
+            vec!["gpt-4o", "4", "25%"],
+            vec!["gpt-mystery", "1", "0%"],
+            vec!["total", "5", "20%"]
+        ],
+        "{by_model}"
+    );
     // Filters may come before `stats` too; `--json` anywhere.
     assert_eq!(ok(&dir, &["logs", "--since", "7d", "stats"]), stats);
     let (success, _, stderr) = bgw(&dir, &["logs", "--since", "7d", "show", &plain]);

@@ -35,9 +35,17 @@ pub fn run(store: &Store, args: &StatsArgs, json: bool) -> Result<ExitCode, CliE
         eprintln!("{}", super::nothing_found(&query));
         return Ok(ExitCode::SUCCESS);
     }
+    let unpriced: u64 = rows.iter().map(|r| r.unpriced).sum();
+    let mut rows = rows;
+    if rows.len() > 1 {
+        // Percentiles do not add up across groups: the total is counted from the rows.
+        if let Some(mut all) = store.log_stats(&query, StatsBy::All)?.into_iter().next() {
+            all.group = "total".into();
+            rows.push(all);
+        }
+    }
     let color = super::color();
     emit(&render(&rows, by_name(args.by), super::width(), color))?;
-    let unpriced: u64 = rows.iter().map(|r| r.unpriced).sum();
     if unpriced > 0 {
         eprintln!(
             "{} answered request{} no known price and {} not in the cost (`+N?`); `bgw logs --status ok` shows which",
