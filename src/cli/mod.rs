@@ -1,7 +1,9 @@
 //! The command line: clap definitions and dispatch, one file per subcommand.
 
 pub mod claude_settings;
+pub mod format;
 pub mod keys;
+pub mod logs;
 pub mod models;
 pub mod output;
 pub mod run;
@@ -39,6 +41,8 @@ pub enum Command {
     Keys(keys::KeysCommand),
     /// List the models each configured provider offers
     Models(models::ModelsArgs),
+    /// Show the request log: every request, its provider, tokens, cost
+    Logs(logs::LogsArgs),
     /// Replace this bgw with the newest release (sha256 checked), if install.sh installed it
     SelfUpdate(self_update::SelfUpdateArgs),
     /// Hold the store file and serve other bgw processes (started by bgw itself when needed)
@@ -60,6 +64,7 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => serve::run(&store, args),
         Command::Keys(cmd) => keys::run(&store, cmd),
         Command::Models(args) => models::run(&store, args),
+        Command::Logs(args) => logs::run(&store, args),
         Command::SelfUpdate(args) => self_update::run(args),
         Command::StoreOwner => crate::store::owner::run(store.dir(), crate::store::owner::IDLE)
             .map(|_| ExitCode::SUCCESS)

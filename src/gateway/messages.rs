@@ -98,6 +98,8 @@ pub async fn handle(
     gateway: &Arc<Gateway>,
     req: Request<Incoming>,
 ) -> Result<Response<GatewayBody>, ApiError> {
+    // A settings change (content kept or not) applies from this request on, not the next.
+    gateway.fresh_routes().await;
     let mut pending = gateway
         .log
         .as_ref()
