@@ -27,7 +27,7 @@ version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
 out=${BGW_DIST_OUT:-dist/out}
 targets=${*:-x86_64-unknown-linux-musl aarch64-unknown-linux-musl}
 
-SOURCE_DATE_EPOCH=$(git log -1 --format=%ct 2>/dev/null || echo 0)
+SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}
 export SOURCE_DATE_EPOCH
 cargo_home=${CARGO_HOME:-$HOME/.cargo}
 # No build-machine paths in the binary (panic locations, debug strings), so builds compare equal.
