@@ -105,6 +105,22 @@ impl Tmux {
         panic!("the prompt never showed {text:?}:\n{}", self.screen());
     }
 
+    /// Pastes `text` as a terminal does: from a tmux buffer, wrapped in bracketed-paste marks
+    /// (Claude Code turns on bracketed paste, and takes a pasted image path as an image).
+    pub fn paste(&self, text: &str) {
+        let tmux = |args: &[&str]| {
+            let ok = Command::new("tmux")
+                .args(["-L", &self.socket])
+                .args(args)
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "tmux {args:?} failed");
+        };
+        tmux(&["set-buffer", "-b", "e2e-paste", "--", text]);
+        tmux(&["paste-buffer", "-p", "-d", "-b", "e2e-paste", "-t", "e2e"]);
+    }
+
     /// Sends tmux key names (`Escape`, `Down`, `Enter`) or `-l TEXT`.
     pub fn keys(&self, keys: &[&str]) {
         let ok = Command::new("tmux")
