@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use std::path::Path;
 use std::time::{Duration, Instant};
 use support::bgw::{bin, command};
-use support::claude::{Tmux, claude_bin, claude_home};
+use support::claude::{Clipboard, Tmux, claude_bin, claude_home};
 use support::sse::{fragments, openai, responses};
 use support::{Mock, Recorded, Reply, assert_contains};
 
@@ -82,6 +82,16 @@ impl Session {
     }
 
     fn start(project: tempfile::TempDir, data: tempfile::TempDir, args: &str) -> Session {
+        Session::start_with(project, data, args, &[])
+    }
+
+    /// As [`Session::start`], with more environment for Claude Code (`DISPLAY`).
+    fn start_with(
+        project: tempfile::TempDir,
+        data: tempfile::TempDir,
+        args: &str,
+        more_env: &[(&str, String)],
+    ) -> Session {
         let dir = project.path().canonicalize().unwrap();
         let home = claude_home(&dir);
         let err = home.path().join("bgw.err");
@@ -92,14 +102,17 @@ impl Session {
             err.display(),
             code.display()
         );
-        let env = [
+        let mut env = vec![
             ("PATH", std::env::var("PATH").unwrap_or_default()),
             ("HOME", home.path().display().to_string()),
+            // Claude Code's own temporary files (a pasted image among them) stay in HOME.
+            ("CLAUDE_CODE_TMPDIR", home.path().display().to_string()),
             ("TERM", "xterm-256color".to_owned()),
             ("BGW_DATA_DIR", data.path().display().to_string()),
             ("BGW_CLAUDE_BIN", claude_bin().display().to_string()),
             ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1".to_owned()),
         ];
+        env.extend(more_env.iter().cloned());
         let tmux = Tmux::start(&dir, &env, &run);
         tmux.wait_for("auto mode on", STEP);
         Session {
@@ -450,8 +463,61 @@ fn image_and_text_parts(message: &Value) -> (Vec<String>, Vec<String>) {
     )
 }
 
+/// The question asked about a pasted image.
+const QUESTION: &str = "what is in this image?";
+
+/// A mock OpenAI whose answer to [`QUESTION`] says whether a PNG came with it, so a failure
+/// shows on the screen too.
+async fn vision_mock() -> Mock {
+    Mock::answering(|req| {
+        let (_, last) = last_message(req);
+        if !last.contains(QUESTION) {
+            say(req, "gpt-4o", "OK.")
+        } else if last.contains("data:image/png;base64,") {
+            say(req, "gpt-4o", "A small gradient, from the OpenAI mock.")
+        } else {
+            say(req, "gpt-4o", "The OpenAI mock got no image.")
+        }
+    })
+    .await
+}
+
+/// With `[Image #1]` in the prompt: asks [`QUESTION`], waits for the answer, and asserts that
+/// the turn reached OpenAI as one user message holding the question as text and the image as
+/// an `image_url` part whose data URL holds exactly `picture`.
+fn ask_about_the_image(tmux: &Tmux, gpt: &Mock, picture: &[u8]) {
+    tmux.submit(&format!(" {QUESTION}"));
+    let (i, screen) = tmux.wait_for_any(
+        &[
+            "A small gradient, from the OpenAI mock.",
+            "The OpenAI mock got no image.",
+        ],
+        STEP,
+    );
+    let asked = gpt.requests();
+    let (role, turn) = asked
+        .iter()
+        .map(last_message)
+        .find(|(_, m)| m.contains(QUESTION))
+        .unwrap_or_else(|| panic!("no request asked the question: {asked:#?}"));
+    assert_eq!(role, "user", "{turn}");
+    let message: Value = serde_json::from_str(&turn).unwrap();
+    let (images, texts) = image_and_text_parts(&message);
+    assert!(texts.iter().any(|t| t.contains(QUESTION)), "{message:#}");
+    assert_eq!(images.len(), 1, "one image_url part: {message:#}");
+    let data = images[0]
+        .strip_prefix("data:image/png;base64,")
+        .unwrap_or_else(|| panic!("not a base64 PNG data URL: {}", images[0]));
+    assert!(
+        base64_decode(data).as_deref() == Some(picture),
+        "the data URL does not hold the pasted image's {} bytes: {data}",
+        picture.len()
+    );
+    assert_eq!(i, 0, "{screen}");
+}
+
 #[test]
-fn a_pasted_image_reaches_openai_as_an_image_and_a_text_only_model_refuses_it() {
+fn a_pasted_image_path_reaches_openai_as_an_image_and_a_text_only_model_refuses_it() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let (project, data) = Session::prepare();
     let shot = project
@@ -462,21 +528,9 @@ fn a_pasted_image_reaches_openai_as_an_image_and_a_text_only_model_refuses_it() 
     let picture = png(24, 16);
     std::fs::write(&shot, &picture).unwrap();
     let (gpt, deepseek) = rt.block_on(async {
-        // The answer says whether an image came, so a failure shows on the screen too.
-        let gpt = Mock::answering(|req| {
-            let (_, last) = last_message(req);
-            if !last.contains("what is in this image?") {
-                say(req, "gpt-4o", "OK.")
-            } else if last.contains("data:image/png;base64,") {
-                say(req, "gpt-4o", "A small gradient, from the OpenAI mock.")
-            } else {
-                say(req, "gpt-4o", "The OpenAI mock got no image.")
-            }
-        })
-        .await;
         let deepseek =
             Mock::answering(|req| say(req, "deepseek-v4-pro", "DeepSeek answered anyway.")).await;
-        (gpt, deepseek)
+        (vision_mock().await, deepseek)
     });
     add_key(data.path(), "openai", &gpt.at("/v1"));
     add_key(data.path(), "deepseek", &deepseek.url());
@@ -488,40 +542,7 @@ fn a_pasted_image_reaches_openai_as_an_image_and_a_text_only_model_refuses_it() 
     tmux.wait_for("❯", STEP);
     tmux.paste(&shot.display().to_string());
     tmux.wait_for("[Image #1]", STEP);
-    tmux.submit(" what is in this image?");
-    let (i, screen) = tmux.wait_for_any(
-        &[
-            "A small gradient, from the OpenAI mock.",
-            "The OpenAI mock got no image.",
-        ],
-        STEP,
-    );
-
-    // The user's turn reached OpenAI as one message: the question as text, and the image as
-    // an `image_url` part whose data URL holds exactly the file's bytes.
-    let asked = gpt.requests();
-    let turn = asked
-        .iter()
-        .map(last_message)
-        .find(|(_, m)| m.contains("what is in this image?"))
-        .unwrap_or_else(|| panic!("no request asked the question: {asked:#?}"));
-    assert_eq!(turn.0, "user", "{}", turn.1);
-    let message: Value = serde_json::from_str(&turn.1).unwrap();
-    let (images, texts) = image_and_text_parts(&message);
-    assert!(
-        texts.iter().any(|t| t.contains("what is in this image?")),
-        "{message:#}"
-    );
-    assert_eq!(images.len(), 1, "one image_url part: {message:#}");
-    let data = images[0]
-        .strip_prefix("data:image/png;base64,")
-        .unwrap_or_else(|| panic!("not a base64 PNG data URL: {}", images[0]));
-    assert!(
-        base64_decode(data).as_deref() == Some(picture.as_slice()),
-        "the data URL does not hold the pasted file's {} bytes: {data}",
-        picture.len()
-    );
-    assert_eq!(i, 0, "{screen}");
+    ask_about_the_image(tmux, &gpt, &picture);
 
     // A text-only model (the catalog has DeepSeek V4 Pro without vision) is not sent the
     // conversation with its image: Claude Code shows bgw's error naming the model.
@@ -546,4 +567,30 @@ fn a_pasted_image_reaches_openai_as_an_image_and_a_text_only_model_refuses_it() 
     let (code, _) = session.exit();
     assert_eq!(code, "0");
     drop((gpt, deepseek));
+}
+
+#[test]
+fn a_screenshot_pasted_with_ctrl_v_reaches_openai_as_an_image() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (project, data) = Session::prepare();
+    // The screenshot is on the X clipboard only, not in the project.
+    let picture = png(32, 20);
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), &picture).unwrap();
+    let clipboard = Clipboard::with_png(file.path());
+    let gpt = rt.block_on(vision_mock());
+    add_key(data.path(), "openai", &gpt.at("/v1"));
+    let display = [("DISPLAY", clipboard.display.clone())];
+    let session = Session::start_with(project, data, "--sonnet openai/gpt-4o", &display);
+    let tmux = &session.tmux;
+
+    // Ctrl+V: Claude Code reads the clipboard (xclip -t image/png) and attaches the image.
+    tmux.wait_for("❯", STEP);
+    tmux.keys(&["C-v"]);
+    tmux.wait_for("[Image #1]", STEP);
+    ask_about_the_image(tmux, &gpt, &picture);
+
+    let (code, _) = session.exit();
+    assert_eq!(code, "0");
+    drop((gpt, clipboard));
 }
