@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use std::path::Path;
 use std::time::{Duration, Instant};
 use support::bgw::{bin, command};
-use support::claude::{Tmux, claude_bin, claude_home};
+use support::claude::{Clipboard, Tmux, claude_bin, claude_home};
 use support::sse::{fragments, openai, responses};
 use support::{Mock, Recorded, Reply, assert_contains};
 
@@ -82,6 +82,16 @@ impl Session {
     }
 
     fn start(project: tempfile::TempDir, data: tempfile::TempDir, args: &str) -> Session {
+        Session::start_with(project, data, args, &[])
+    }
+
+    /// As [`Session::start`], with more environment for Claude Code (`DISPLAY`).
+    fn start_with(
+        project: tempfile::TempDir,
+        data: tempfile::TempDir,
+        args: &str,
+        more_env: &[(&str, String)],
+    ) -> Session {
         let dir = project.path().canonicalize().unwrap();
         let home = claude_home(&dir);
         let err = home.path().join("bgw.err");
@@ -92,14 +102,17 @@ impl Session {
             err.display(),
             code.display()
         );
-        let env = [
+        let mut env = vec![
             ("PATH", std::env::var("PATH").unwrap_or_default()),
             ("HOME", home.path().display().to_string()),
+            // Claude Code's own temporary files (a pasted image among them) stay in HOME.
+            ("CLAUDE_CODE_TMPDIR", home.path().display().to_string()),
             ("TERM", "xterm-256color".to_owned()),
             ("BGW_DATA_DIR", data.path().display().to_string()),
             ("BGW_CLAUDE_BIN", claude_bin().display().to_string()),
             ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1".to_owned()),
         ];
+        env.extend(more_env.iter().cloned());
         let tmux = Tmux::start(&dir, &env, &run);
         tmux.wait_for("auto mode on", STEP);
         Session {
@@ -356,4 +369,227 @@ fn a_conversation_near_a_128k_window_is_compacted_before_the_next_turn() {
     );
     let (code, _) = session.exit();
     assert_eq!(code, "0");
+}
+
+/// A `width`×`height` RGB PNG, written whole by hand: a gradient, its pixel data in one
+/// stored (uncompressed) deflate block, with the CRCs and Adler-32 that make it valid.
+fn png(width: u32, height: u32) -> Vec<u8> {
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for &b in bytes {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+        out.extend_from_slice(&u32::try_from(data.len()).unwrap().to_be_bytes());
+        let start = out.len();
+        out.extend_from_slice(kind);
+        out.extend_from_slice(data);
+        let crc = crc32(&out[start..]);
+        out.extend_from_slice(&crc.to_be_bytes());
+    }
+    // Each row: filter type 0, then R, G, B per pixel.
+    let mut raw = Vec::new();
+    for y in 0..height {
+        raw.push(0);
+        for x in 0..width {
+            raw.extend_from_slice(&[(x * 255 / width) as u8, (y * 255 / height) as u8, 0x80]);
+        }
+    }
+    let len = u16::try_from(raw.len()).unwrap();
+    let (mut a, mut b) = (1u32, 0u32);
+    for &byte in &raw {
+        a = (a + u32::from(byte)) % 65_521;
+        b = (b + a) % 65_521;
+    }
+    let mut zlib = vec![0x78, 0x01, 0x01];
+    zlib.extend_from_slice(&len.to_le_bytes());
+    zlib.extend_from_slice(&(!len).to_le_bytes());
+    zlib.extend_from_slice(&raw);
+    zlib.extend_from_slice(&((b << 16) | a).to_be_bytes());
+
+    let mut header = Vec::new();
+    header.extend_from_slice(&width.to_be_bytes());
+    header.extend_from_slice(&height.to_be_bytes());
+    header.extend_from_slice(&[8, 2, 0, 0, 0]); // 8-bit RGB, no interlace
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    chunk(&mut out, b"IHDR", &header);
+    chunk(&mut out, b"IDAT", &zlib);
+    chunk(&mut out, b"IEND", &[]);
+    out
+}
+
+/// Standard base64 with padding, decoded; `None` for anything else.
+fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let text = text.as_bytes();
+    if text.len() % 4 != 0 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(text.len() / 4 * 3);
+    for quad in text.chunks(4) {
+        let pad = quad.iter().rev().take_while(|&&c| c == b'=').count();
+        let mut n = 0u32;
+        for &c in &quad[..4 - pad] {
+            n = (n << 6) | u32::try_from(ALPHABET.iter().position(|&a| a == c)?).unwrap();
+        }
+        n <<= 6 * pad;
+        out.extend_from_slice(&n.to_be_bytes()[1..4 - pad]);
+    }
+    Some(out)
+}
+
+/// The `image_url` URLs and the text parts of an OpenAI message.
+fn image_and_text_parts(message: &Value) -> (Vec<String>, Vec<String>) {
+    let parts = message["content"].as_array().cloned().unwrap_or_default();
+    let of = |kind: &str, field: &dyn Fn(&Value) -> &Value| -> Vec<String> {
+        parts
+            .iter()
+            .filter(|p| p["type"] == kind)
+            .filter_map(|p| field(p).as_str().map(str::to_owned))
+            .collect()
+    };
+    (
+        of("image_url", &|p| &p["image_url"]["url"]),
+        of("text", &|p| &p["text"]),
+    )
+}
+
+/// The question asked about a pasted image.
+const QUESTION: &str = "what is in this image?";
+
+/// A mock OpenAI whose answer to [`QUESTION`] says whether a PNG came with it, so a failure
+/// shows on the screen too.
+async fn vision_mock() -> Mock {
+    Mock::answering(|req| {
+        let (_, last) = last_message(req);
+        if !last.contains(QUESTION) {
+            say(req, "gpt-4o", "OK.")
+        } else if last.contains("data:image/png;base64,") {
+            say(req, "gpt-4o", "A small gradient, from the OpenAI mock.")
+        } else {
+            say(req, "gpt-4o", "The OpenAI mock got no image.")
+        }
+    })
+    .await
+}
+
+/// With `[Image #1]` in the prompt: asks [`QUESTION`], waits for the answer, and asserts that
+/// the turn reached OpenAI as one user message holding the question as text and the image as
+/// an `image_url` part whose data URL holds exactly `picture`.
+fn ask_about_the_image(tmux: &Tmux, gpt: &Mock, picture: &[u8]) {
+    tmux.submit(&format!(" {QUESTION}"));
+    let (i, screen) = tmux.wait_for_any(
+        &[
+            "A small gradient, from the OpenAI mock.",
+            "The OpenAI mock got no image.",
+        ],
+        STEP,
+    );
+    let asked = gpt.requests();
+    let (role, turn) = asked
+        .iter()
+        .map(last_message)
+        .find(|(_, m)| m.contains(QUESTION))
+        .unwrap_or_else(|| panic!("no request asked the question: {asked:#?}"));
+    assert_eq!(role, "user", "{turn}");
+    let message: Value = serde_json::from_str(&turn).unwrap();
+    let (images, texts) = image_and_text_parts(&message);
+    assert!(texts.iter().any(|t| t.contains(QUESTION)), "{message:#}");
+    assert_eq!(images.len(), 1, "one image_url part: {message:#}");
+    let data = images[0]
+        .strip_prefix("data:image/png;base64,")
+        .unwrap_or_else(|| panic!("not a base64 PNG data URL: {}", images[0]));
+    assert!(
+        base64_decode(data).as_deref() == Some(picture),
+        "the data URL does not hold the pasted image's {} bytes: {data}",
+        picture.len()
+    );
+    assert_eq!(i, 0, "{screen}");
+}
+
+#[test]
+fn a_pasted_image_path_reaches_openai_as_an_image_and_a_text_only_model_refuses_it() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (project, data) = Session::prepare();
+    let shot = project
+        .path()
+        .canonicalize()
+        .unwrap()
+        .join("screenshot.png");
+    let picture = png(24, 16);
+    std::fs::write(&shot, &picture).unwrap();
+    let (gpt, deepseek) = rt.block_on(async {
+        let deepseek =
+            Mock::answering(|req| say(req, "deepseek-v4-pro", "DeepSeek answered anyway.")).await;
+        (vision_mock().await, deepseek)
+    });
+    add_key(data.path(), "openai", &gpt.at("/v1"));
+    add_key(data.path(), "deepseek", &deepseek.url());
+    let session = Session::start(project, data, "--sonnet openai/gpt-4o");
+    let tmux = &session.tmux;
+
+    // Pasting an image file's path (as a terminal does when a file is dropped on it, with
+    // bracketed paste) attaches the image; Claude Code shows it as a placeholder.
+    tmux.wait_for("❯", STEP);
+    tmux.paste(&shot.display().to_string());
+    tmux.wait_for("[Image #1]", STEP);
+    ask_about_the_image(tmux, &gpt, &picture);
+
+    // A text-only model (the catalog has DeepSeek V4 Pro without vision) is not sent the
+    // conversation with its image: Claude Code shows bgw's error naming the model.
+    tmux.submit("/model deepseek/deepseek-v4-pro");
+    let set = "Set model to DeepSeek V4 Pro · deepseek";
+    if tmux.wait_for_any(&[set, "Switch model?"], STEP).0 == 1 {
+        tmux.keys(&["Enter"]);
+        tmux.wait_for(set, STEP);
+    }
+    tmux.submit("And what colour is it?");
+    let (_, screen) = tmux.wait_for_any(&["cannot read images", "DeepSeek answered anyway."], STEP);
+    assert_contains(&screen, "`deepseek/deepseek-v4-pro` cannot read images");
+    for req in deepseek.requests() {
+        let body = req.text();
+        assert!(
+            !body.contains("image_url") && !body.contains("what colour"),
+            "DeepSeek was sent the image or the turn: {body}"
+        );
+    }
+
+    let (code, _) = session.exit();
+    assert_eq!(code, "0");
+    drop((gpt, deepseek));
+}
+
+#[test]
+fn a_screenshot_pasted_with_ctrl_v_reaches_openai_as_an_image() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (project, data) = Session::prepare();
+    // The screenshot is on the X clipboard only, not in the project.
+    let picture = png(32, 20);
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), &picture).unwrap();
+    let clipboard = Clipboard::with_png(file.path());
+    let gpt = rt.block_on(vision_mock());
+    add_key(data.path(), "openai", &gpt.at("/v1"));
+    let display = [("DISPLAY", clipboard.display.clone())];
+    let session = Session::start_with(project, data, "--sonnet openai/gpt-4o", &display);
+    let tmux = &session.tmux;
+
+    // Ctrl+V: Claude Code reads the clipboard (xclip -t image/png) and attaches the image.
+    tmux.wait_for("❯", STEP);
+    tmux.keys(&["C-v"]);
+    tmux.wait_for("[Image #1]", STEP);
+    ask_about_the_image(tmux, &gpt, &picture);
+
+    let (code, _) = session.exit();
+    assert_eq!(code, "0");
+    drop((gpt, clipboard));
 }

@@ -2,8 +2,9 @@
 //! and a tmux driver for interactive sessions.
 
 use serde_json::json;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -105,6 +106,22 @@ impl Tmux {
         panic!("the prompt never showed {text:?}:\n{}", self.screen());
     }
 
+    /// Pastes `text` as a terminal does: from a tmux buffer, wrapped in bracketed-paste marks
+    /// (Claude Code turns on bracketed paste, and takes a pasted image path as an image).
+    pub fn paste(&self, text: &str) {
+        let tmux = |args: &[&str]| {
+            let ok = Command::new("tmux")
+                .args(["-L", &self.socket])
+                .args(args)
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "tmux {args:?} failed");
+        };
+        tmux(&["set-buffer", "-b", "e2e-paste", "--", text]);
+        tmux(&["paste-buffer", "-p", "-d", "-b", "e2e-paste", "-t", "e2e"]);
+    }
+
     /// Sends tmux key names (`Escape`, `Down`, `Enter`) or `-l TEXT`.
     pub fn keys(&self, keys: &[&str]) {
         let ok = Command::new("tmux")
@@ -145,5 +162,113 @@ impl Drop for Tmux {
             .args(["-L", &self.socket, "kill-server"])
             .stderr(std::process::Stdio::null())
             .status();
+    }
+}
+
+/// A private X display (Xvfb) whose clipboard holds a PNG, offered by xclip as `image/png`,
+/// as after taking a screenshot; both processes are ended on drop.
+pub struct Clipboard {
+    /// The `DISPLAY` to give Claude Code (`:N`).
+    pub display: String,
+    xvfb: Child,
+    xclip: Option<Child>,
+}
+
+impl Clipboard {
+    /// Starts Xvfb on a free display and puts the PNG file `png` on its clipboard.
+    pub fn with_png(png: &Path) -> Clipboard {
+        // Xvfb picks a free display itself and writes its number to `-displayfd`.
+        let mut xvfb = Command::new("Xvfb")
+            .args([
+                "-displayfd",
+                "1",
+                "-nolisten",
+                "tcp",
+                "-screen",
+                "0",
+                "320x240x24",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb runs (Debian package `xvfb`)");
+        let mut number = String::new();
+        BufReader::new(xvfb.stdout.take().unwrap())
+            .read_line(&mut number)
+            .unwrap();
+        let mut clipboard = Clipboard {
+            display: format!(":{}", number.trim()),
+            xvfb,
+            xclip: None,
+        };
+        assert!(clipboard.display.len() > 1, "Xvfb gave no display number");
+        // Ready when the clipboard offers the image, as Claude Code asks for it; an xclip
+        // that could not take the clipboard (it has exited) is started again.
+        let start = Instant::now();
+        loop {
+            let running = match clipboard.xclip.as_mut() {
+                Some(xclip) => xclip.try_wait().unwrap().is_none(),
+                None => false,
+            };
+            if !running {
+                clipboard.xclip = Some(clipboard.offer(png));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+            let targets = clipboard.xclip_out("TARGETS");
+            if String::from_utf8_lossy(&targets.stdout).contains("image/png") {
+                return clipboard;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "the clipboard of {} never offered image/png: {}",
+                clipboard.display,
+                String::from_utf8_lossy(&targets.stderr).trim()
+            );
+        }
+    }
+
+    /// `xclip -i`, kept in the foreground (`-quiet`): it serves the selection until killed.
+    fn offer(&self, png: &Path) -> Child {
+        Command::new("xclip")
+            .args(["-quiet", "-selection", "clipboard", "-t", "image/png", "-i"])
+            .arg(png)
+            .env("DISPLAY", &self.display)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("xclip runs (Debian package `xclip`)")
+    }
+
+    /// What the clipboard gives for `target`, read as Claude Code reads it.
+    pub fn xclip_out(&self, target: &str) -> std::process::Output {
+        Command::new("xclip")
+            .args(["-selection", "clipboard", "-o", "-t", target])
+            .env("DISPLAY", &self.display)
+            .output()
+            .unwrap()
+    }
+}
+
+impl Drop for Clipboard {
+    fn drop(&mut self) {
+        if let Some(mut xclip) = self.xclip.take() {
+            let _ = xclip.kill();
+            let _ = xclip.wait();
+        }
+        // SIGTERM, so Xvfb removes its socket and lock; SIGKILL if it lingers.
+        let _ = Command::new("kill")
+            .arg(self.xvfb.id().to_string())
+            .status();
+        let start = Instant::now();
+        while matches!(self.xvfb.try_wait(), Ok(None)) {
+            if start.elapsed() > Duration::from_secs(3) {
+                let _ = self.xvfb.kill();
+                let _ = self.xvfb.wait();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }
