@@ -273,12 +273,16 @@ pub(crate) fn color() -> bool {
     std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
 }
 
-/// The width to fit: `COLUMNS`, else 100.
+/// The width to fit: `COLUMNS`, else the terminal's own width, else 100 (a pipe or a file).
 pub(crate) fn width() -> usize {
     std::env::var("COLUMNS")
         .ok()
         .and_then(|c| c.trim().parse::<usize>().ok())
         .filter(|&c| c > 0)
+        .or_else(|| {
+            terminal_size::terminal_size_of(std::io::stdout())
+                .map(|(terminal_size::Width(w), _)| usize::from(w))
+        })
         .unwrap_or(100)
 }
 
