@@ -5,7 +5,7 @@ use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
 
 use super::CliError;
-use super::output::{table, warn};
+use super::output::{emit, table, warn};
 use crate::providers::{ProviderId, ProviderKind, builtin};
 use crate::route::{add_key_hint, picker};
 use crate::store::{KeyRecord, SecretSource, Store};
@@ -269,15 +269,12 @@ fn list(store: &Store) -> Result<ExitCode, CliError> {
             ]
         })
         .collect();
-    print!(
-        "{}",
-        table(
-            &[
-                "NAME", "PROVIDER", "SOURCE", "KEY", "BASE URL", "WEIGHT", "MODELS"
-            ],
-            &rows
-        )
-    );
+    emit(&table(
+        &[
+            "NAME", "PROVIDER", "SOURCE", "KEY", "BASE URL", "WEIGHT", "MODELS",
+        ],
+        &rows,
+    ))?;
     Ok(ExitCode::SUCCESS)
 }
 

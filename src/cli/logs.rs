@@ -10,7 +10,7 @@ pub mod time;
 
 use clap::{Args, Subcommand, ValueEnum};
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use super::CliError;
@@ -254,19 +254,7 @@ pub fn run(store: &Store, args: LogsArgs) -> Result<ExitCode, CliError> {
     }
 }
 
-/// Writes `text` to stdout; a closed pipe becomes the quiet error `run` swallows.
-pub(crate) fn emit(text: &str) -> Result<(), CliError> {
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .map_err(|e| {
-            if e.kind() == std::io::ErrorKind::BrokenPipe {
-                CliError::new("").code(0)
-            } else {
-                CliError::new(format!("cannot write to standard output: {e}"))
-            }
-        })
-}
+pub(crate) use super::output::emit;
 
 /// Colour on stdout: only for a terminal, never with `NO_COLOR`.
 pub(crate) fn color() -> bool {

@@ -72,6 +72,8 @@ pub fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // The reader of stdout went away (`| head`): nothing more to say.
+        Err(e) if e.code == 0 => ExitCode::SUCCESS,
         Err(e) => {
             e.print();
             ExitCode::from(e.code)

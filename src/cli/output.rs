@@ -55,6 +55,22 @@ impl From<StoreError> for CliError {
     }
 }
 
+/// Writes `text` to stdout. A reader that went away (`bgw models | head`) is not a failure:
+/// it becomes an error with code 0 and no message, which `main` turns into a quiet success.
+pub fn emit(text: &str) -> Result<(), CliError> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                CliError::new("").code(0)
+            } else {
+                CliError::new(format!("cannot write to standard output: {e}"))
+            }
+        })
+}
+
 /// Colour only for a terminal, and never with `NO_COLOR` set.
 pub fn use_color() -> bool {
     std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use super::CliError;
-use super::output::{table, warn};
+use super::output::{emit, table, warn};
 use super::serve::load_routes;
 use crate::catalog::{self, Price, PriceSource, Pricing, per_million};
 use crate::providers::client::{UpstreamClient, client};
@@ -160,9 +160,12 @@ pub fn run(store: &Store, args: ModelsArgs) -> Result<ExitCode, CliError> {
         rows.extend(merge(provider, &live, &pricing));
     }
     if args.json {
+        let mut text = String::new();
         for row in &rows {
-            println!("{}", serde_json::to_string(row).unwrap_or_default());
+            text.push_str(&serde_json::to_string(row).unwrap_or_default());
+            text.push('\n');
         }
+        emit(&text)?;
         return Ok(ExitCode::SUCCESS);
     }
     if rows.is_empty() {
@@ -201,17 +204,18 @@ pub fn run(store: &Store, args: ModelsArgs) -> Result<ExitCode, CliError> {
             ]
         })
         .collect();
-    print!(
-        "{}",
-        table(
-            &["MODEL", "CONTEXT", "MAX OUT", "IN $/M", "OUT $/M", "SOURCE"],
-            &table_rows
-        )
+    let mut text = table(
+        &["MODEL", "CONTEXT", "MAX OUT", "IN $/M", "OUT $/M", "SOURCE"],
+        &table_rows,
     );
-    println!("prices per million tokens, taken {}", catalog::PRICES_TAKEN);
+    text.push_str(&format!(
+        "prices per million tokens, taken {}\n",
+        catalog::PRICES_TAKEN
+    ));
     if rows.iter().any(|r| r.price_source == Some("override")) {
-        println!("* your price (`bgw models price list`)");
+        text.push_str("* your price (`bgw models price list`)\n");
     }
+    emit(&text)?;
     Ok(ExitCode::SUCCESS)
 }
 
