@@ -282,6 +282,11 @@ fn a_price_that_is_not_one_is_refused_with_what_to_do() {
     let out = set("openai/gpt-4o", "3", "12");
     assert!(out.status.success(), "{}", stderr(&out));
     assert_contains(&stderr(&out), "replaces bgw's $2.50 in, $10.00 out");
+    // The cache price not given stays bgw's ($1.25), not the new input price.
+    assert_contains(
+        &stderr(&out),
+        "set your price for `openai/gpt-4o`: $3.00 in, $12.00 out, $1.25 cache read",
+    );
     let out = bgw(dir, &["models", "price", "list", "--all"]);
     let all = stdout(&out);
     assert_contains(&all, "bgw (not used: yours wins)");

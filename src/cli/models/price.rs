@@ -57,11 +57,13 @@ pub struct SetArgs {
     #[arg(long, value_name = "USD", value_parser = usd_per_million, allow_negative_numbers = true)]
     pub output: f64,
 
-    /// US dollars per million tokens read from the prompt cache [default: the input price]
+    /// US dollars per million tokens read from the prompt cache [default: the price in force
+    /// for it, else the input price]
     #[arg(long, value_name = "USD", value_parser = usd_per_million, allow_negative_numbers = true)]
     pub cache_read: Option<f64>,
 
-    /// US dollars per million tokens written to the prompt cache [default: the input price]
+    /// US dollars per million tokens written to the prompt cache [default: the price in force
+    /// for it, else the input price]
     #[arg(long, value_name = "USD", value_parser = usd_per_million, allow_negative_numbers = true)]
     pub cache_write: Option<f64>,
 
@@ -138,14 +140,18 @@ pub fn run(store: &Store, cmd: PriceCommand) -> Result<ExitCode, CliError> {
 
 fn set(store: &Store, args: SetArgs) -> Result<ExitCode, CliError> {
     let target = PricedModel::parse(&args.target)?;
+    let provider = target.provider.as_str();
+    let before = store.pricing()?.price(provider, &target.model);
+    // Cache prices not given stay as they were: `--input 1 --output 4` on a model bgw prices
+    // with a cache discount must not start billing cache reads at the full input price.
+    let kept = before.as_ref().map(|b| b.price);
     let price = Price {
         input: args.input,
         output: args.output,
-        cache_read: args.cache_read,
-        cache_write: args.cache_write,
+        cache_read: args.cache_read.or(kept.and_then(|k| k.cache_read)),
+        cache_write: args.cache_write.or(kept.and_then(|k| k.cache_write)),
     };
     price.check().map_err(CliError::new)?;
-    let provider = target.provider.as_str();
     let configured =
         builtin(provider).is_some() || store.keys()?.iter().any(|k| k.provider == provider);
     if !configured {
@@ -153,7 +159,6 @@ fn set(store: &Store, args: SetArgs) -> Result<ExitCode, CliError> {
             "no provider `{provider}` is configured yet; the price applies once one is (`bgw keys add {provider} …`)"
         ));
     }
-    let before = store.pricing()?.price(provider, &target.model);
     let note = args
         .note
         .map(|n| n.trim().to_owned())
