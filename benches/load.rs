@@ -625,6 +625,7 @@ async fn bench() {
         let mut off = Vec::new();
         let mut rows = Vec::new();
         let owner = owner_pid(dir.path()).unwrap_or(0);
+        let section_start = bgw::store::now_ms();
         // CPU ms: gateway with the log off, with it on; the owner for each kind of row.
         let mut cpu = [0u64; 5];
         for _ in 0..5 {
@@ -640,6 +641,26 @@ async fn bench() {
             cpu[3] += cpu_ms(rows_only.0.id()) - g;
             cpu[4] += cpu_ms(owner) - o;
         }
+        // Rows must keep up with the load, not pile up in the gateways: every request of the
+        // two logging gateways in the store, with content for each of the first one's.
+        let ended = Instant::now();
+        let store = bgw::store::Store::shared(dir.path(), bench_bin().into());
+        let since = bgw::store::logs::LogQuery {
+            since_ms: Some(section_start),
+            ..Default::default()
+        };
+        let (rows_in, with_content) = loop {
+            let rows = store.logs(&since).unwrap_or_default();
+            let kept = rows.iter().filter(|r| r.has_content).count();
+            if rows.len() >= 40_000 || ended.elapsed() > Duration::from_secs(60) {
+                break (rows.len(), kept);
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        println!(
+            "  rows in the store: {rows_in} of 40000 ({with_content} with content of 20000), {:.1} s after the last answer",
+            ended.elapsed().as_secs_f64()
+        );
         let per = |ms: u64| ms as f64 * 1000.0 / 20000.0;
         println!(
             "  CPU per request: gateway log off {:.0} µs, log on {:.0} µs (+ owner {:.0} µs), rows only {:.0} µs (+ owner {:.0} µs)",

@@ -19,8 +19,9 @@ use crate::route::Target;
 use crate::store::Store;
 use crate::store::logs::{Attempt, Entry, LogRow, LoggedError, RawContent, RequestId};
 
-/// Rows sent to the owner in one message at most.
-const BATCH_ROWS: usize = 256;
+/// Rows sent to the owner in one message at most. A full batch is committed at once (more
+/// are waiting), so this bounds a commit, not the rate: that is set by how fast commits go.
+const BATCH_ROWS: usize = 1_000;
 /// Bytes of content sent in one message at most (a batch of long conversations).
 const BATCH_BYTES: usize = 32 * 1024 * 1024;
 /// Content waiting to be written at most; past it, rows go without their bodies (and say so)
@@ -399,7 +400,10 @@ impl Writer {
                     Err(_) => break,
                 }
             }
-            self.write(&batch);
+            // A full batch means more rows wait behind it: gathering more from elsewhere
+            // would only let them pile up (one batch is in flight per gateway).
+            let full = batch.len() >= BATCH_ROWS || queued >= BATCH_BYTES;
+            self.write(&batch, full);
             self.backlog.fetch_sub(
                 queued.min(self.backlog.load(Ordering::Relaxed)),
                 Ordering::Relaxed,
@@ -419,10 +423,10 @@ impl Writer {
     }
 
     /// Writes `batch`, trying again (the next owner) until it is on disk.
-    fn write(&self, batch: &[Entry]) {
+    fn write(&self, batch: &[Entry], full: bool) {
         let mut pause = Duration::from_millis(50);
         loop {
-            let result = if self.progress.hurry.load(Ordering::Relaxed) {
+            let result = if full || self.progress.hurry.load(Ordering::Relaxed) {
                 self.store.append(batch)
             } else {
                 self.store.append_grouped(batch)
