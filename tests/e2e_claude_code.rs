@@ -9,47 +9,10 @@ mod support;
 
 use serde_json::{Value, json};
 use std::path::Path;
-use std::process::Output;
-use std::time::Duration;
 use support::bgw::command;
-use support::claude::{claude_bin, claude_home};
+use support::claude::{bgw_run, bgw_run_at_home, claude_home};
 use support::sse::{anthropic, fragments, openai, responses};
 use support::{Mock, Reply, assert_contains};
-
-/// How long one Claude Code run may take before the test fails.
-const RUN_LIMIT: Duration = Duration::from_secs(120);
-
-/// Runs `bgw run ARGS…` in `project` with its own HOME and data dir; returns its output.
-async fn bgw_run(data_dir: &Path, project: &Path, args: &[&str]) -> Output {
-    let home = claude_home(project);
-    bgw_run_at_home(home.path(), data_dir, project, args).await
-}
-
-/// Runs `bgw run ARGS…` in `project` with this HOME (where Claude Code keeps conversations).
-async fn bgw_run_at_home(home: &Path, data_dir: &Path, project: &Path, args: &[&str]) -> Output {
-    let mut cmd = command(data_dir);
-    cmd.arg("run")
-        .args(args)
-        .current_dir(project)
-        .env("HOME", home)
-        .env("BGW_CLAUDE_BIN", claude_bin())
-        .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
-        .env_remove("CLAUDE_CONFIG_DIR");
-    for (var, _) in std::env::vars() {
-        if var.starts_with("ANTHROPIC_")
-            || var.starts_with("CLAUDE_CODE_") && var != "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"
-        {
-            cmd.env_remove(var);
-        }
-    }
-    let child = tokio::process::Command::from(cmd)
-        .kill_on_drop(true)
-        .output();
-    tokio::time::timeout(RUN_LIMIT, child)
-        .await
-        .expect("bgw run finished in time")
-        .unwrap()
-}
 
 /// A data dir whose `openai` key points at this mock.
 fn openai_data_dir(upstream: &Mock) -> tempfile::TempDir {

@@ -11,47 +11,15 @@ mod support;
 
 use serde_json::{Value, json};
 use std::path::Path;
-use std::process::Output;
-use std::time::Duration;
 use support::bgw::command;
-use support::claude::{claude_bin, claude_home};
+use support::claude::bgw_run;
 use support::sse::gemini::{chunk, error, frame, usage};
 use support::{Mock, Recorded, Reply, assert_contains};
 
-/// How long one Claude Code run may take before the test fails.
-const RUN_LIMIT: Duration = Duration::from_secs(120);
 const MODEL: &str = "gemini-2.5-pro";
 const KEY: &str = "AIzaSyE2e-gemini-00000000000000000000";
 /// The opaque signature Gemini hands out on the first call of a step, wanted back on it.
 const SIG: &str = "CiQBcsjafDNqE6bXd4mZBk7vhc1ps2Kkq8sbjIXHJcGRmIo1OOgKYAFyyNp8e2e=";
-
-/// Runs `bgw run ARGS…` in `project` with its own HOME and data dir; returns its output.
-async fn bgw_run(data_dir: &Path, project: &Path, args: &[&str]) -> Output {
-    let home = claude_home(project);
-    let mut cmd = command(data_dir);
-    cmd.arg("run")
-        .args(args)
-        .current_dir(project)
-        .env("HOME", home.path())
-        .env("BGW_CLAUDE_BIN", claude_bin())
-        .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
-        .env_remove("CLAUDE_CONFIG_DIR");
-    for (var, _) in std::env::vars() {
-        if var.starts_with("ANTHROPIC_")
-            || var.starts_with("GEMINI_")
-            || var.starts_with("CLAUDE_CODE_") && var != "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"
-        {
-            cmd.env_remove(var);
-        }
-    }
-    let child = tokio::process::Command::from(cmd)
-        .kill_on_drop(true)
-        .output();
-    tokio::time::timeout(RUN_LIMIT, child)
-        .await
-        .expect("bgw run finished in time")
-        .unwrap()
-}
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()

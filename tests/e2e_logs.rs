@@ -13,11 +13,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 use support::bgw::command;
-use support::claude::{claude_bin, claude_home};
+use support::claude::bgw_run;
 use support::sse::openai;
 use support::{Mock, Reply};
-
-const RUN_LIMIT: Duration = Duration::from_secs(120);
 
 /// An OpenAI-style upstream answering every chat completion with `words`, 1,000 prompt tokens
 /// and 20 completion tokens, streamed or not as asked.
@@ -48,28 +46,7 @@ fn add_key(dir: &Path, args: &[&str]) {
 async fn session(dir: &Path, model: &str, prompt: &str) -> Output {
     let project = tempfile::tempdir().unwrap();
     let project = project.path().canonicalize().unwrap();
-    let home = claude_home(&project);
-    let mut cmd = command(dir);
-    cmd.args(["run", "--model", model, "--", "-p", prompt])
-        .current_dir(&project)
-        .env("HOME", home.path())
-        .env("BGW_CLAUDE_BIN", claude_bin())
-        .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
-        .env_remove("CLAUDE_CONFIG_DIR");
-    for (var, _) in std::env::vars() {
-        if var.starts_with("ANTHROPIC_")
-            || var.starts_with("CLAUDE_CODE_") && var != "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"
-        {
-            cmd.env_remove(var);
-        }
-    }
-    let run = tokio::process::Command::from(cmd)
-        .kill_on_drop(true)
-        .output();
-    tokio::time::timeout(RUN_LIMIT, run)
-        .await
-        .expect("bgw run ended in time")
-        .unwrap()
+    bgw_run(dir, &project, &["--model", model, "--", "-p", prompt]).await
 }
 
 fn chat_requests(mock: &Mock) -> usize {

@@ -307,13 +307,7 @@ fn installed_real_bgw(work: &Path) -> (Home, FileServer) {
 fn self_update_check_names_a_newer_release_and_changes_nothing() {
     let work = tempfile::tempdir().unwrap();
     let (home, _old) = installed_real_bgw(work.path());
-    let newer = release(
-        &work.path().join("v99"),
-        "99.0.0",
-        &script(work.path(), "bgw 99.0.0"),
-    );
-    let server = FileServer::start(newer);
-    rewrite_receipt_url(&home, &server.url);
+    let _server = publish_99(work.path(), &home, false);
     let before = std::fs::metadata(home.bin()).unwrap().len();
 
     let out = home.bgw(&home.bin(), &["self-update", "--check"]);
@@ -344,13 +338,7 @@ fn self_update_check_says_so_when_this_is_the_newest() {
 fn self_update_replaces_the_binary_with_the_checked_build_and_notes_the_version() {
     let work = tempfile::tempdir().unwrap();
     let (home, _old) = installed_real_bgw(work.path());
-    let newer = release(
-        &work.path().join("v99"),
-        "99.0.0",
-        &script(work.path(), "bgw 99.0.0"),
-    );
-    let server = FileServer::start(newer);
-    rewrite_receipt_url(&home, &server.url);
+    let server = publish_99(work.path(), &home, false);
 
     let out = home.bgw(&home.bin(), &["self-update"]);
 
@@ -378,14 +366,7 @@ fn self_update_replaces_the_binary_with_the_checked_build_and_notes_the_version(
 fn self_update_refuses_a_download_whose_checksum_differs() {
     let work = tempfile::tempdir().unwrap();
     let (home, _old) = installed_real_bgw(work.path());
-    let newer = release(
-        &work.path().join("v99"),
-        "99.0.0",
-        &script(work.path(), "bgw 99.0.0"),
-    );
-    tamper(&newer, "99.0.0");
-    let server = FileServer::start(newer);
-    rewrite_receipt_url(&home, &server.url);
+    let _server = publish_99(work.path(), &home, true);
 
     let out = home.bgw(&home.bin(), &["self-update"]);
 
@@ -417,9 +398,17 @@ fn self_update_leaves_a_binary_that_install_sh_did_not_install_alone() {
     assert!(err.contains("update it the way you installed it"), "{err}");
 }
 
-fn rewrite_receipt_url(home: &Home, url: &str) {
+/// Publishes bgw 99.0.0 (a script saying so; its archive damaged if `tampered`) at a new
+/// location and points the installed bgw's receipt there.
+fn publish_99(work: &Path, home: &Home, tampered: bool) -> FileServer {
+    let newer = release(&work.join("v99"), "99.0.0", &script(work, "bgw 99.0.0"));
+    if tampered {
+        tamper(&newer, "99.0.0");
+    }
+    let server = FileServer::start(newer);
     let mut receipt: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(home.receipt()).unwrap()).unwrap();
-    receipt["url"] = url.into();
+    receipt["url"] = server.url.as_str().into();
     std::fs::write(home.receipt(), receipt.to_string()).unwrap();
+    server
 }

@@ -11,6 +11,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use support::bgw::owner_pid;
 use support::{Bgw, Mock, Reply, assert_contains, bgw::command, messages_request, openai};
 
 /// Runs `bgw ARGS…` on `dir`; (success, stdout, stderr).
@@ -372,31 +373,6 @@ impl Drop for Follower {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-/// The pid of the `bgw store-owner` serving `dir`, waiting for one to exist.
-fn owner_pid(dir: &Path) -> u32 {
-    let deadline = Instant::now() + support::STEP;
-    let dir = dir.to_str().unwrap();
-    loop {
-        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-                continue;
-            };
-            let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
-                continue;
-            };
-            let args: Vec<String> = cmdline
-                .split(|&b| b == 0)
-                .map(|a| String::from_utf8_lossy(a).into_owned())
-                .collect();
-            if args.iter().any(|a| a == "store-owner") && args.iter().any(|a| a == dir) {
-                return pid;
-            }
-        }
-        assert!(Instant::now() < deadline, "no store owner runs for {dir}");
-        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

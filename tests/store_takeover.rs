@@ -6,7 +6,6 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -14,32 +13,7 @@ use std::time::{Duration, Instant};
 use bgw::store::Store;
 use bgw::store::logs::{LogQuery, RequestId};
 use serde_json::Value;
-use support::{Bgw, Mock, Reply, bgw::command, messages_request, openai};
-
-/// The pid of the `bgw store-owner` serving `dir`, waiting for one to exist.
-fn owner_pid(dir: &Path) -> u32 {
-    let deadline = Instant::now() + support::STEP;
-    let dir = dir.to_str().unwrap();
-    loop {
-        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-                continue;
-            };
-            let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
-                continue;
-            };
-            let args: Vec<String> = cmdline
-                .split(|&b| b == 0)
-                .map(|a| String::from_utf8_lossy(a).into_owned())
-                .collect();
-            if args.iter().any(|a| a == "store-owner") && args.iter().any(|a| a == dir) {
-                return pid;
-            }
-        }
-        assert!(Instant::now() < deadline, "no store owner runs for {dir}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
+use support::{Bgw, Mock, Reply, bgw::command, bgw::owner_pid, messages_request, openai};
 
 /// Answers as OpenAI does, streamed or not as asked, after a short think.
 fn openai_mock() -> impl std::future::Future<Output = Mock> {

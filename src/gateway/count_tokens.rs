@@ -40,7 +40,8 @@ pub async fn handle(
     gateway: &Arc<Gateway>,
     req: Request<Incoming>,
 ) -> Result<Response<GatewayBody>, ApiError> {
-    let routed = Routed::read(gateway, req, None).await?;
+    let routes = gateway.fresh_routes().await;
+    let routed = Routed::read(gateway, &routes, req, None).await?;
     let target = &routed.target;
     let anthropic_wire = match target.kind {
         ProviderKind::Anthropic => true,

@@ -21,7 +21,7 @@ use crate::messages::signature::ThinkingKey;
 use crate::messages::{ApiError, ErrorKind, Usage};
 use crate::observe::{Answer, Pending};
 use crate::providers::{self, Inbound, Wire};
-use crate::route::Target;
+use crate::route::{Routes, Target};
 
 /// A request read, checked and routed: what Messages and count_tokens both start with.
 pub struct Routed {
@@ -40,6 +40,7 @@ impl Routed {
     /// each finding in `pending` as it is made.
     pub async fn read(
         gateway: &Gateway,
+        routes: &Routes,
         req: Request<Incoming>,
         mut pending: Option<&mut Pending>,
     ) -> Result<Routed, ApiError> {
@@ -52,7 +53,7 @@ impl Routed {
         if let Some(p) = pending.as_deref_mut() {
             p.body(&body, &requested);
         }
-        let target = gateway.fresh_routes().await.resolve(&requested)?;
+        let target = routes.resolve(&requested)?;
         if let Some(p) = pending {
             p.routed(&target);
         }
@@ -98,14 +99,15 @@ pub async fn handle(
     gateway: &Arc<Gateway>,
     req: Request<Incoming>,
 ) -> Result<Response<GatewayBody>, ApiError> {
-    // A settings change (content kept or not) applies from this request on, not the next.
-    gateway.fresh_routes().await;
+    // Read once per request, before the log entry starts: a settings change (content kept or
+    // not) applies from this request on, not the next.
+    let routes = gateway.fresh_routes().await;
     let mut pending = gateway
         .log
         .as_ref()
         .map(|log| Pending::start(req.headers(), log.keeps_content()));
     let id = pending.as_ref().map(Pending::id);
-    let result = answer(gateway, req, &mut pending).await;
+    let result = answer(gateway, &routes, req, &mut pending).await;
     // A stream took its row along; an answer without one is an error, logged here.
     if let (Some(p), Err(e)) = (pending.take(), &result) {
         let answer = Answer::Json(Bytes::from(e.to_json()));
@@ -128,10 +130,11 @@ pub async fn handle(
 /// and moves into the body of a stream.
 async fn answer(
     gateway: &Arc<Gateway>,
+    routes: &Routes,
     req: Request<Incoming>,
     pending: &mut Option<Pending>,
 ) -> Result<Response<GatewayBody>, ApiError> {
-    let routed = Routed::read(gateway, req, pending.as_mut()).await?;
+    let routed = Routed::read(gateway, routes, req, pending.as_mut()).await?;
     let requested = routed.requested.as_str();
     // Anthropic itself needs a credential: a stored key or the client's own login.
     if routed.target.provider == "anthropic"

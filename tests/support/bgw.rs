@@ -7,6 +7,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
 
 use super::STEP;
 use super::client::Client;
@@ -209,5 +210,30 @@ impl Drop for Bgw {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// The pid of the `bgw store-owner` serving `dir`, waiting for one to exist.
+pub fn owner_pid(dir: &Path) -> u32 {
+    let deadline = Instant::now() + STEP;
+    let dir = dir.to_str().unwrap();
+    loop {
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+                continue;
+            };
+            let args: Vec<String> = cmdline
+                .split(|&b| b == 0)
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect();
+            if args.iter().any(|a| a == "store-owner") && args.iter().any(|a| a == dir) {
+                return pid;
+            }
+        }
+        assert!(Instant::now() < deadline, "no store owner runs for {dir}");
+        std::thread::sleep(Duration::from_millis(20));
     }
 }

@@ -34,6 +34,50 @@ pub fn claude_home(project: &Path) -> tempfile::TempDir {
     home
 }
 
+/// How long one one-shot Claude Code run through `bgw run` may take before the test fails.
+pub const RUN_LIMIT: Duration = Duration::from_secs(120);
+
+/// Runs `bgw run ARGS…` in `project` with a fresh HOME (onboarding done) and `data_dir` as
+/// bgw's state; returns its output.
+pub async fn bgw_run(data_dir: &Path, project: &Path, args: &[&str]) -> std::process::Output {
+    let home = claude_home(project);
+    bgw_run_at_home(home.path(), data_dir, project, args).await
+}
+
+/// Like [`bgw_run`], with this HOME (where Claude Code keeps conversations, for `--continue`).
+/// No `ANTHROPIC_*`, `GEMINI_*` or `CLAUDE_CODE_*` variable of the test's own environment
+/// reaches it.
+pub async fn bgw_run_at_home(
+    home: &Path,
+    data_dir: &Path,
+    project: &Path,
+    args: &[&str],
+) -> std::process::Output {
+    let mut cmd = super::bgw::command(data_dir);
+    cmd.arg("run")
+        .args(args)
+        .current_dir(project)
+        .env("HOME", home)
+        .env("BGW_CLAUDE_BIN", claude_bin())
+        .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+        .env_remove("CLAUDE_CONFIG_DIR");
+    for (var, _) in std::env::vars() {
+        if var.starts_with("ANTHROPIC_")
+            || var.starts_with("GEMINI_")
+            || var.starts_with("CLAUDE_CODE_") && var != "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"
+        {
+            cmd.env_remove(var);
+        }
+    }
+    let child = tokio::process::Command::from(cmd)
+        .kill_on_drop(true)
+        .output();
+    tokio::time::timeout(RUN_LIMIT, child)
+        .await
+        .expect("bgw run finished in time")
+        .unwrap()
+}
+
 /// A detached tmux session on a private server, killed on drop.
 pub struct Tmux {
     socket: String,
