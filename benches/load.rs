@@ -68,7 +68,7 @@ async fn mock(req: Request<hyper::body::Incoming>, canned: Arc<Canned>) -> Respo
     let path = req.uri().path().to_owned();
     let body = req.into_body().collect().await.unwrap().to_bytes();
     let stream = memchr_stream_true(&body);
-    let slow = body.windows(6).any(|w| w == b"\"slow\"");
+    let slow = memchr::memmem::find(&body, b"\"slow\"").is_some();
     let (ctype, bytes) = if path.ends_with("/chat/completions") {
         *canned.last_openai_body.lock().unwrap() = Some(body.clone());
         if stream {
@@ -141,7 +141,23 @@ fn minify(json: &[u8]) -> Vec<u8> {
 }
 
 fn memchr_stream_true(body: &[u8]) -> bool {
-    body.windows(13).any(|w| w == b"\"stream\":true")
+    memchr::memmem::find(body, b"\"stream\":true").is_some()
+}
+
+/// Where a body carries a request number: Claude Code's turns differ in their newest message,
+/// so the log's bodies must too (it stores what repeats once).
+const NUMBER: &[u8] = b"(request 0000000000000000)";
+static NUMBERED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// `body` with the next request number written in, if it has a place for one.
+fn numbered(body: &Bytes, at: Option<usize>) -> Bytes {
+    let Some(at) = at else {
+        return body.clone();
+    };
+    let n = NUMBERED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut v = body.to_vec();
+    v[at + 9..at + 25].copy_from_slice(format!("{n:016}").as_bytes());
+    v.into()
 }
 
 struct Bgw(Child, u16);
@@ -262,9 +278,10 @@ async fn one(client: &HttpClient, url: &str, body: &Bytes, extra: &[(&str, &str)
     for (k, v) in extra {
         req = req.header(*k, *v);
     }
+    let body = numbered(body, memchr::memmem::find(body, NUMBER));
     let start = Instant::now();
     let resp = client
-        .request(req.body(Full::new(body.clone())).unwrap())
+        .request(req.body(Full::new(body)).unwrap())
         .await
         .unwrap();
     assert!(resp.status().is_success(), "status {}", resp.status());
@@ -617,9 +634,22 @@ async fn bench() {
         "{:<44} {:>9} {:>9} {:>9}",
         "request log (concurrency 16, 5 × 4000)", "p50 µs", "p99 µs", "req/s"
     );
+    // Each request's newest message is its own, as in a session; the rest repeats.
+    let numbered_body = |b: &Bytes| {
+        let text = std::str::from_utf8(b).unwrap();
+        let place = "in the current directory\"";
+        assert!(text.contains(place));
+        let marked = format!(
+            "in the current directory {}\"",
+            std::str::from_utf8(NUMBER).unwrap()
+        );
+        Bytes::from(text.replacen(place, &marked, 1))
+    };
+    let (log_streamed, log_unstreamed) =
+        (numbered_body(&openai_streamed), numbered_body(&unstreamed));
     for (name, body) in [
-        ("OpenAI, streamed", &openai_streamed),
-        ("OpenAI, not streamed", &unstreamed),
+        ("OpenAI, streamed", &log_streamed),
+        ("OpenAI, not streamed", &log_unstreamed),
     ] {
         let mut on = Vec::new();
         let mut off = Vec::new();
@@ -658,9 +688,23 @@ async fn bench() {
             tokio::time::sleep(Duration::from_millis(200)).await;
         };
         println!(
-            "  rows in the store: {rows_in} of 40000 ({with_content} with content of 20000), {:.1} s after the last answer",
-            ended.elapsed().as_secs_f64()
+            "  rows in the store: {rows_in} of 40000 ({with_content} with content of 20000), {:.1} s after the last answer; the file is {:.0} MB",
+            ended.elapsed().as_secs_f64(),
+            std::fs::metadata(dir.path().join("bgw.redb")).map_or(0, |m| m.len()) as f64 / 1e6
         );
+        // The content read back is what was sent: the numbered body, whole.
+        let newest = store
+            .logs(&bgw::store::logs::LogQuery {
+                since_ms: Some(section_start),
+                limit: Some(50),
+                ..Default::default()
+            })
+            .unwrap_or_default();
+        if let Some(row) = newest.iter().find(|r| r.has_content) {
+            let content = store.log_content(row.id).unwrap().unwrap();
+            assert_eq!(content.request.len(), body.len());
+            assert!(content.request.contains("(request "));
+        }
         let per = |ms: u64| ms as f64 * 1000.0 / 20000.0;
         println!(
             "  CPU per request: gateway log off {:.0} µs, log on {:.0} µs (+ owner {:.0} µs), rows only {:.0} µs (+ owner {:.0} µs)",

@@ -1,4 +1,5 @@
-//! Finds the top-level `"model"` of a request without parsing the rest.
+//! Finds places in a request body without parsing it: the top-level `"model"`, and the
+//! elements of its top-level arrays.
 //!
 //! Routing needs only the model, and Claude Code writes it first: reading one key
 //! instead of the whole ~50 KB body is most of the cost of an Anthropic passthrough.
@@ -29,12 +30,84 @@ pub fn model_span(body: &[u8]) -> Option<(usize, usize)> {
     }
 }
 
+/// The byte range of each element of the top-level arrays whose keys are in `keys` (a value
+/// that is not an array counts as one element), in body order. The request log stores each
+/// tool, system block and message once however many requests repeat it, and these are its
+/// pieces. `known` gives the end of an element already known to start at an offset (the same
+/// bytes were scanned in an earlier body), which is then skipped unread. `None` when the body
+/// is not a plain JSON object.
+pub fn element_spans(
+    body: &[u8],
+    keys: &[&[u8]],
+    known: impl Fn(usize) -> Option<usize>,
+) -> Option<Vec<(usize, usize)>> {
+    let mut s = Scanner { b: body, i: 0 };
+    let mut spans = Vec::new();
+    s.ws();
+    s.eat(b'{')?;
+    s.ws();
+    if s.b.get(s.i) == Some(&b'}') {
+        return Some(spans);
+    }
+    loop {
+        s.ws();
+        let key = s.string()?;
+        s.ws();
+        s.eat(b':')?;
+        s.ws();
+        let name = &body[key.0 + 1..key.1 - 1];
+        if !keys.contains(&name) {
+            s.value()?;
+        } else if s.b.get(s.i) == Some(&b'[') {
+            s.i += 1;
+            s.ws();
+            if s.b.get(s.i) == Some(&b']') {
+                s.i += 1;
+            } else {
+                loop {
+                    s.ws();
+                    let start = s.i;
+                    s.element(&known)?;
+                    spans.push((start, s.i));
+                    s.ws();
+                    match s.next()? {
+                        b',' => continue,
+                        b']' => break,
+                        _ => return None,
+                    }
+                }
+            }
+        } else {
+            let start = s.i;
+            s.element(&known)?;
+            spans.push((start, s.i));
+        }
+        s.ws();
+        match s.next()? {
+            b',' => continue,
+            b'}' => return Some(spans),
+            _ => return None,
+        }
+    }
+}
+
 struct Scanner<'a> {
     b: &'a [u8],
     i: usize,
 }
 
 impl Scanner<'_> {
+    /// A value, skipped at once when `known` says where it ends.
+    fn element(&mut self, known: impl Fn(usize) -> Option<usize>) -> Option<()> {
+        match known(self.i) {
+            Some(end) if end > self.i && end <= self.b.len() => {
+                self.i = end;
+                Some(())
+            }
+            _ => self.value(),
+        }
+    }
+
     fn next(&mut self) -> Option<u8> {
         let c = *self.b.get(self.i)?;
         self.i += 1;
@@ -57,7 +130,7 @@ impl Scanner<'_> {
         self.eat(b'"')?;
         loop {
             let rest = self.b.get(self.i..)?;
-            let at = rest.iter().position(|&c| c == b'"' || c == b'\\')?;
+            let at = memchr::memchr2(b'"', b'\\', rest)?;
             self.i += at;
             if self.next()? == b'"' {
                 return Some((start, self.i));
@@ -123,6 +196,51 @@ mod tests {
             Some(r#""openai/gpt-5""#)
         );
         assert_eq!(model(r#"{"model":"a\"b\\"}"#), Some(r#""a\"b\\""#));
+    }
+
+    fn elements(body: &str) -> Option<Vec<&str>> {
+        let spans = element_spans(body.as_bytes(), &[b"messages", b"tools", b"system"], |_| {
+            None
+        })?;
+        Some(spans.into_iter().map(|(a, b)| &body[a..b]).collect())
+    }
+
+    #[test]
+    fn finds_each_element_of_the_named_arrays_in_order() {
+        assert_eq!(
+            elements(
+                r#"{"model":"m","messages":[{"role":"user","content":"a ]\"}"} , [1]],"system":"be brief","tools":[],"n":[{"x":1}]}"#
+            ),
+            Some(vec![
+                r#"{"role":"user","content":"a ]\"}"}"#,
+                "[1]",
+                r#""be brief""#
+            ])
+        );
+        assert_eq!(elements("{}"), Some(vec![]));
+        assert_eq!(
+            elements(r#" { "tools" : [ 1 , 2 ] } "#),
+            Some(vec!["1", "2"])
+        );
+    }
+
+    #[test]
+    fn a_known_element_is_skipped_to_the_end_it_is_said_to_have() {
+        let body = r#"{"tools":[{"a":1},{"b":2}]}"#;
+        // Told the first element ends one byte early: the rest no longer parses.
+        let spans = element_spans(body.as_bytes(), &[b"tools"], |at| (at == 10).then_some(16));
+        assert_eq!(spans, None);
+        let spans = element_spans(body.as_bytes(), &[b"tools"], |at| (at == 10).then_some(17));
+        assert_eq!(spans, Some(vec![(10, 17), (18, 25)]));
+    }
+
+    #[test]
+    fn elements_of_what_is_not_plain_are_none() {
+        assert_eq!(elements(r#"{"messages":[1,}"#), None);
+        assert_eq!(elements(r#"{"messages":[1"#), None);
+        assert_eq!(elements(r#"["messages"]"#), None);
+        assert_eq!(elements(r#"{"messages":[1]"#), None);
+        assert_eq!(elements(""), None);
     }
 
     #[test]

@@ -13,11 +13,12 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::time::{Duration, Instant};
 
+use super::chunker::{Chunker, Cut};
 use crate::catalog::Pricing;
 use crate::messages::{ApiError, Usage};
 use crate::route::Target;
-use crate::store::Store;
 use crate::store::logs::{Attempt, Entry, LogRow, LoggedError, RawContent, RequestId};
+use crate::store::{Appended, Store};
 
 /// Rows sent to the owner in one message at most. A full batch is committed at once (more
 /// are waiting), so this bounds a commit, not the rate: that is set by how fast commits go.
@@ -201,8 +202,14 @@ impl Finished {
         self.answer = Answer::None;
     }
 
-    /// The row and content to store (run on the writer thread: pricing, rebuilding a stream).
-    fn into_entry(self, run: &str, pricing: &Pricing) -> Entry {
+    /// The row and content to store, and the request's chunks (run on the writer thread:
+    /// pricing, cutting the body).
+    fn into_entry(
+        self,
+        run: &str,
+        pricing: &Pricing,
+        chunker: &mut Chunker,
+    ) -> (Entry, Option<Arc<Cut>>) {
         let p = self.pending;
         let failed = self.status >= 400 || self.error.is_some();
         let cost = pricing.cost(&p.provider, &p.upstream_model, &self.usage);
@@ -210,19 +217,20 @@ impl Finished {
         let cost = cost.map(|c| c.0).or_else(|| {
             (failed && self.usage.total_input() + self.usage.output_tokens == 0).then_some(0.0)
         });
-        let content = p.request.map(|request| {
+        let cut = p.request.map(|body| chunker.cut(body));
+        let content = cut.as_ref().map(|cut| {
             let (response, response_is_sse) = match self.answer {
                 Answer::None => (Bytes::new(), false),
                 Answer::Json(b) => (b, false),
                 Answer::Sse(sse) => (Bytes::from(sse), true),
             };
             RawContent {
-                request,
+                request: chunker.recipe(cut),
                 response,
                 response_is_sse,
             }
         });
-        Entry {
+        let entry = Entry {
             row: LogRow {
                 id: p.id,
                 run: run.to_owned(),
@@ -243,7 +251,8 @@ impl Finished {
                 has_content: content.is_some(),
             },
             content,
-        }
+        };
+        (entry, cut)
     }
 }
 
@@ -297,6 +306,7 @@ impl RequestLog {
             None => false,
         });
         let writer = Writer {
+            chunker: Chunker::default(),
             pricing: Pricing::builtin(),
             prices_changed,
             backlog: Arc::clone(&backlog),
@@ -375,6 +385,8 @@ impl RequestLog {
 
 struct Writer {
     store: Store,
+    /// Which chunks of request bodies the store holds.
+    chunker: Chunker,
     /// The prices rows are costed at.
     pricing: Pricing,
     prices_changed: Arc<AtomicBool>,
@@ -390,20 +402,22 @@ impl Writer {
         while let Ok(first) = rx.recv() {
             self.refresh_pricing();
             let mut queued = first.content_len();
-            let mut batch = vec![first.into_entry(&self.run, &self.pricing)];
-            while batch.len() < BATCH_ROWS && queued < BATCH_BYTES {
-                match rx.try_recv() {
-                    Ok(f) => {
-                        queued += f.content_len();
-                        batch.push(f.into_entry(&self.run, &self.pricing));
-                    }
-                    Err(_) => break,
+            let mut batch = Vec::new();
+            let mut cuts = Vec::new();
+            let mut next = Some(first);
+            while let Some(f) = next.take() {
+                let (entry, cut) = f.into_entry(&self.run, &self.pricing, &mut self.chunker);
+                batch.push(entry);
+                cuts.push(cut);
+                if batch.len() < BATCH_ROWS && queued < BATCH_BYTES {
+                    next = rx.try_recv().ok();
+                    queued += next.as_ref().map_or(0, Finished::content_len);
                 }
             }
             // A full batch means more rows wait behind it: gathering more from elsewhere
             // would only let them pile up (one batch is in flight per gateway).
             let full = batch.len() >= BATCH_ROWS || queued >= BATCH_BYTES;
-            self.write(&batch, full);
+            self.write(&mut batch, &cuts, full);
             self.backlog.fetch_sub(
                 queued.min(self.backlog.load(Ordering::Relaxed)),
                 Ordering::Relaxed,
@@ -422,8 +436,9 @@ impl Writer {
         }
     }
 
-    /// Writes `batch`, trying again (the next owner) until it is on disk.
-    fn write(&self, batch: &[Entry], full: bool) {
+    /// Writes `batch` (whose request bodies were cut as `cuts`), trying again (the next
+    /// owner) until it is on disk.
+    fn write(&mut self, batch: &mut [Entry], cuts: &[Option<Arc<Cut>>], full: bool) {
         let mut pause = Duration::from_millis(50);
         loop {
             let result = if full || self.progress.hurry.load(Ordering::Relaxed) {
@@ -432,7 +447,19 @@ impl Writer {
                 self.store.append_grouped(batch)
             };
             match result {
-                Ok(()) => break,
+                Ok(Appended::Written) => {
+                    self.chunker.confirmed();
+                    break;
+                }
+                // The store lost chunks this gateway thought it held: send their bytes.
+                Ok(Appended::SendChunks) => {
+                    self.chunker.forget();
+                    for (entry, cut) in batch.iter_mut().zip(cuts) {
+                        if let (Some(content), Some(cut)) = (&mut entry.content, cut) {
+                            content.request = self.chunker.recipe(cut);
+                        }
+                    }
+                }
                 Err(e) => {
                     if let Ok(mut t) = self.trouble.lock() {
                         *t = Some(e.to_string());

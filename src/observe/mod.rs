@@ -1,5 +1,6 @@
 //! What happened: the request log writer, and per-session totals.
 
+pub mod chunker;
 pub mod log;
 pub mod session;
 

@@ -99,6 +99,7 @@ impl File {
                 tx.open_table(config_table(name)).map_err(db_err)?;
             }
             super::logs::create_tables(&tx)?;
+            super::content::create_tables(&tx)?;
         }
         tx.commit().map_err(db_err)
     }

@@ -8,6 +8,8 @@ use redb::{ReadableTable, TableDefinition, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+use super::content::{ChunkMemo, ChunkReader, ChunkWrites};
+pub use super::content::{Content, RawContent};
 use super::{StoreError, db_err};
 use crate::messages::Usage;
 
@@ -178,68 +180,6 @@ impl LogRow {
     }
 }
 
-/// A request's body as received and the response as the client saw it (a stream reassembled).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Content {
-    pub request: String,
-    pub response: String,
-}
-
-/// A request's and its response's bytes as they travel to the store and lie in it: raw, so
-/// 50 KB bodies are copied, never escaped into JSON and back.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RawContent {
-    pub request: bytes::Bytes,
-    pub response: bytes::Bytes,
-    /// The response is the SSE bytes of a stream, rebuilt into one message when read: the
-    /// work is done by whoever looks, not on the machine's busiest moments.
-    pub response_is_sse: bool,
-}
-
-impl RawContent {
-    /// Bytes in all.
-    pub fn len(&self) -> usize {
-        self.request.len() + self.response.len()
-    }
-
-    /// Whether both are empty.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The stored form's size: a kind byte, the request's length (4 bytes, little-endian),
-    /// the request, the response.
-    fn stored_len(&self) -> usize {
-        5 + self.len()
-    }
-
-    /// Writes the stored form into `out` (of [`RawContent::stored_len`] bytes).
-    fn encode_into(&self, out: &mut [u8]) {
-        let (head, rest) = out.split_at_mut(5);
-        head[0] = u8::from(self.response_is_sse);
-        head[1..].copy_from_slice(&(self.request.len() as u32).to_le_bytes());
-        let (req, resp) = rest.split_at_mut(self.request.len());
-        req.copy_from_slice(&self.request);
-        resp.copy_from_slice(&self.response);
-    }
-
-    fn decode(stored: &[u8]) -> Option<Content> {
-        let sse = *stored.first()? == 1;
-        let len = u32::from_le_bytes(stored.get(1..5)?.try_into().ok()?) as usize;
-        let request = stored.get(5..5 + len)?;
-        let response = stored.get(5 + len..)?;
-        let response = if sse {
-            crate::messages::assemble::assemble(response).to_string()
-        } else {
-            String::from_utf8_lossy(response).into_owned()
-        };
-        Some(Content {
-            request: String::from_utf8_lossy(request).into_owned(),
-            response,
-        })
-    }
-}
-
 /// A row with its content, as a gateway hands it to the store.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
@@ -339,9 +279,15 @@ pub fn create_tables(tx: &WriteTransaction) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Writes entries in one transaction; an id already stored is written again, unchanged in
-/// effect, so a batch sent twice (its owner died before answering) leaves no duplicate.
-pub fn insert(tx: &WriteTransaction, entries: &[Entry]) -> Result<(), StoreError> {
+/// Writes entries in `tx`, their content's new chunks through `chunks`; an id already stored
+/// is written again, unchanged in effect, so a batch sent twice (its owner died before
+/// answering) leaves no duplicate. Check the chunks first: [`ChunkWrites::holds_all`].
+pub fn insert(
+    tx: &WriteTransaction,
+    chunks: &mut ChunkWrites,
+    memo: &ChunkMemo,
+    entries: &[Entry],
+) -> Result<(), StoreError> {
     let mut log = tx.open_table(LOG).map_err(db_err)?;
     let mut content = tx.open_table(LOG_CONTENT).map_err(db_err)?;
     let mut by_provider = tx.open_table(BY_PROVIDER).map_err(db_err)?;
@@ -353,9 +299,13 @@ pub fn insert(tx: &WriteTransaction, entries: &[Entry]) -> Result<(), StoreError
         let id = row.id.0;
         let bytes = serde_json::to_vec(row).map_err(db_err)?;
         log.insert(id, bytes.as_slice()).map_err(db_err)?;
-        if let Some(c) = c {
-            let mut slot = content.insert_reserve(id, c.stored_len()).map_err(db_err)?;
-            c.encode_into(slot.as_mut());
+        // A recipe that cannot be read is a gateway's bug; the row is kept without it.
+        if let Some(c) = c
+            && let Some(recipe) = chunks.put(memo, &c.request)?
+        {
+            let recipe = recipe.finish();
+            let value = super::content::stored(&recipe, &c.response, c.response_is_sse);
+            content.insert(id, value.as_slice()).map_err(db_err)?;
         }
         if !row.provider.is_empty() {
             by_provider
@@ -441,6 +391,7 @@ pub fn scan(
     }
     let log = tx.open_table(LOG).map_err(db_err)?;
     let content = tx.open_table(LOG_CONTENT).map_err(db_err)?;
+    let mut chunks = ChunkReader::open(tx)?;
     let needle = query.search.as_deref().map(str::to_lowercase);
     let mut taken = 0usize;
     let limit = query.limit.unwrap_or(usize::MAX);
@@ -459,10 +410,16 @@ pub fn scan(
                 .error
                 .as_ref()
                 .is_some_and(|e| e.message.to_lowercase().contains(needle));
-            let in_content = || -> Result<bool, StoreError> {
-                Ok(match content.get(id).map_err(db_err)? {
-                    Some(c) => contains_folded(c.value(), needle),
-                    None => false,
+            let mut in_content = || -> Result<bool, StoreError> {
+                let Some(c) = content.get(id).map_err(db_err)? else {
+                    return Ok(false);
+                };
+                // A damaged content value is not a match; the row is still listed elsewhere.
+                Ok(match chunks.open_value(c.value()) {
+                    Ok((request, response, _)) => {
+                        contains_folded(&request, needle) || contains_folded(&response, needle)
+                    }
+                    Err(_) => false,
                 })
             };
             if !in_error && !in_content()? {
@@ -555,9 +512,10 @@ fn contains_folded(haystack: &[u8], needle_lower: &str) -> bool {
 pub fn content(tx: &redb::ReadTransaction, id: RequestId) -> Result<Option<Content>, StoreError> {
     let table = tx.open_table(LOG_CONTENT).map_err(db_err)?;
     match table.get(id.0).map_err(db_err)? {
-        Some(v) => RawContent::decode(v.value())
+        Some(v) => ChunkReader::open(tx)?
+            .content(v.value())
             .map(Some)
-            .ok_or_else(|| StoreError::Corrupt(format!("the content of request {id}"))),
+            .map_err(|e| StoreError::Corrupt(format!("the content of request {id} ({e})"))),
         None => Ok(None),
     }
 }

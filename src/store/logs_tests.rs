@@ -35,11 +35,11 @@ fn row(time_ms: u64, provider: &str, model: &str, status: u16) -> LogRow {
 fn entry(row: LogRow, request: &str) -> Entry {
     Entry {
         row,
-        content: Some(RawContent {
-            request: request.as_bytes().to_vec().into(),
-            response: bytes::Bytes::from_static(b"{}"),
-            response_is_sse: false,
-        }),
+        content: Some(RawContent::whole(
+            request.as_bytes(),
+            bytes::Bytes::from_static(b"{}"),
+            false,
+        )),
     }
 }
 
@@ -183,14 +183,19 @@ fn pruning_removes_old_rows_with_their_index_entries() {
         crate::store::file::Opened::Taken => unreachable!(),
     };
     let tx = file.db.begin_write().unwrap();
+    let memo = crate::store::content::ChunkMemo::default();
+    let mut chunks = crate::store::content::ChunkWrites::open(&tx, 9_000).unwrap();
     insert(
         &tx,
+        &mut chunks,
+        &memo,
         &[
             entry(row(1_000, "groq", "llama", 500), "old"),
             entry(row(9_000, "groq", "llama", 200), "new"),
         ],
     )
     .unwrap();
+    drop(chunks);
     assert_eq!(prune(&tx, 5_000, 100).unwrap(), 1);
     tx.commit().unwrap();
     let tx = file.db.begin_read().unwrap();
@@ -261,11 +266,11 @@ fn a_streamed_answer_reads_back_as_the_message_it_spelled() {
     );
     let entry = Entry {
         row: r,
-        content: Some(RawContent {
-            request: bytes::Bytes::from_static(b"{\"model\":\"openai/gpt-5\"}"),
-            response: bytes::Bytes::from_static(sse.as_bytes()),
-            response_is_sse: true,
-        }),
+        content: Some(RawContent::whole(
+            b"{\"model\":\"openai/gpt-5\"}",
+            bytes::Bytes::from_static(sse.as_bytes()),
+            true,
+        )),
     };
     store.append(&[entry]).unwrap();
     let content = store.log_content(id).unwrap().unwrap();

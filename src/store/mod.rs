@@ -5,6 +5,7 @@
 //! tables of JSON records ([`file`]); the request log in its own tables ([`logs`]).
 
 pub mod client;
+pub mod content;
 pub mod file;
 pub mod keys;
 pub mod logs;
@@ -61,6 +62,16 @@ pub enum StoreError {
     Corrupt(String),
     #[error("{0}")]
     Conflict(String),
+}
+
+/// What became of an append.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Appended {
+    /// The rows are on disk.
+    Written,
+    /// Nothing was written: the rows' recipes name chunks the store does not hold (it was
+    /// pruned or replaced since the sender learned of them); send them again with the bytes.
+    SendChunks,
 }
 
 fn db_err(e: impl std::fmt::Display) -> StoreError {
@@ -242,20 +253,22 @@ impl Store {
         }
     }
 
-    /// Keeps log entries; returns once they are on disk.
-    pub fn append(&self, entries: &[Entry]) -> Result<(), StoreError> {
+    /// Keeps log entries; returns once they are on disk, or says that their recipes name
+    /// chunks the store does not hold.
+    pub fn append(&self, entries: &[Entry]) -> Result<Appended, StoreError> {
         self.append_rows(entries, true)
     }
 
     /// Like [`Store::append`], but the owner may hold the rows a moment to commit them with
     /// other writers' rows (one fsync for many): for a writer that nobody waits on.
-    pub fn append_grouped(&self, entries: &[Entry]) -> Result<(), StoreError> {
+    pub fn append_grouped(&self, entries: &[Entry]) -> Result<Appended, StoreError> {
         self.append_rows(entries, false)
     }
 
-    fn append_rows(&self, entries: &[Entry], now: bool) -> Result<(), StoreError> {
+    fn append_rows(&self, entries: &[Entry], now: bool) -> Result<Appended, StoreError> {
         match self.exchange(|conn| conn.append(entries, now))? {
-            Reply::Done(_) => Ok(()),
+            Reply::Done(true) => Ok(Appended::Written),
+            Reply::Done(false) => Ok(Appended::SendChunks),
             other => Err(unexpected(&other)),
         }
     }

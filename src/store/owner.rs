@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use super::content::{ChunkMemo, ChunkWrites};
 use super::file::{File, Opened};
 use super::logs::{self, Entry, LogRow};
 use super::settings::Settings;
@@ -47,7 +48,9 @@ struct Job {
     entries: Vec<Entry>,
     /// Someone waits on this answer: commit without waiting for more.
     now: bool,
-    done: Sender<Result<(), String>>,
+    /// Whether the rows were written (false: their recipes name chunks the store does not
+    /// hold, and the sender must send their bytes), or why the commit failed.
+    done: Sender<Result<bool, String>>,
 }
 
 struct Shared {
@@ -253,7 +256,7 @@ fn answer(shared: &Shared, request: Request, blobs: Vec<Vec<u8>>) -> Result<Repl
                 return Err(StoreError::Db("the store is closing; try again".into()));
             }
             match result.recv() {
-                Ok(Ok(())) => Reply::Done(true),
+                Ok(Ok(written)) => Reply::Done(written),
                 Ok(Err(e)) => Reply::Failed(e),
                 Err(_) => Reply::Failed("the store's writer stopped".into()),
             }
@@ -346,6 +349,7 @@ fn peer_closed(stream: &UnixStream) -> bool {
 /// Commits appends in groups (one fsync for all the rows waiting), answers each, tells the
 /// watchers, and prunes old rows now and then.
 fn write_loop(shared: &Shared, jobs: &Receiver<Job>) {
+    let mut memo = ChunkMemo::default();
     let mut last_prune: Option<Instant> = None;
     let mut pruning = false;
     loop {
@@ -391,41 +395,60 @@ fn write_loop(shared: &Shared, jobs: &Receiver<Job>) {
             }
         }
         if !group.is_empty() {
-            commit_group(shared, group);
+            commit_group(shared, &mut memo, group);
             if closing {
                 return;
             }
         } else if pruning {
-            pruning = prune_some(shared).unwrap_or(false);
+            pruning = prune_some(shared, &mut memo).unwrap_or(false);
         }
     }
 }
 
-fn commit_group(shared: &Shared, group: Vec<Job>) {
-    let result = (|| -> Result<(), StoreError> {
+fn commit_group(shared: &Shared, memo: &mut ChunkMemo, group: Vec<Job>) {
+    let result = (|| -> Result<Vec<bool>, StoreError> {
         let tx = shared.file.db.begin_write().map_err(db_err)?;
+        let mut chunks = ChunkWrites::open(&tx, super::now_ms())?;
+        let mut written = Vec::with_capacity(group.len());
         for job in &group {
-            logs::insert(&tx, &job.entries)?;
+            let recipes = job
+                .entries
+                .iter()
+                .filter_map(|e| e.content.as_ref().map(|c| &c.request[..]));
+            let whole = chunks.holds_all(memo, recipes)?;
+            if whole {
+                logs::insert(&tx, &mut chunks, memo, &job.entries)?;
+            }
+            written.push(whole);
         }
-        tx.commit().map_err(db_err)
+        let changed = chunks.into_changed();
+        tx.commit().map_err(db_err)?;
+        memo.learn(changed);
+        Ok(written)
     })();
-    for job in &group {
-        let _ = job
-            .done
-            .send(result.as_ref().map(|_| ()).map_err(|e| e.to_string()));
+    for (i, job) in group.iter().enumerate() {
+        let _ = job.done.send(match &result {
+            Ok(written) => Ok(written[i]),
+            Err(e) => Err(e.to_string()),
+        });
     }
     // Rows go only to those following the log (`bgw logs -f`), copied only when there are any.
-    if result.is_ok() && shared.anyone_wants_rows() {
+    if let Ok(written) = &result
+        && shared.anyone_wants_rows()
+    {
         let rows: Vec<LogRow> = group
             .into_iter()
-            .flat_map(|j| j.entries.into_iter().map(|e| e.row))
+            .zip(written)
+            .filter(|(_, w)| **w)
+            .flat_map(|(j, _)| j.entries.into_iter().map(|e| e.row))
             .collect();
         shared.broadcast(&Event::Rows(rows));
     }
 }
 
-/// Deletes one batch of rows older than the retention; says whether more may be left.
-fn prune_some(shared: &Shared) -> Result<bool, StoreError> {
+/// Deletes one batch of rows older than the retention, or once they are gone, of chunks no
+/// row uses any more; says whether more may be left.
+fn prune_some(shared: &Shared, memo: &mut ChunkMemo) -> Result<bool, StoreError> {
     let settings = Settings::read(&shared.file)?;
     let Some(days) = settings.retention_days else {
         return Ok(false);
@@ -433,7 +456,10 @@ fn prune_some(shared: &Shared) -> Result<bool, StoreError> {
     let now_ms = super::now_ms();
     let before = now_ms.saturating_sub(u64::from(days) * 86_400_000);
     let tx = shared.file.db.begin_write().map_err(db_err)?;
-    let removed = logs::prune(&tx, before, PRUNE_BATCH)?;
+    let mut removed = logs::prune(&tx, before, PRUNE_BATCH)?;
+    if removed < PRUNE_BATCH {
+        removed += super::content::prune(&tx, memo, before, PRUNE_BATCH - removed)?;
+    }
     tx.commit().map_err(db_err)?;
     Ok(removed == PRUNE_BATCH)
 }

@@ -12,7 +12,7 @@ use super::logs::{Content, Entry, LogQuery, LogRow, RawContent, RequestId};
 use super::stats::{StatsBy, StatsRow};
 
 /// Bumped whenever a message changes shape; an owner of another version is asked to retire.
-pub const PROTOCOL: u32 = 1;
+pub const PROTOCOL: u32 = 2;
 
 /// The largest message accepted (a batch of rows with their content).
 const MAX_FRAME: usize = 512 * 1024 * 1024;

@@ -1,0 +1,259 @@
+//! Cuts logged request bodies into the pieces the store keeps once (each tool, system block
+//! and message: see `store::content`), and remembers which pieces the store has confirmed, so
+//! their bytes cross the socket once rather than with every turn of a conversation.
+
+use bytes::Bytes;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::messages::scan::element_spans;
+use crate::store::content::{RecipeWriter, SEEN_SLACK_MS};
+
+/// The top-level arrays whose elements Claude Code repeats from turn to turn.
+const REPEATED: [&[u8]; 3] = [b"tools", b"system", b"messages"];
+/// Smaller elements stay literal: a chunk's name and bookkeeping would cost more than them.
+const MIN_CHUNK: usize = 256;
+/// Pieces remembered at most; past it the memory starts again (bytes are then sent once more).
+const MEMO_MAX: usize = 100_000;
+/// How long a confirmed piece is trusted to be stored. The store keeps a chunk at least as
+/// long as the rows that use it and this much more, so within it no round trip is wasted.
+const TRUST: Duration = Duration::from_millis(SEEN_SLACK_MS / 2);
+
+/// Bodies whose cuts are kept to cut the next ones from.
+const RECENT: usize = 8;
+
+/// A body and where its pieces lie.
+#[derive(Debug)]
+pub struct Cut {
+    body: Bytes,
+    /// Start and end of each element of the repeated arrays, in order, with its hash when it
+    /// is long enough to be a chunk; the bytes between are literal.
+    elements: Vec<(usize, usize, Option<u128>)>,
+}
+
+impl Cut {
+    /// The element of this cut that starts at `at`.
+    fn element_at(&self, at: usize) -> Option<&(usize, usize, Option<u128>)> {
+        let i = self.elements.binary_search_by_key(&at, |e| e.0).ok()?;
+        self.elements.get(i)
+    }
+}
+
+/// How a body lines up with an earlier one: the bytes they share at the start and the end.
+struct Match<'a> {
+    old: &'a Cut,
+    prefix: usize,
+    suffix: usize,
+    new_len: usize,
+}
+
+impl Match<'_> {
+    /// The earlier element that holds the same bytes as the one at `at` in the new body.
+    fn element(&self, at: usize) -> Option<(usize, Option<u128>)> {
+        if at < self.prefix {
+            let &(_, end, hash) = self.old.element_at(at)?;
+            return (end <= self.prefix).then_some((end, hash));
+        }
+        if at >= self.new_len - self.suffix {
+            let shift = self.old.body.len() as isize - self.new_len as isize;
+            let &(_, end, hash) = self.old.element_at((at as isize + shift) as usize)?;
+            return Some(((end as isize - shift) as usize, hash));
+        }
+        None
+    }
+}
+
+/// How many bytes `a` and `b` share at their start.
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    // Whole blocks first: slice equality is a memcmp.
+    for block in [4096, 64] {
+        while i + block <= n && a[i..i + block] == b[i..i + block] {
+            i += block;
+        }
+    }
+    while i < n && a[i] == b[i] {
+        i += 1;
+    }
+    i
+}
+
+/// How many bytes `a` and `b` share at their end.
+fn common_suffix(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[a.len() - n..], &b[b.len() - n..]);
+    let mut i = 0;
+    for block in [4096, 64] {
+        while i + block <= n && a[n - i - block..n - i] == b[n - i - block..n - i] {
+            i += block;
+        }
+    }
+    while i < n && a[n - i - 1] == b[n - i - 1] {
+        i += 1;
+    }
+    i
+}
+
+/// What this gateway knows the store holds, and the bodies it cut last.
+#[derive(Debug, Default)]
+pub struct Chunker {
+    /// Confirmed by the store, and when.
+    stored: HashMap<u128, Instant>,
+    /// Sent with their bytes in the batch now in flight.
+    sending: HashSet<u128>,
+    recent: VecDeque<Arc<Cut>>,
+}
+
+impl Chunker {
+    /// Finds the pieces of `body` (none when it is not a plain JSON object: it is kept
+    /// whole). A turn of a conversation repeats most of the one before it, so the bytes a
+    /// recent body shares at the start and at the end are not read again: their elements and
+    /// hashes are taken from that body's cut.
+    pub fn cut(&mut self, body: Bytes) -> Arc<Cut> {
+        let mut best: Option<Match> = None;
+        for old in self.recent.iter().rev() {
+            let prefix = common_prefix(&old.body, &body);
+            let suffix = common_suffix(&old.body[prefix..], &body[prefix..]);
+            if best
+                .as_ref()
+                .is_none_or(|b| prefix + suffix > b.prefix + b.suffix)
+            {
+                best = Some(Match {
+                    old,
+                    prefix,
+                    suffix,
+                    new_len: body.len(),
+                });
+            }
+            if prefix + suffix + 4096 >= body.len() {
+                break;
+            }
+        }
+        let known = |at: usize| best.as_ref().and_then(|m| m.element(at)).map(|e| e.0);
+        let spans = element_spans(&body, &REPEATED, known).unwrap_or_default();
+        let elements = spans
+            .into_iter()
+            .map(|(a, b)| {
+                let hash = match best.as_ref().and_then(|m| m.element(a)) {
+                    Some((end, hash)) if end == b => hash,
+                    _ => (b - a >= MIN_CHUNK).then(|| xxhash_rust::xxh3::xxh3_128(&body[a..b])),
+                };
+                (a, b, hash)
+            })
+            .collect();
+        let cut = Arc::new(Cut { body, elements });
+        if self.recent.len() == RECENT {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(Arc::clone(&cut));
+        cut
+    }
+
+    /// The recipe of `cut`: bytes for each chunk the store is not known to hold (once per
+    /// batch), the hash alone for the others.
+    pub fn recipe(&mut self, cut: &Cut) -> Bytes {
+        let body = &cut.body[..];
+        let mut recipe = RecipeWriter::with_capacity(body.len().min(4096));
+        let mut at = 0;
+        for &(start, end, hash) in &cut.elements {
+            let Some(hash) = hash else {
+                continue;
+            };
+            recipe.literal(&body[at..start]);
+            let known = self.sending.contains(&hash)
+                || self.stored.get(&hash).is_some_and(|t| t.elapsed() < TRUST);
+            if !known {
+                self.sending.insert(hash);
+            }
+            recipe.chunk(hash, &body[start..end], known);
+            at = end;
+        }
+        recipe.literal(&body[at..]);
+        recipe.finish()
+    }
+
+    /// The batch in flight is on disk: what it carried is stored.
+    pub fn confirmed(&mut self) {
+        if self.stored.len() + self.sending.len() > MEMO_MAX {
+            self.stored.clear();
+        }
+        let now = Instant::now();
+        self.stored
+            .extend(self.sending.drain().map(|hash| (hash, now)));
+    }
+
+    /// The store does not hold what it was thought to: send every chunk's bytes again.
+    pub fn forget(&mut self) {
+        self.stored.clear();
+        self.sending.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(messages: &[&str]) -> Bytes {
+        let tool = |n: &str| format!(r#"{{"name":"{n}","description":"{}"}}"#, n.repeat(300));
+        let messages: Vec<String> = messages
+            .iter()
+            .map(|m| format!(r#"{{"role":"user","content":"{m}"}}"#))
+            .collect();
+        Bytes::from(format!(
+            r#"{{"model":"m","messages":[{}],"system":"short","tools":[{},{}],"stream":true}}"#,
+            messages.join(","),
+            tool("Read"),
+            tool("Edit")
+        ))
+    }
+
+    #[test]
+    fn a_confirmed_chunk_is_named_without_its_bytes() {
+        let mut chunker = Chunker::default();
+        let cut = chunker.cut(body(&["hi"]));
+        let first = chunker.recipe(&cut);
+        assert!(first.len() > 2400);
+        // In the same batch the tools' bytes went once already.
+        let cut = chunker.cut(body(&["hello"]));
+        assert!(chunker.recipe(&cut).len() < 300);
+        chunker.confirmed();
+        assert!(chunker.recipe(&cut).len() < 300);
+        chunker.forget();
+        assert!(chunker.recipe(&cut).len() > 2400);
+    }
+
+    #[test]
+    fn a_body_cut_from_an_earlier_one_has_the_pieces_a_fresh_cut_finds() {
+        let long = "x".repeat(600);
+        let turns = [
+            body(&["first"]),
+            body(&["first", &long]),
+            body(&["first", &long, "third"]),
+            // Another conversation, then the first one again, changed in the middle.
+            body(&["other"]),
+            body(&["first", &long.replace('x', "y"), "third", "fourth"]),
+            body(&["first", &long, "third"]),
+            Bytes::from_static(b"not json at all"),
+        ];
+        let mut chunker = Chunker::default();
+        for turn in turns {
+            let fresh = Chunker::default().cut(turn.clone());
+            let reused = chunker.cut(turn);
+            assert_eq!(reused.elements, fresh.elements);
+        }
+    }
+
+    #[test]
+    fn the_shared_start_and_end_of_two_bodies() {
+        assert_eq!(common_prefix(b"abcdef", b"abcxef"), 3);
+        assert_eq!(common_suffix(b"abcdef", b"abcxef"), 2);
+        assert_eq!(common_suffix(b"ab", b"xxab"), 2);
+        let long: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+        let mut other = long.clone();
+        other[5_000] ^= 1;
+        assert_eq!(common_prefix(&long, &other), 5_000);
+        assert_eq!(common_suffix(&long, &other), 4_999);
+    }
+}
