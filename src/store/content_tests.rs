@@ -1,6 +1,6 @@
 use super::*;
 use crate::store::file::{File, Opened};
-use crate::store::logs::{self, Entry, LogQuery, LogRow, RequestId};
+use crate::store::logs::{self, Entry, Incoming, LogQuery, LogRow, RequestId};
 use crate::store::{Appended, Store};
 use redb::{ReadableDatabase, ReadableTableMetadata};
 
@@ -137,7 +137,9 @@ fn pruning_deletes_the_chunks_only_pruned_rows_used() {
         r.chunk(hash(chunk), chunk.as_bytes(), false);
         let e = entry(now, r.finish());
         let id = e.row.id;
-        logs::insert(&tx, &mut chunks, memo, &[e]).unwrap();
+        logs::insert(&tx, &mut chunks, memo, &[Incoming::of(&e).unwrap()])
+            .unwrap()
+            .unwrap();
         let changed = chunks.into_changed();
         tx.commit().unwrap();
         memo.learn(changed);
@@ -166,7 +168,10 @@ fn a_recently_used_chunk_outlives_the_rows_by_the_slack_only() {
     let mut chunks = ChunkWrites::open(&tx, 1_000_000).unwrap();
     let mut r = RecipeWriter::with_capacity(64);
     r.chunk(hash("c"), b"c", false);
-    logs::insert(&tx, &mut chunks, &memo, &[entry(1_000_000, r.finish())]).unwrap();
+    let e = Incoming::of(&entry(1_000_000, r.finish())).unwrap();
+    logs::insert(&tx, &mut chunks, &memo, &[e])
+        .unwrap()
+        .unwrap();
     let changed = chunks.into_changed();
     tx.commit().unwrap();
     memo.learn(changed);

@@ -89,6 +89,12 @@ impl File {
                     });
                 }
                 Some(v) if v == SCHEMA_VERSION => {}
+                // Version 2 indexed each row apart; version 3 keeps lists of ids.
+                Some(2) => {
+                    super::log_index::migrate(&tx)?;
+                    meta.insert("schema_version", SCHEMA_VERSION)
+                        .map_err(db_err)?;
+                }
                 // Version 1 had the same config tables; the log tables are new and made below.
                 _ => {
                     meta.insert("schema_version", SCHEMA_VERSION)

@@ -1,8 +1,9 @@
 //! The request log: one row per request, its content apart, and the indexes `bgw logs` filters on.
 //!
 //! Rows are keyed by [`RequestId`], whose high bits are the start time, so the primary table is
-//! already in time order and `--since` is a range. Each filterable field has an index table of
-//! `(value, id)`; a query walks the most selective one newest first and stops at its limit.
+//! already in time order and `--since` is a range. Each filterable field has an index of the
+//! ids with each value (`log_index`); a query walks the most selective one newest first and
+//! stops at its limit.
 
 use redb::{ReadableTable, TableDefinition, WriteTransaction};
 use serde::{Deserialize, Serialize};
@@ -10,15 +11,12 @@ use std::fmt;
 
 use super::content::{ChunkMemo, ChunkReader, ChunkWrites};
 pub use super::content::{Content, RawContent};
+use super::log_index::{self, Field, Lists};
 use super::{StoreError, db_err};
 use crate::messages::Usage;
 
 const LOG: TableDefinition<u128, &[u8]> = TableDefinition::new("log");
 const LOG_CONTENT: TableDefinition<u128, &[u8]> = TableDefinition::new("log_content");
-const BY_PROVIDER: TableDefinition<(&str, u128), ()> = TableDefinition::new("log_by_provider");
-const BY_MODEL: TableDefinition<(&str, u128), ()> = TableDefinition::new("log_by_model");
-const BY_SESSION: TableDefinition<(&str, u128), ()> = TableDefinition::new("log_by_session");
-const BY_RUN: TableDefinition<(&str, u128), ()> = TableDefinition::new("log_by_run");
 const ERRORS: TableDefinition<u128, ()> = TableDefinition::new("log_errors");
 
 /// A request's id: milliseconds since the epoch in the high 48 bits, 80 random bits below,
@@ -180,6 +178,43 @@ impl LogRow {
     }
 }
 
+/// A row as the store receives it: its JSON as the gateway wrote it (stored as it came, never
+/// parsed whole on the store's one writer thread), and its content.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Incoming {
+    pub row: Vec<u8>,
+    pub content: Option<RawContent>,
+}
+
+impl Incoming {
+    /// The form `entry` reaches the store in.
+    pub fn of(entry: &Entry) -> Result<Incoming, serde_json::Error> {
+        Ok(Incoming {
+            row: serde_json::to_vec(&entry.row)?,
+            content: entry.content.clone(),
+        })
+    }
+}
+
+/// What the indexes need of a row, read from its JSON without copying the strings.
+#[derive(Deserialize)]
+struct RowKeys<'a> {
+    id: RequestId,
+    #[serde(borrow)]
+    run: std::borrow::Cow<'a, str>,
+    #[serde(borrow, default)]
+    session: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    requested_model: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    provider: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    upstream_model: std::borrow::Cow<'a, str>,
+    status: u16,
+    #[serde(default)]
+    error: Option<serde::de::IgnoredAny>,
+}
+
 /// A row with its content, as a gateway hands it to the store.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
@@ -272,108 +307,85 @@ impl LogQuery {
 pub fn create_tables(tx: &WriteTransaction) -> Result<(), StoreError> {
     tx.open_table(LOG).map_err(db_err)?;
     tx.open_table(LOG_CONTENT).map_err(db_err)?;
-    for def in [BY_PROVIDER, BY_MODEL, BY_SESSION, BY_RUN] {
-        tx.open_table(def).map_err(db_err)?;
-    }
+    log_index::create_tables(tx)?;
     tx.open_table(ERRORS).map_err(db_err)?;
     Ok(())
 }
 
-/// Writes entries in `tx`, their content's new chunks through `chunks`; an id already stored
+/// Writes rows in `tx`, their content's new chunks through `chunks`; an id already stored
 /// is written again, unchanged in effect, so a batch sent twice (its owner died before
 /// answering) leaves no duplicate. Check the chunks first: [`ChunkWrites::holds_all`].
+/// Rows that cannot be read are refused together, before anything is written (a gateway's
+/// bug): the answer says why.
 pub fn insert(
     tx: &WriteTransaction,
     chunks: &mut ChunkWrites,
     memo: &ChunkMemo,
-    entries: &[Entry],
-) -> Result<(), StoreError> {
+    rows: &[Incoming],
+) -> Result<Result<(), String>, StoreError> {
+    let keys: Vec<RowKeys> = match rows
+        .iter()
+        .map(|r| serde_json::from_slice(&r.row))
+        .collect()
+    {
+        Ok(keys) => keys,
+        Err(e) => {
+            return Ok(Err(format!(
+                "a log row sent to the store cannot be read: {e}"
+            )));
+        }
+    };
     let mut log = tx.open_table(LOG).map_err(db_err)?;
     let mut content = tx.open_table(LOG_CONTENT).map_err(db_err)?;
-    let mut by_provider = tx.open_table(BY_PROVIDER).map_err(db_err)?;
-    let mut by_model = tx.open_table(BY_MODEL).map_err(db_err)?;
-    let mut by_session = tx.open_table(BY_SESSION).map_err(db_err)?;
-    let mut by_run = tx.open_table(BY_RUN).map_err(db_err)?;
     let mut errors = tx.open_table(ERRORS).map_err(db_err)?;
-    for Entry { row, content: c } in entries {
-        let id = row.id.0;
-        let bytes = serde_json::to_vec(row).map_err(db_err)?;
-        log.insert(id, bytes.as_slice()).map_err(db_err)?;
+    let mut lists = Lists::default();
+    for (row, k) in rows.iter().zip(&keys) {
+        let id = k.id.0;
+        log.insert(id, row.row.as_slice()).map_err(db_err)?;
         // A recipe that cannot be read is a gateway's bug; the row is kept without it.
-        if let Some(c) = c
+        if let Some(c) = &row.content
             && let Some(recipe) = chunks.put(memo, &c.request)?
         {
             let recipe = recipe.finish();
             let value = super::content::stored(&recipe, &c.response, c.response_is_sse);
             content.insert(id, value.as_slice()).map_err(db_err)?;
         }
-        if !row.provider.is_empty() {
-            by_provider
-                .insert((row.provider.as_str(), id), ())
-                .map_err(db_err)?;
+        lists.add(Field::Provider, &k.provider, id);
+        lists.add(Field::Model, &k.upstream_model, id);
+        if k.requested_model != k.upstream_model {
+            lists.add(Field::Model, &k.requested_model, id);
         }
-        if !row.upstream_model.is_empty() {
-            by_model
-                .insert((row.upstream_model.as_str(), id), ())
-                .map_err(db_err)?;
+        if let Some(s) = &k.session {
+            lists.add(Field::Session, s, id);
         }
-        if row.requested_model != row.upstream_model && !row.requested_model.is_empty() {
-            by_model
-                .insert((row.requested_model.as_str(), id), ())
-                .map_err(db_err)?;
-        }
-        if let Some(s) = &row.session {
-            by_session.insert((s.as_str(), id), ()).map_err(db_err)?;
-        }
-        by_run.insert((row.run.as_str(), id), ()).map_err(db_err)?;
-        if row.failed() {
+        lists.add(Field::Run, &k.run, id);
+        if k.status >= 400 || k.error.is_some() {
             errors.insert(id, ()).map_err(db_err)?;
         }
     }
-    Ok(())
+    lists.write(tx)?;
+    Ok(Ok(()))
 }
 
-/// Deletes up to `max` rows that started before `before_ms`, with their content and index
-/// entries; says how many went. Called in small batches so appends never wait long.
+/// Deletes up to `max` rows that started before `before_ms`, with their content, and the
+/// index lists that hold only older rows; says how many rows went. Called in small batches so
+/// appends never wait long.
 pub fn prune(tx: &WriteTransaction, before_ms: u64, max: usize) -> Result<usize, StoreError> {
     let mut log = tx.open_table(LOG).map_err(db_err)?;
     let end = RequestId::floor(before_ms).0;
     let mut ids = Vec::new();
-    let mut old = Vec::new();
     for row in log.range(..end).map_err(db_err)?.take(max) {
-        let (k, v) = row.map_err(db_err)?;
-        ids.push(k.value());
-        // A row that cannot be read is still deleted; its index entries stay, harmless.
-        if let Ok(r) = serde_json::from_slice::<LogRow>(v.value()) {
-            old.push(r);
-        }
+        ids.push(row.map_err(db_err)?.0.value());
     }
     let mut content = tx.open_table(LOG_CONTENT).map_err(db_err)?;
-    let mut by_provider = tx.open_table(BY_PROVIDER).map_err(db_err)?;
-    let mut by_model = tx.open_table(BY_MODEL).map_err(db_err)?;
-    let mut by_session = tx.open_table(BY_SESSION).map_err(db_err)?;
-    let mut by_run = tx.open_table(BY_RUN).map_err(db_err)?;
     let mut errors = tx.open_table(ERRORS).map_err(db_err)?;
-    for row in &old {
-        let id = row.id.0;
-        by_provider
-            .remove((row.provider.as_str(), id))
-            .map_err(db_err)?;
-        by_model
-            .remove((row.upstream_model.as_str(), id))
-            .map_err(db_err)?;
-        by_model
-            .remove((row.requested_model.as_str(), id))
-            .map_err(db_err)?;
-        if let Some(s) = &row.session {
-            by_session.remove((s.as_str(), id)).map_err(db_err)?;
-        }
-        by_run.remove((row.run.as_str(), id)).map_err(db_err)?;
-    }
     for id in &ids {
         log.remove(*id).map_err(db_err)?;
         content.remove(*id).map_err(db_err)?;
         errors.remove(*id).map_err(db_err)?;
+    }
+    if ids.len() < max {
+        log_index::prune(tx, end)?;
     }
     Ok(ids.len())
 }
@@ -431,12 +443,12 @@ pub fn scan(
     };
     // The index that narrows most: session, run, errors, model, provider, else time.
     let index = if let Some(s) = &query.session {
-        Some((BY_SESSION, s.as_str()))
+        Some((Field::Session, s.as_str()))
     } else {
-        query.run.as_deref().map(|r| (BY_RUN, r))
+        query.run.as_deref().map(|r| (Field::Run, r))
     };
-    if let Some((def, value)) = index {
-        return walk_index(tx, def, value, low, high, query.oldest_first, consider);
+    if let Some((field, value)) = index {
+        return log_index::walk(tx, field, value, (low, high), query.oldest_first, consider);
     }
     if query.status == Some(StatusFilter::Error) {
         let errors = tx.open_table(ERRORS).map_err(db_err)?;
@@ -447,34 +459,18 @@ pub fn scan(
             consider,
         );
     }
-    if let Some(m) = &query.model {
-        return walk_index(tx, BY_MODEL, m, low, high, query.oldest_first, consider);
-    }
-    if let Some(p) = &query.provider {
-        return walk_index(tx, BY_PROVIDER, p, low, high, query.oldest_first, consider);
+    let index = match (&query.model, &query.provider) {
+        (Some(m), _) => Some((Field::Model, m.as_str())),
+        (None, Some(p)) => Some((Field::Provider, p.as_str())),
+        (None, None) => None,
+    };
+    if let Some((field, value)) = index {
+        return log_index::walk(tx, field, value, (low, high), query.oldest_first, consider);
     }
     let range = log.range(low..=high).map_err(db_err)?;
     walk(
         range.map(|r| r.map(|(k, _)| k.value())),
         query.oldest_first,
-        consider,
-    )
-}
-
-fn walk_index(
-    tx: &redb::ReadTransaction,
-    def: TableDefinition<(&str, u128), ()>,
-    value: &str,
-    low: u128,
-    high: u128,
-    oldest_first: bool,
-    consider: impl FnMut(u128) -> Result<bool, StoreError>,
-) -> Result<(), StoreError> {
-    let table = tx.open_table(def).map_err(db_err)?;
-    let range = table.range((value, low)..=(value, high)).map_err(db_err)?;
-    walk(
-        range.map(|r| r.map(|(k, _)| k.value().1)),
-        oldest_first,
         consider,
     )
 }

@@ -190,10 +190,11 @@ fn pruning_removes_old_rows_with_their_index_entries() {
         &mut chunks,
         &memo,
         &[
-            entry(row(1_000, "groq", "llama", 500), "old"),
-            entry(row(9_000, "groq", "llama", 200), "new"),
+            Incoming::of(&entry(row(1_000, "groq", "llama", 500), "old")).unwrap(),
+            Incoming::of(&entry(row(9_000, "groq", "llama", 200), "new")).unwrap(),
         ],
     )
+    .unwrap()
     .unwrap();
     drop(chunks);
     assert_eq!(prune(&tx, 5_000, 100).unwrap(), 1);

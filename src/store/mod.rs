@@ -8,6 +8,7 @@ pub mod client;
 pub mod content;
 pub mod file;
 pub mod keys;
+pub mod log_index;
 pub mod logs;
 pub mod owner;
 pub mod prices;
@@ -30,7 +31,7 @@ use wire::{Event, Reply, Request};
 const THINKING_KEY: &str = "thinking_key";
 
 /// The schema this build writes (2: the request log).
-pub const SCHEMA_VERSION: u64 = 2;
+pub const SCHEMA_VERSION: u64 = 3;
 /// The owner's socket in the data dir.
 pub const SOCKET_NAME: &str = "bgw.sock";
 

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use super::content::{ChunkMemo, ChunkWrites};
 use super::file::{File, Opened};
-use super::logs::{self, Entry, LogRow};
+use super::logs::{self, Incoming, LogRow};
 use super::settings::Settings;
 use super::stats::Fold;
 use super::wire::{self, Event, PROTOCOL, Reply, Request};
@@ -45,7 +45,7 @@ const GROUP_ROWS: usize = 2_000;
 
 /// An append waiting for its commit.
 struct Job {
-    entries: Vec<Entry>,
+    entries: Vec<Incoming>,
     /// Someone waits on this answer: commit without waiting for more.
     now: bool,
     /// Whether the rows were written (false: their recipes name chunks the store does not
@@ -406,41 +406,42 @@ fn write_loop(shared: &Shared, jobs: &Receiver<Job>) {
 }
 
 fn commit_group(shared: &Shared, memo: &mut ChunkMemo, group: Vec<Job>) {
-    let result = (|| -> Result<Vec<bool>, StoreError> {
+    let result = (|| -> Result<Vec<Result<bool, String>>, StoreError> {
         let tx = shared.file.db.begin_write().map_err(db_err)?;
         let mut chunks = ChunkWrites::open(&tx, super::now_ms())?;
-        let mut written = Vec::with_capacity(group.len());
+        let mut outcomes = Vec::with_capacity(group.len());
         for job in &group {
             let recipes = job
                 .entries
                 .iter()
                 .filter_map(|e| e.content.as_ref().map(|c| &c.request[..]));
-            let whole = chunks.holds_all(memo, recipes)?;
-            if whole {
-                logs::insert(&tx, &mut chunks, memo, &job.entries)?;
-            }
-            written.push(whole);
+            outcomes.push(if chunks.holds_all(memo, recipes)? {
+                logs::insert(&tx, &mut chunks, memo, &job.entries)?.map(|()| true)
+            } else {
+                Ok(false)
+            });
         }
         let changed = chunks.into_changed();
         tx.commit().map_err(db_err)?;
         memo.learn(changed);
-        Ok(written)
+        Ok(outcomes)
     })();
     for (i, job) in group.iter().enumerate() {
         let _ = job.done.send(match &result {
-            Ok(written) => Ok(written[i]),
+            Ok(outcomes) => outcomes[i].clone(),
             Err(e) => Err(e.to_string()),
         });
     }
     // Rows go only to those following the log (`bgw logs -f`), copied only when there are any.
-    if let Ok(written) = &result
+    if let Ok(outcomes) = &result
         && shared.anyone_wants_rows()
     {
         let rows: Vec<LogRow> = group
             .into_iter()
-            .zip(written)
-            .filter(|(_, w)| **w)
-            .flat_map(|(j, _)| j.entries.into_iter().map(|e| e.row))
+            .zip(outcomes)
+            .filter(|(_, w)| w == &&Ok(true))
+            .flat_map(|(j, _)| j.entries)
+            .filter_map(|e| serde_json::from_slice(&e.row).ok())
             .collect();
         shared.broadcast(&Event::Rows(rows));
     }

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 use std::io::{self, IoSlice, Read, Write};
 
-use super::logs::{Content, Entry, LogQuery, LogRow, RawContent, RequestId};
+use super::logs::{Content, Entry, Incoming, LogQuery, LogRow, RawContent, RequestId};
 use super::stats::{StatsBy, StatsRow};
 
 /// Bumped whenever a message changes shape; an owner of another version is asked to retire.
@@ -41,8 +41,8 @@ pub enum Request {
         table: String,
         key: String,
     },
-    /// Rows to keep; answered once they are on disk. The content of each row marked `content`
-    /// follows as two blobs, request then response.
+    /// Rows to keep; answered once they are on disk. Each row follows as a blob of its JSON,
+    /// then, when marked `content`, two more: the request's recipe and the response.
     Append {
         entries: Vec<EntryHead>,
         /// Commit without waiting for other writers' rows (someone waits on this answer).
@@ -72,81 +72,68 @@ pub enum Request {
     Retire,
 }
 
-/// A row of [`Request::Append`], and whether its content follows.
+/// A row of [`Request::Append`]: whether its content follows its JSON.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct EntryHead {
-    pub row: LogRow,
     pub content: bool,
     #[serde(default)]
     pub sse: bool,
 }
 
-/// [`Request::Append`] over borrowed rows: it serializes the same, so a writer can send one
-/// batch again (to the next owner) without copying it.
-#[derive(Debug, Serialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
-enum AppendRef<'a> {
-    Append {
-        entries: Vec<EntryHeadRef<'a>>,
-        now: bool,
-    },
-}
-
-#[derive(Debug, Serialize)]
-struct EntryHeadRef<'a> {
-    row: &'a LogRow,
-    content: bool,
-    sse: bool,
-}
-
-/// Writes an append of `entries`, their content as blobs.
+/// Writes an append of `entries`: each row's JSON and its content as blobs.
 pub fn send_append(w: &mut impl Write, entries: &[Entry], now: bool) -> io::Result<()> {
-    let msg = AppendRef::Append {
+    let msg = Request::Append {
         now,
         entries: entries
             .iter()
-            .map(|e| EntryHeadRef {
-                row: &e.row,
+            .map(|e| EntryHead {
                 content: e.content.is_some(),
                 sse: e.content.as_ref().is_some_and(|c| c.response_is_sse),
             })
             .collect(),
     };
-    let blobs: Vec<&[u8]> = entries
+    let rows: Vec<Vec<u8>> = entries
         .iter()
-        .filter_map(|e| e.content.as_ref())
-        .flat_map(|c| [&c.request[..], &c.response[..]])
-        .collect();
+        .map(|e| serde_json::to_vec(&e.row))
+        .collect::<Result<_, _>>()
+        .map_err(io::Error::other)?;
+    let mut blobs: Vec<&[u8]> = Vec::with_capacity(3 * entries.len());
+    for (e, row) in entries.iter().zip(&rows) {
+        blobs.push(row);
+        if let Some(c) = &e.content {
+            blobs.push(&c.request);
+            blobs.push(&c.response);
+        }
+    }
     send_with(w, &msg, &blobs)
 }
 
-/// The entries of a received append, their content taken from `blobs` in order.
-pub fn entries(heads: Vec<EntryHead>, blobs: Vec<Vec<u8>>) -> io::Result<Vec<Entry>> {
+/// The rows of a received append, taken from `blobs` in order.
+pub fn entries(heads: Vec<EntryHead>, blobs: Vec<Vec<u8>>) -> io::Result<Vec<Incoming>> {
     let mut blobs = blobs.into_iter();
+    let short = || {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            "an append lacks the rows or the content it announces",
+        )
+    };
     heads
         .into_iter()
         .map(|h| {
+            let row = blobs.next().ok_or_else(short)?;
             let content = if h.content {
-                match (blobs.next(), blobs.next()) {
-                    (Some(request), Some(response)) => Some(RawContent {
-                        request: request.into(),
-                        response: response.into(),
-                        response_is_sse: h.sse,
-                    }),
-                    _ => {
-                        return Err(io::Error::new(
-                            io::ErrorKind::InvalidData,
-                            "an append lacks the content it announces",
-                        ));
-                    }
-                }
+                let (Some(request), Some(response)) = (blobs.next(), blobs.next()) else {
+                    return Err(short());
+                };
+                Some(RawContent {
+                    request: request.into(),
+                    response: response.into(),
+                    response_is_sse: h.sse,
+                })
             } else {
                 None
             };
-            Ok(Entry {
-                row: h.row,
-                content,
-            })
+            Ok(Incoming { row, content })
         })
         .collect()
 }
@@ -244,7 +231,7 @@ pub fn receive_with<T: for<'de> Deserialize<'de>>(
         serde_json::from_slice(&body).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
     r.read_exact(&mut len)?;
     let count = u32::from_be_bytes(len) as usize;
-    // Two blobs per row at most, and a batch holds far fewer rows than this.
+    // Three blobs per row at most, and a batch holds far fewer rows than this.
     if count > 1 << 16 {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
