@@ -30,15 +30,16 @@ pub fn model_span(body: &[u8]) -> Option<(usize, usize)> {
     }
 }
 
-/// The byte range of each element of the top-level arrays whose keys are in `keys` (a value
-/// that is not an array counts as one element), in body order. The request log stores each
-/// tool, system block and message once however many requests repeat it, and these are its
-/// pieces. `known` gives the end of an element already known to start at an offset (the same
-/// bytes were scanned in an earlier body), which is then skipped unread. `None` when the body
-/// is not a plain JSON object.
+/// The byte range of each element of the top-level arrays whose keys are in `split` (a value
+/// that is not an array counts as one element) and of the top-level values whose keys are in
+/// `whole`, in body order. The request log stores each message, the tools and the system
+/// prompt once however many requests repeat them, and these are its pieces. `known` gives the
+/// end of an element already known to start at an offset (the same bytes were scanned in an
+/// earlier body), which is then skipped unread. `None` when the body is not a plain JSON object.
 pub fn element_spans(
     body: &[u8],
-    keys: &[&[u8]],
+    split: &[&[u8]],
+    whole: &[&[u8]],
     known: impl Fn(usize) -> Option<usize>,
 ) -> Option<Vec<(usize, usize)>> {
     let mut s = Scanner { b: body, i: 0 };
@@ -56,9 +57,9 @@ pub fn element_spans(
         s.eat(b':')?;
         s.ws();
         let name = &body[key.0 + 1..key.1 - 1];
-        if !keys.contains(&name) {
+        if !split.contains(&name) && !whole.contains(&name) {
             s.value()?;
-        } else if s.b.get(s.i) == Some(&b'[') {
+        } else if split.contains(&name) && s.b.get(s.i) == Some(&b'[') {
             s.i += 1;
             s.ws();
             if s.b.get(s.i) == Some(&b']') {
@@ -199,9 +200,12 @@ mod tests {
     }
 
     fn elements(body: &str) -> Option<Vec<&str>> {
-        let spans = element_spans(body.as_bytes(), &[b"messages", b"tools", b"system"], |_| {
-            None
-        })?;
+        let spans = element_spans(
+            body.as_bytes(),
+            &[b"messages", b"tools", b"system"],
+            &[],
+            |_| None,
+        )?;
         Some(spans.into_iter().map(|(a, b)| &body[a..b]).collect())
     }
 
@@ -225,12 +229,24 @@ mod tests {
     }
 
     #[test]
+    fn a_value_named_whole_is_one_element() {
+        let body = r#"{"system":[{"a":1},{"b":2}],"tools":[1]}"#;
+        let spans = element_spans(body.as_bytes(), &[], &[b"system"], |_| None).unwrap();
+        let got: Vec<&str> = spans.into_iter().map(|(a, b)| &body[a..b]).collect();
+        assert_eq!(got, [r#"[{"a":1},{"b":2}]"#]);
+    }
+
+    #[test]
     fn a_known_element_is_skipped_to_the_end_it_is_said_to_have() {
         let body = r#"{"tools":[{"a":1},{"b":2}]}"#;
         // Told the first element ends one byte early: the rest no longer parses.
-        let spans = element_spans(body.as_bytes(), &[b"tools"], |at| (at == 10).then_some(16));
+        let spans = element_spans(body.as_bytes(), &[b"tools"], &[], |at| {
+            (at == 10).then_some(16)
+        });
         assert_eq!(spans, None);
-        let spans = element_spans(body.as_bytes(), &[b"tools"], |at| (at == 10).then_some(17));
+        let spans = element_spans(body.as_bytes(), &[b"tools"], &[], |at| {
+            (at == 10).then_some(17)
+        });
         assert_eq!(spans, Some(vec![(10, 17), (18, 25)]));
     }
 

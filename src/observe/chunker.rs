@@ -10,10 +10,14 @@ use std::time::{Duration, Instant};
 use crate::messages::scan::element_spans;
 use crate::store::content::{RecipeWriter, SEEN_SLACK_MS};
 
-/// The top-level arrays whose elements Claude Code repeats from turn to turn.
-const REPEATED: [&[u8]; 3] = [b"tools", b"system", b"messages"];
+/// What Claude Code repeats from turn to turn: each message of the conversation so far, and
+/// its tools and system prompt (whole: a piece named costs its hash in every row).
+const MESSAGES: [&[u8]; 1] = [b"messages"];
+const WHOLE: [&[u8]; 2] = [b"tools", b"system"];
 /// Smaller elements stay literal: a chunk's name and bookkeeping would cost more than them.
-const MIN_CHUNK: usize = 256;
+/// The bytes between elements become a chunk too when they are this long (the settings
+/// after the tools: metadata, thinking, output_config…, the same in every turn).
+const MIN_CHUNK: usize = 128;
 /// Pieces remembered at most; past it the memory starts again (bytes are then sent once more).
 const MEMO_MAX: usize = 100_000;
 /// How long a confirmed piece is trusted to be stored. The store keeps a chunk at least as
@@ -27,8 +31,8 @@ const RECENT: usize = 8;
 #[derive(Debug)]
 pub struct Cut {
     body: Bytes,
-    /// Start and end of each element of the repeated arrays, in order, with its hash when it
-    /// is long enough to be a chunk; the bytes between are literal.
+    /// Start and end of each element (and of each long run between elements), in order, with
+    /// its hash when it is long enough to be a chunk; the bytes between are literal.
     elements: Vec<(usize, usize, Option<u128>)>,
 }
 
@@ -132,8 +136,20 @@ impl Chunker {
             }
         }
         let known = |at: usize| best.as_ref().and_then(|m| m.element(at)).map(|e| e.0);
-        let spans = element_spans(&body, &REPEATED, known).unwrap_or_default();
-        let elements = spans
+        let spans = element_spans(&body, &MESSAGES, &WHOLE, known).unwrap_or_default();
+        // The long runs between elements are pieces as well.
+        let mut pieces = Vec::with_capacity(spans.len() * 2 + 1);
+        let mut at = 0;
+        for (a, b) in spans.into_iter().chain([(body.len(), body.len())]) {
+            if a - at >= MIN_CHUNK {
+                pieces.push((at, a));
+            }
+            if b > a {
+                pieces.push((a, b));
+            }
+            at = b;
+        }
+        let elements = pieces
             .into_iter()
             .map(|(a, b)| {
                 let hash = match best.as_ref().and_then(|m| m.element(a)) {

@@ -219,16 +219,12 @@ impl Finished {
         });
         let cut = p.request.map(|body| chunker.cut(body));
         let content = cut.as_ref().map(|cut| {
-            let (response, response_is_sse) = match self.answer {
-                Answer::None => (Bytes::new(), false),
-                Answer::Json(b) => (b, false),
-                Answer::Sse(sse) => (Bytes::from(sse), true),
+            let (response, response_is_sse) = match &self.answer {
+                Answer::None => (&[][..], false),
+                Answer::Json(b) => (&b[..], false),
+                Answer::Sse(sse) => (&sse[..], true),
             };
-            RawContent {
-                request: chunker.recipe(cut),
-                response,
-                response_is_sse,
-            }
+            RawContent::new(chunker.recipe(cut), response, response_is_sse)
         });
         let entry = Entry {
             row: LogRow {

@@ -38,7 +38,8 @@ pub struct Content {
 }
 
 /// A request and its response as they travel to the store: the request as a recipe
-/// ([`RecipeWriter`]), the response raw, so 50 KB bodies are never escaped into JSON and back.
+/// ([`RecipeWriter`]), the response LZ4-compressed (its length first), so bodies are never
+/// escaped into JSON and back.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RawContent {
     pub request: Bytes,
@@ -49,15 +50,20 @@ pub struct RawContent {
 }
 
 impl RawContent {
-    /// Content whose request is kept whole, as one literal (no chunk shared with others).
-    pub fn whole(request: &[u8], response: Bytes, response_is_sse: bool) -> RawContent {
-        let mut recipe = RecipeWriter::with_capacity(request.len());
-        recipe.literal(request);
+    /// Content of a request given by its `recipe`, and of its `response` (compressed here).
+    pub fn new(recipe: Bytes, response: &[u8], response_is_sse: bool) -> RawContent {
         RawContent {
-            request: recipe.finish(),
-            response,
+            request: recipe,
+            response: lz4_flex::compress_prepend_size(response).into(),
             response_is_sse,
         }
+    }
+
+    /// Content whose request is kept whole, as one literal (no chunk shared with others).
+    pub fn whole(request: &[u8], response: &[u8], response_is_sse: bool) -> RawContent {
+        let mut recipe = RecipeWriter::with_capacity(request.len());
+        recipe.literal(request);
+        RawContent::new(recipe.finish(), response, response_is_sse)
     }
 
     /// Bytes in all.
@@ -325,7 +331,7 @@ impl<'t> ChunkWrites<'t> {
 pub struct ChunksWritten(HashMap<u128, u64>);
 
 /// The stored form of a row's content: a kind byte (2, or 3 when the response is SSE), the
-/// recipe's length (u32, little-endian), the recipe, the response.
+/// recipe's length (u32, little-endian), the recipe, the response (compressed).
 pub fn stored(recipe: &[u8], response: &[u8], sse: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(5 + recipe.len() + response.len());
     out.push(if sse { 3 } else { 2 });
@@ -397,14 +403,18 @@ impl ChunkReader {
                 .ok_or_else(damaged)?,
         ) as usize;
         let first = stored.get(5..5 + len).ok_or_else(damaged)?;
-        let response = stored.get(5 + len..).ok_or_else(damaged)?.to_vec();
+        let response = stored.get(5 + len..).ok_or_else(damaged)?;
         match kind {
-            // Before recipes (a schema-1 log): the request whole.
-            0 | 1 => Ok((first.to_vec(), response, kind == 1)),
+            // Before recipes (a schema-2 log): the request whole, the response as it was.
+            0 | 1 => Ok((first.to_vec(), response.to_vec(), kind == 1)),
             2 | 3 => {
                 let mut request = Vec::with_capacity(first.len() * 8);
                 self.rebuild(first, &mut request)?;
-                Ok((request, response, kind == 3))
+                Ok((
+                    request,
+                    decompress(response).ok_or_else(damaged)?,
+                    kind == 3,
+                ))
             }
             _ => Err(damaged()),
         }
@@ -423,6 +433,18 @@ impl ChunkReader {
             response,
         })
     }
+}
+
+/// Bytes a stored response may claim to hold at most (its length prefix is read before
+/// anything is allocated).
+const MAX_RESPONSE: usize = 1 << 30;
+
+fn decompress(compressed: &[u8]) -> Option<Vec<u8>> {
+    let len = u32::from_le_bytes(compressed.get(..4)?.try_into().ok()?) as usize;
+    if len > MAX_RESPONSE {
+        return None;
+    }
+    lz4_flex::decompress_size_prepended(compressed).ok()
 }
 
 /// Makes the chunk tables (inside the schema check's transaction).

@@ -41,11 +41,7 @@ fn hash(s: &str) -> u128 {
 fn entry(time_ms: u64, recipe: Bytes) -> Entry {
     Entry {
         row: row(time_ms),
-        content: Some(RawContent {
-            request: recipe,
-            response: Bytes::from_static(b"{\"ok\":true}"),
-            response_is_sse: false,
-        }),
+        content: Some(RawContent::new(recipe, b"{\"ok\":true}", false)),
     }
 }
 
@@ -75,7 +71,9 @@ fn a_chunk_shared_by_requests_is_stored_once_and_each_request_reads_back_whole()
     assert_eq!(store.append(&[a]).unwrap(), Appended::Written);
     assert_eq!(store.append(&[b, c]).unwrap(), Appended::Written);
     for (id, want) in ids.iter().zip([&first, &second, &third]) {
-        assert_eq!(&store.log_content(*id).unwrap().unwrap().request, want);
+        let content = store.log_content(*id).unwrap().unwrap();
+        assert_eq!(&content.request, want);
+        assert_eq!(content.response, "{\"ok\":true}");
     }
     let found = store
         .logs(&LogQuery {
@@ -112,7 +110,7 @@ fn a_chunk_named_but_not_held_makes_the_sender_send_its_bytes() {
     let (_, by_name) = recipe("x", true);
     let e = entry(1_000, by_name);
     let id = e.row.id;
-    let plain = entry(1_001, RawContent::whole(b"{}", Bytes::new(), false).request);
+    let plain = entry(1_001, RawContent::whole(b"{}", b"", false).request);
     // Nothing of the append is written, not even its other rows.
     assert_eq!(store.append(&[plain, e]).unwrap(), Appended::SendChunks);
     assert!(store.logs(&LogQuery::default()).unwrap().is_empty());

@@ -182,7 +182,7 @@ impl LogRow {
 /// parsed whole on the store's one writer thread), and its content.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Incoming {
-    pub row: Vec<u8>,
+    pub row: bytes::Bytes,
     pub content: Option<RawContent>,
 }
 
@@ -190,7 +190,7 @@ impl Incoming {
     /// The form `entry` reaches the store in.
     pub fn of(entry: &Entry) -> Result<Incoming, serde_json::Error> {
         Ok(Incoming {
-            row: serde_json::to_vec(&entry.row)?,
+            row: serde_json::to_vec(&entry.row)?.into(),
             content: entry.content.clone(),
         })
     }
@@ -341,7 +341,7 @@ pub fn insert(
     let mut lists = Lists::default();
     for (row, k) in rows.iter().zip(&keys) {
         let id = k.id.0;
-        log.insert(id, row.row.as_slice()).map_err(db_err)?;
+        log.insert(id, &row.row[..]).map_err(db_err)?;
         // A recipe that cannot be read is a gateway's bug; the row is kept without it.
         if let Some(c) = &row.content
             && let Some(recipe) = chunks.put(memo, &c.request)?

@@ -35,11 +35,7 @@ fn row(time_ms: u64, provider: &str, model: &str, status: u16) -> LogRow {
 fn entry(row: LogRow, request: &str) -> Entry {
     Entry {
         row,
-        content: Some(RawContent::whole(
-            request.as_bytes(),
-            bytes::Bytes::from_static(b"{}"),
-            false,
-        )),
+        content: Some(RawContent::whole(request.as_bytes(), b"{}", false)),
     }
 }
 
@@ -269,7 +265,7 @@ fn a_streamed_answer_reads_back_as_the_message_it_spelled() {
         row: r,
         content: Some(RawContent::whole(
             b"{\"model\":\"openai/gpt-5\"}",
-            bytes::Bytes::from_static(sse.as_bytes()),
+            sse.as_bytes(),
             true,
         )),
     };

@@ -217,7 +217,11 @@ fn serve_connection(shared: &Shared, stream: &UnixStream) {
     }
 }
 
-fn answer(shared: &Shared, request: Request, blobs: Vec<Vec<u8>>) -> Result<Reply, StoreError> {
+fn answer(
+    shared: &Shared,
+    request: Request,
+    blobs: Vec<bytes::Bytes>,
+) -> Result<Reply, StoreError> {
     let file = &shared.file;
     Ok(match request {
         Request::Hello { .. } => Reply::Welcome {
