@@ -201,3 +201,49 @@ pub fn make_private_dir(dir: &Path) -> Result<(), StoreError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open(dir: &Path) -> File {
+        match File::open(dir).unwrap() {
+            Opened::Mine(f) => f,
+            Opened::Taken => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn a_schema_2_file_keeps_its_indexed_rows_when_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let old: TableDefinition<(&str, u128), ()> = TableDefinition::new("log_by_provider");
+        {
+            let f = open(dir.path());
+            let tx = f.db.begin_write().unwrap();
+            tx.open_table(META)
+                .unwrap()
+                .insert("schema_version", 2)
+                .unwrap();
+            tx.open_table(old).unwrap().insert(("groq", 7), ()).unwrap();
+            tx.commit().unwrap();
+        }
+        let f = open(dir.path());
+        assert_eq!(f.schema_version().unwrap(), SCHEMA_VERSION);
+        let tx = f.db.begin_read().unwrap();
+        assert!(tx.open_table(old).is_err());
+        let mut ids = Vec::new();
+        super::super::log_index::walk(
+            &tx,
+            super::super::log_index::Field::Provider,
+            "groq",
+            (0, u128::MAX),
+            false,
+            |id| {
+                ids.push(id);
+                Ok(true)
+            },
+        )
+        .unwrap();
+        assert_eq!(ids, [7]);
+    }
+}
