@@ -4,6 +4,10 @@
 //! directly, one request at a time), requests per second under concurrency, for the
 //! ~50 KB Claude Code request streamed and not, and bgw's RSS at idle and with 50
 //! concurrent streams open. Run with `cargo bench --bench load`.
+//!
+//! The request log's cost: the same load through three gateways on one store (log off, log
+//! with content, rows only), taking turns, each request's newest message its own; then every
+//! row must be in the store. `BGW_BENCH_ONLY=log` runs that part alone.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

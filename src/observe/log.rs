@@ -543,4 +543,40 @@ mod tests {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+
+    /// Logs a request with `body` and content kept; its id once it is on disk.
+    fn logged(log: &RequestLog, body: &Bytes) -> RequestId {
+        let mut pending = Pending::start(&http::HeaderMap::new(), true);
+        pending.body(body, "openai/gpt-5");
+        let id = pending.id();
+        let answer = Answer::Json(Bytes::from_static(b"{\"ok\":true}"));
+        log.submit(pending.finish(200, None, Usage::default(), answer));
+        assert_eq!(log.flush(Duration::from_secs(10)), 0, "{:?}", log.trouble());
+        id
+    }
+
+    #[test]
+    fn a_store_that_lost_the_pieces_a_gateway_sent_before_gets_them_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let store = Store::new(&data);
+        let log = RequestLog::start(&store, true);
+        let tools = format!(r#"[{{"name":"Read","description":"{}"}}]"#, "r".repeat(500));
+        let body = |text: &str| {
+            Bytes::from(format!(
+                r#"{{"model":"openai/gpt-5","messages":[{{"role":"user","content":"{text}"}}],"tools":{tools}}}"#
+            ))
+        };
+        logged(&log, &body("first"));
+        // The data dir goes (its owner leaves with it); the gateway still thinks the store
+        // holds the tools, and names them without their bytes.
+        std::fs::remove_dir_all(&data).unwrap();
+        // The owner looks for its socket every 100 ms.
+        std::thread::sleep(Duration::from_millis(500));
+        let second = body("second");
+        let id = logged(&log, &second);
+        let content = store.log_content(id).unwrap().unwrap();
+        assert_eq!(content.request.as_bytes(), &second[..]);
+        assert_eq!(content.response, "{\"ok\":true}");
+    }
 }

@@ -205,6 +205,12 @@ fn serve_connection(shared: &Shared, stream: &UnixStream) {
             Ok(Some(r)) => r,
             _ => return,
         };
+        // A leaving owner hangs up rather than answer: the client sends the request again to
+        // the next owner (every request is safe to repeat), instead of hearing "closing" for
+        // as long as this process lives.
+        if shared.stopping.load(Ordering::Acquire) {
+            return;
+        }
         shared.touch();
         if let Request::Watch { rows } = request {
             watch(shared, stream, rows);
