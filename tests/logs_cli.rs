@@ -443,3 +443,37 @@ async fn follow_hears_every_gateway_and_outlives_the_store_owner() {
     assert_eq!(follower.next_id(), later);
     assert_ne!(owner_pid(dir), owner);
 }
+
+/// A real Claude Code request, sent to OpenAI's mock.
+fn claude_code_turn(file: &str) -> Value {
+    let path = format!("tests/fixtures/claude_code/{file}");
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    v["model"] = "openai/gpt-4o".into();
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_turn_of_a_claude_code_conversation_reads_back_whole() {
+    let mock = openai_mock().await;
+    let gw = Bgw::keyed("openai", Some("sk-test-000000000000"), &mock.at("/v1"));
+    let dir = gw.data_dir().to_owned();
+    // The second turn repeats the first's tools, system prompt and message, and adds two:
+    // the log keeps what repeats once, and each request must still read back as it was sent.
+    let turns = [
+        claude_code_turn("request_first_turn.json"),
+        claude_code_turn("request_tool_result.json"),
+    ];
+    let mut ids = Vec::new();
+    for turn in &turns {
+        ids.push(send(&gw, turn).await);
+    }
+    wait_for_rows(&dir, 2);
+    for (id, sent) in ids.iter().zip(&turns) {
+        let whole: Value =
+            serde_json::from_str(&ok(&dir, &["logs", "show", id, "--json"])).unwrap();
+        assert_eq!(&whole["request"], sent, "request {id}");
+    }
+    // A tool's name, kept once for both requests, finds both.
+    let found = ok(&dir, &["logs", "--search", "ScheduleWakeup", "--json"]);
+    assert_eq!(found.lines().count(), 2, "{found}");
+}
