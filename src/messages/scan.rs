@@ -12,11 +12,7 @@ pub fn model_span(body: &[u8]) -> Option<(usize, usize)> {
     s.ws();
     s.eat(b'{')?;
     loop {
-        s.ws();
-        let key = s.string()?;
-        s.ws();
-        s.eat(b':')?;
-        s.ws();
+        let key = s.key()?;
         if &body[key.0..key.1] == b"\"model\"" {
             let value = s.string()?;
             return Some(value);
@@ -51,11 +47,7 @@ pub fn element_spans(
         return Some(spans);
     }
     loop {
-        s.ws();
-        let key = s.string()?;
-        s.ws();
-        s.eat(b':')?;
-        s.ws();
+        let key = s.key()?;
         let name = &body[key.0 + 1..key.1 - 1];
         if !split.contains(&name) && !whole.contains(&name) {
             s.value()?;
@@ -113,6 +105,16 @@ impl Scanner<'_> {
         let c = *self.b.get(self.i)?;
         self.i += 1;
         Some(c)
+    }
+
+    /// An object's key and its colon; the key's range with quotes.
+    fn key(&mut self) -> Option<(usize, usize)> {
+        self.ws();
+        let key = self.string()?;
+        self.ws();
+        self.eat(b':')?;
+        self.ws();
+        Some(key)
     }
 
     fn eat(&mut self, c: u8) -> Option<()> {

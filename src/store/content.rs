@@ -65,16 +65,6 @@ impl RawContent {
         recipe.literal(request);
         RawContent::new(recipe.finish(), response, response_is_sse)
     }
-
-    /// Bytes in all.
-    pub fn len(&self) -> usize {
-        self.request.len() + self.response.len()
-    }
-
-    /// Whether both are empty.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// Builds a recipe: `0` len bytes (literal), `1` hash len bytes (a chunk, with its bytes),

@@ -51,10 +51,7 @@ fn count(file: &File, def: TableDefinition<u128, &[u8]>) -> u64 {
 }
 
 fn own(dir: &std::path::Path) -> File {
-    match File::open(dir).unwrap() {
-        Opened::Mine(f) => f,
-        Opened::Taken => unreachable!(),
-    }
+    crate::store::file::open_in_test(dir)
 }
 
 #[test]

@@ -202,15 +202,22 @@ pub fn make_private_dir(dir: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// The store file in `dir`, opened by a test that knows no owner holds it.
+#[cfg(test)]
+pub fn open_in_test(dir: &Path) -> File {
+    match File::open(dir) {
+        Ok(Opened::Mine(f)) => f,
+        Ok(Opened::Taken) => panic!("another process holds the store in {}", dir.display()),
+        Err(e) => panic!("cannot open the store in {}: {e}", dir.display()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn open(dir: &Path) -> File {
-        match File::open(dir).unwrap() {
-            Opened::Mine(f) => f,
-            Opened::Taken => unreachable!(),
-        }
+        open_in_test(dir)
     }
 
     #[test]

@@ -235,15 +235,8 @@ pub fn migrate(tx: &WriteTransaction) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::file::{File, Opened};
+    use crate::store::file::{File, open_in_test as file};
     use redb::ReadableDatabase;
-
-    fn file(dir: &std::path::Path) -> File {
-        match File::open(dir).unwrap() {
-            Opened::Mine(f) => f,
-            Opened::Taken => unreachable!(),
-        }
-    }
 
     fn append(file: &File, ids: &[(&str, u128)]) {
         let tx = file.db.begin_write().unwrap();

@@ -186,6 +186,7 @@ pub struct Incoming {
     pub content: Option<RawContent>,
 }
 
+#[cfg(test)]
 impl Incoming {
     /// The form `entry` reaches the store in.
     pub fn of(entry: &Entry) -> Result<Incoming, serde_json::Error> {

@@ -174,10 +174,7 @@ fn pruning_removes_old_rows_with_their_index_entries() {
             entry(row(9_000, "groq", "llama", 200), "new"),
         ])
         .unwrap();
-    let file = match crate::store::file::File::open(&dir.path().join("other")).unwrap() {
-        crate::store::file::Opened::Mine(f) => f,
-        crate::store::file::Opened::Taken => unreachable!(),
-    };
+    let file = crate::store::file::open_in_test(&dir.path().join("other"));
     let tx = file.db.begin_write().unwrap();
     let memo = crate::store::content::ChunkMemo::default();
     let mut chunks = crate::store::content::ChunkWrites::open(&tx, 9_000).unwrap();

@@ -436,20 +436,17 @@ fn commit_group(shared: &Shared, memo: &mut ChunkMemo, group: Vec<Job>) {
         memo.learn(changed);
         Ok(outcomes)
     })();
-    for (i, job) in group.iter().enumerate() {
-        let _ = job.done.send(match &result {
-            Ok(outcomes) => outcomes[i].clone(),
-            Err(e) => Err(e.to_string()),
-        });
+    let committed = result.is_ok();
+    let outcomes = result.unwrap_or_else(|e| vec![Err(e.to_string()); group.len()]);
+    for (job, outcome) in group.iter().zip(&outcomes) {
+        let _ = job.done.send(outcome.clone());
     }
     // Rows go only to those following the log (`bgw logs -f`), copied only when there are any.
-    if let Ok(outcomes) = &result
-        && shared.anyone_wants_rows()
-    {
+    if committed && shared.anyone_wants_rows() {
         let rows: Vec<LogRow> = group
             .into_iter()
             .zip(outcomes)
-            .filter(|(_, w)| w == &&Ok(true))
+            .filter(|(_, w)| *w == Ok(true))
             .flat_map(|(j, _)| j.entries)
             .filter_map(|e| serde_json::from_slice(&e.row).ok())
             .collect();
