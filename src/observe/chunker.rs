@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::messages::scan::element_spans;
-use crate::store::content::{RecipeWriter, SEEN_SLACK_MS};
+use crate::store::content::RecipeWriter;
 
 /// What Claude Code repeats from turn to turn: each message of the conversation so far, and
 /// its tools and system prompt (whole: a piece named costs its hash in every row).
@@ -21,8 +21,9 @@ const MIN_CHUNK: usize = 128;
 /// Pieces remembered at most; past it the memory starts again (bytes are then sent once more).
 const MEMO_MAX: usize = 100_000;
 /// How long a confirmed piece is trusted to be stored. The store keeps a chunk at least as
-/// long as the rows that use it and this much more, so within it no round trip is wasted.
-const TRUST: Duration = Duration::from_millis(SEEN_SLACK_MS / 2);
+/// long as the rows that use it (days), so within it no round trip is wasted; past it, a
+/// piece pruned or lost is sent again without a refusal first.
+const TRUST: Duration = Duration::from_secs(30 * 60);
 
 /// Bodies whose cuts are kept to cut the next ones from.
 const RECENT: usize = 8;

@@ -2,33 +2,53 @@
 //!
 //! Claude Code sends its tools, its system prompt and the whole conversation again with every
 //! turn: of a 50 KB body, a few hundred bytes are new. So a body travels and is kept as a
-//! recipe: literal bytes, and chunks (a tool, a system block, a message) named by their hash
-//! and stored once in `log_chunks`, however many requests repeat them. A gateway sends a
-//! chunk's bytes only until the store has confirmed it holds them.
+//! recipe: literal bytes, and chunks (a tool, a system block, a message). On the way to the
+//! store a chunk is named by its hash, and a gateway sends a chunk's bytes only until the
+//! store has confirmed it holds them. The store keeps each chunk once in `log_pieces`, under
+//! a key that grows with time (so writing one appends to the table, where a hash key would
+//! land on a random page), and the kept recipe names chunks by key.
 //!
-//! A chunk is deleted when no row can still use it: each chunk records when it was last used,
-//! to within [`SEEN_SLACK`] (so a busy chunk is not rewritten on every request), and pruning
-//! deletes those last used a slack before the oldest row kept.
+//! A chunk used again more than [`REFRESH_MS`] after it was stored is stored again under a
+//! new key; so a kept row never uses a chunk stored more than that before it, and pruning
+//! deletes chunks by key, oldest first, that long after the rows.
+//!
+//! Schema 3 kept chunks by hash (`log_chunks`, with when each was last used); those recipes
+//! still read, and those chunks are pruned as they were.
 
 use bytes::{BufMut, Bytes};
-use redb::{ReadableTable, Table, TableDefinition, WriteTransaction};
+use redb::{
+    ReadableDatabase, ReadableTable, ReadableTableMetadata, Table, TableDefinition,
+    WriteTransaction,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 use super::{StoreError, db_err};
 
-const CHUNKS: TableDefinition<u128, &[u8]> = TableDefinition::new("log_chunks");
-/// When each chunk was last used (ms since the epoch), to within [`SEEN_SLACK`].
-const CHUNK_SEEN: TableDefinition<u128, u64> = TableDefinition::new("log_chunk_seen");
-/// The same, ordered by time, for pruning.
-const CHUNK_AGE: TableDefinition<(u64, u128), ()> = TableDefinition::new("log_chunk_age");
+/// Chunk bytes by key: the time stored (ms since the epoch) above [`KEY_SEQ_BITS`] bits of count.
+const PIECES: TableDefinition<u64, &[u8]> = TableDefinition::new("log_pieces");
+/// The hash of each chunk, by key (what [`ChunkMemo::load`] reads).
+const PIECE_NAMES: TableDefinition<u64, u128> = TableDefinition::new("log_piece_names");
+const KEY_SEQ_BITS: u32 = 20;
 
-/// How stale a chunk's last-used time may be before it is written again.
-pub const SEEN_SLACK_MS: u64 = 3_600_000;
+/// How long after it was stored a chunk may still be used by key; then it is stored again.
+pub const REFRESH_MS: u64 = 86_400_000;
+
+/// Schema 3's chunks, by hash.
+const LEGACY_CHUNKS: TableDefinition<u128, &[u8]> = TableDefinition::new("log_chunks");
+/// When each schema-3 chunk was last used, to within [`LEGACY_SLACK_MS`].
+const LEGACY_SEEN: TableDefinition<u128, u64> = TableDefinition::new("log_chunk_seen");
+/// The same, ordered by time, for pruning.
+const LEGACY_AGE: TableDefinition<(u64, u128), ()> = TableDefinition::new("log_chunk_age");
+const LEGACY_SLACK_MS: u64 = 3_600_000;
 
 const LITERAL: u8 = 0;
 const CHUNK_WITH_BYTES: u8 = 1;
+/// A chunk by hash: in what a gateway sends, one the store holds; in a kept schema-3 recipe,
+/// one of `log_chunks`.
 const CHUNK: u8 = 2;
+/// A chunk by key, in a kept recipe.
+const STORED: u8 = 3;
 
 /// A request's body and the response as the client saw it (a stream reassembled).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -68,7 +88,8 @@ impl RawContent {
 }
 
 /// Builds a recipe: `0` len bytes (literal), `1` hash len bytes (a chunk, with its bytes),
-/// `2` hash len (a chunk the store holds). Lengths are u32 and hashes u128, little-endian.
+/// `2` hash len (a chunk the store holds); a kept recipe has `3` key len (a chunk by key)
+/// instead. Lengths are u32, keys u64 and hashes u128, little-endian.
 pub struct RecipeWriter(Vec<u8>);
 
 impl RecipeWriter {
@@ -111,6 +132,7 @@ enum Piece<'a> {
         len: u32,
         bytes: Option<&'a [u8]>,
     },
+    Stored(u64),
 }
 
 /// The pieces of `recipe` in order; `None` where it is cut short or unknown.
@@ -134,6 +156,11 @@ fn pieces(recipe: &[u8]) -> impl Iterator<Item = Option<Piece<'_>>> {
                         None
                     };
                     Piece::Chunk { hash, len, bytes }
+                }
+                STORED => {
+                    let key = u64::from_le_bytes(take(&mut s, 8)?.try_into().ok()?);
+                    take(&mut s, 4)?;
+                    Piece::Stored(key)
                 }
                 _ => return None,
             };
@@ -159,62 +186,98 @@ fn take<'a>(s: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
     Some(a)
 }
 
-/// What the owner knows of chunks across commits: which exist, and when each was last
-/// recorded as used. Only the store's one writer thread holds it.
+/// Which chunk each hash names, for every chunk the store holds (loaded when the owner starts,
+/// so no hash-keyed table is written: in a copy-on-write B-tree each insert at a random key
+/// rewrites a page of its own, 8 KB per logged request). Only the store's writer thread holds it.
 #[derive(Default)]
 pub struct ChunkMemo {
-    seen: HashMap<u128, u64>,
+    keys: HashMap<u128, u64>,
 }
 
-/// Chunks remembered at most; past it the memo starts again (the tables still answer).
+/// Chunks remembered at most (about 40 MB); past it the oldest half is forgotten (their
+/// senders are told to send them again, and they are stored anew).
 const MEMO_MAX: usize = 1_000_000;
 
 impl ChunkMemo {
-    /// A transaction that wrote `written` committed.
-    pub fn learn(&mut self, written: ChunksWritten) {
-        if self.seen.len() + written.0.len() > MEMO_MAX {
-            self.seen.clear();
+    /// What the store in `db` holds.
+    pub fn load(db: &redb::Database) -> Result<ChunkMemo, StoreError> {
+        let tx = db.begin_read().map_err(db_err)?;
+        let names = tx.open_table(PIECE_NAMES).map_err(db_err)?;
+        let mut keys = HashMap::with_capacity(names.len().map_err(db_err)? as usize);
+        // In key order, so a chunk copied forward ends up at its newest copy.
+        for entry in names.iter().map_err(db_err)? {
+            let (key, hash) = entry.map_err(db_err)?;
+            keys.insert(hash.value(), key.value());
         }
-        self.seen.extend(written.0);
+        let mut memo = ChunkMemo { keys };
+        memo.trim();
+        Ok(memo)
     }
 
-    /// Forgets chunks that were deleted.
-    fn forget(&mut self, hashes: &[u128]) {
-        for h in hashes {
-            self.seen.remove(h);
+    /// A transaction that wrote `written` committed.
+    pub fn learn(&mut self, written: ChunksWritten) {
+        self.keys.extend(written.0);
+        self.trim();
+    }
+
+    fn trim(&mut self) {
+        if self.keys.len() <= MEMO_MAX {
+            return;
         }
+        let (oldest, newest) = self
+            .keys
+            .values()
+            .fold((u64::MAX, 0), |(lo, hi), &k| (lo.min(k), hi.max(k)));
+        let middle = oldest + (newest - oldest) / 2;
+        self.keys.retain(|_, k| *k > middle);
     }
 }
 
-/// The chunk tables of one write transaction, and what it has changed (kept only if it
-/// commits: [`ChunkWrites::commit`]).
+/// When a chunk stored under `key` was stored (ms since the epoch).
+fn key_time(key: u64) -> u64 {
+    key >> KEY_SEQ_BITS
+}
+
+/// The smallest key of a chunk stored at `time_ms`.
+fn key_floor(time_ms: u64) -> u64 {
+    time_ms << KEY_SEQ_BITS
+}
+
+/// The chunk tables of one write transaction, and the chunks it stored (kept only if it
+/// commits: [`ChunkWrites::into_changed`]).
 pub struct ChunkWrites<'t> {
-    chunks: Table<'t, u128, &'static [u8]>,
-    seen: Table<'t, u128, u64>,
-    age: Table<'t, (u64, u128), ()>,
+    pieces: Table<'t, u64, &'static [u8]>,
+    names: Table<'t, u64, u128>,
     now_ms: u64,
-    /// Chunks stored or touched in this transaction, with the time recorded.
+    next_key: u64,
+    /// Chunks stored in this transaction, by hash.
     changed: HashMap<u128, u64>,
 }
 
 impl<'t> ChunkWrites<'t> {
-    /// Opens the chunk tables in `tx`; chunks used are recorded as used at `now_ms`.
+    /// Opens the chunk tables in `tx`; chunks stored now get keys of time `now_ms`.
     pub fn open(tx: &'t WriteTransaction, now_ms: u64) -> Result<ChunkWrites<'t>, StoreError> {
+        let pieces = tx.open_table(PIECES).map_err(db_err)?;
+        // Keys only grow, even if the clock steps back.
+        let after_last = match pieces.last().map_err(db_err)? {
+            Some((k, _)) => k.value().saturating_add(1),
+            None => 0,
+        };
         Ok(ChunkWrites {
-            chunks: tx.open_table(CHUNKS).map_err(db_err)?,
-            seen: tx.open_table(CHUNK_SEEN).map_err(db_err)?,
-            age: tx.open_table(CHUNK_AGE).map_err(db_err)?,
+            pieces,
+            names: tx.open_table(PIECE_NAMES).map_err(db_err)?,
             now_ms,
+            next_key: after_last.max(key_floor(now_ms)),
             changed: HashMap::new(),
         })
     }
 
-    /// When `hash` was last recorded as used, if the store holds it.
-    fn last_seen(&self, memo: &ChunkMemo, hash: u128) -> Result<Option<u64>, StoreError> {
-        if let Some(&t) = self.changed.get(&hash).or_else(|| memo.seen.get(&hash)) {
-            return Ok(Some(t));
-        }
-        Ok(self.seen.get(hash).map_err(db_err)?.map(|v| v.value()))
+    /// The key of the stored chunk `hash` names, if any.
+    fn key(&self, memo: &ChunkMemo, hash: u128) -> Option<u64> {
+        self.changed
+            .get(&hash)
+            .or_else(|| memo.keys.get(&hash))
+            .copied()
     }
 
     /// Whether every chunk the `recipes` of one append name without their bytes is held or
@@ -222,9 +285,9 @@ impl<'t> ChunkWrites<'t> {
     /// memory of what is stored is out of date).
     pub fn holds_all<'r>(
         &self,
-        memo: &mut ChunkMemo,
+        memo: &ChunkMemo,
         recipes: impl Iterator<Item = &'r [u8]> + Clone,
-    ) -> Result<bool, StoreError> {
+    ) -> bool {
         let carried: std::collections::HashSet<u128> = recipes
             .clone()
             .flat_map(pieces)
@@ -237,34 +300,17 @@ impl<'t> ChunkWrites<'t> {
                 _ => None,
             })
             .collect();
-        for piece in recipes.flat_map(pieces) {
-            let Some(Piece::Chunk {
+        recipes.flat_map(pieces).all(|piece| match piece {
+            Some(Piece::Chunk {
                 hash, bytes: None, ..
-            }) = piece
-            else {
-                continue;
-            };
-            if carried.contains(&hash)
-                || self.changed.contains_key(&hash)
-                || memo.seen.contains_key(&hash)
-            {
-                continue;
-            }
-            match self.seen.get(hash).map_err(db_err)? {
-                Some(t) => {
-                    if memo.seen.len() >= MEMO_MAX {
-                        memo.seen.clear();
-                    }
-                    memo.seen.insert(hash, t.value());
-                }
-                None => return Ok(false),
-            }
-        }
-        Ok(true)
+            }) => carried.contains(&hash) || self.key(memo, hash).is_some(),
+            _ => true,
+        })
     }
 
-    /// Stores the chunks of `recipe` that are new, records the others as used, and gives the
-    /// recipe to keep (chunks by hash only). `None` when the recipe is malformed.
+    /// Stores the chunks of `recipe` that are new, and gives the recipe to keep (chunks by
+    /// key). A chunk stored more than [`REFRESH_MS`] ago is stored again, so that pruning by
+    /// key time never takes a chunk a kept row uses. `None` when the recipe is malformed.
     pub fn put(
         &mut self,
         memo: &ChunkMemo,
@@ -277,25 +323,26 @@ impl<'t> ChunkWrites<'t> {
             };
             match piece {
                 Piece::Literal(b) => kept.literal(b),
+                Piece::Stored(_) => return Ok(None),
                 Piece::Chunk { hash, len, bytes } => {
-                    match self.last_seen(memo, hash)? {
-                        Some(t) if t + SEEN_SLACK_MS >= self.now_ms => {}
-                        Some(t) => {
-                            self.age.remove((t, hash)).map_err(db_err)?;
-                            self.touch(hash)?;
-                        }
-                        None => {
-                            // Named without bytes and gone: [`ChunkWrites::holds_all`] let it
-                            // through, so the recipe is damaged.
-                            let Some(bytes) = bytes else {
-                                return Ok(None);
+                    let key = match self.key(memo, hash) {
+                        Some(k) if key_time(k) + REFRESH_MS >= self.now_ms => k,
+                        Some(old) => {
+                            let bytes = match self.pieces.get(old).map_err(db_err)? {
+                                Some(b) => b.value().to_vec(),
+                                None => return Ok(None),
                             };
-                            self.chunks.insert(hash, bytes).map_err(db_err)?;
-                            self.touch(hash)?;
+                            self.store(hash, &bytes)?
                         }
-                    }
-                    kept.0.put_u8(CHUNK);
-                    kept.0.put_u128_le(hash);
+                        // Named without bytes and unknown: [`ChunkWrites::holds_all`] let it
+                        // through, so the recipe is damaged.
+                        None => match bytes {
+                            Some(b) => self.store(hash, b)?,
+                            None => return Ok(None),
+                        },
+                    };
+                    kept.0.put_u8(STORED);
+                    kept.0.put_u64_le(key);
                     kept.0.put_u32_le(len);
                 }
             }
@@ -303,21 +350,23 @@ impl<'t> ChunkWrites<'t> {
         Ok(Some(kept))
     }
 
-    fn touch(&mut self, hash: u128) -> Result<(), StoreError> {
-        self.seen.insert(hash, self.now_ms).map_err(db_err)?;
-        self.age.insert((self.now_ms, hash), ()).map_err(db_err)?;
-        self.changed.insert(hash, self.now_ms);
-        Ok(())
+    fn store(&mut self, hash: u128, bytes: &[u8]) -> Result<u64, StoreError> {
+        let key = self.next_key;
+        self.next_key += 1;
+        self.pieces.insert(key, bytes).map_err(db_err)?;
+        self.names.insert(key, hash).map_err(db_err)?;
+        self.changed.insert(hash, key);
+        Ok(key)
     }
 
-    /// What this transaction wrote, for [`ChunkMemo::learn`] once it has committed (the
+    /// What this transaction stored, for [`ChunkMemo::learn`] once it has committed (the
     /// tables borrow the transaction, so they go first).
     pub fn into_changed(self) -> ChunksWritten {
         ChunksWritten(self.changed)
     }
 }
 
-/// Chunks a transaction stored or touched, and when.
+/// Chunks a transaction stored, by hash.
 pub struct ChunksWritten(HashMap<u128, u64>);
 
 /// The stored form of a row's content: a kind byte (2, or 3 when the response is SSE), the
@@ -334,9 +383,17 @@ pub fn stored(recipe: &[u8], response: &[u8], sse: bool) -> Vec<u8> {
 /// Chunks read while answering one query, so a search over many rows reads each shared
 /// chunk once.
 pub struct ChunkReader {
-    chunks: redb::ReadOnlyTable<u128, &'static [u8]>,
-    cache: HashMap<u128, Vec<u8>>,
+    pieces: redb::ReadOnlyTable<u64, &'static [u8]>,
+    legacy: redb::ReadOnlyTable<u128, &'static [u8]>,
+    cache: HashMap<Name, Vec<u8>>,
     cached_bytes: usize,
+}
+
+/// A stored chunk: by key, or by hash in schema 3's table.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Name {
+    Key(u64),
+    Legacy(u128),
 }
 
 /// Chunk bytes cached per query at most.
@@ -346,7 +403,8 @@ impl ChunkReader {
     /// A reader over the chunks `tx` sees.
     pub fn open(tx: &redb::ReadTransaction) -> Result<ChunkReader, StoreError> {
         Ok(ChunkReader {
-            chunks: tx.open_table(CHUNKS).map_err(db_err)?,
+            pieces: tx.open_table(PIECES).map_err(db_err)?,
+            legacy: tx.open_table(LEGACY_CHUNKS).map_err(db_err)?,
             cache: HashMap::new(),
             cached_bytes: 0,
         })
@@ -355,27 +413,33 @@ impl ChunkReader {
     /// Appends the request `recipe` stands for to `out`.
     fn rebuild(&mut self, recipe: &[u8], out: &mut Vec<u8>) -> Result<(), StoreError> {
         for piece in pieces(recipe) {
-            match piece {
-                Some(Piece::Literal(b)) => out.extend_from_slice(b),
-                Some(Piece::Chunk { bytes: Some(b), .. }) => out.extend_from_slice(b),
-                Some(Piece::Chunk { hash, .. }) => {
-                    if let Some(b) = self.cache.get(&hash) {
-                        out.extend_from_slice(b);
-                        continue;
-                    }
-                    let Some(v) = self.chunks.get(hash).map_err(db_err)? else {
-                        return Err(StoreError::Corrupt(format!(
-                            "a piece of a request ({hash:032x}) is missing from the log"
-                        )));
-                    };
-                    let b = v.value();
+            let name = match piece {
+                Some(Piece::Literal(b)) | Some(Piece::Chunk { bytes: Some(b), .. }) => {
                     out.extend_from_slice(b);
-                    if self.cached_bytes + b.len() <= READ_CACHE_BYTES {
-                        self.cached_bytes += b.len();
-                        self.cache.insert(hash, b.to_vec());
-                    }
+                    continue;
                 }
+                Some(Piece::Chunk { hash, .. }) => Name::Legacy(hash),
+                Some(Piece::Stored(key)) => Name::Key(key),
                 None => return Err(StoreError::Corrupt("a request's recipe".into())),
+            };
+            if let Some(b) = self.cache.get(&name) {
+                out.extend_from_slice(b);
+                continue;
+            }
+            let found = match name {
+                Name::Key(key) => self.pieces.get(key),
+                Name::Legacy(hash) => self.legacy.get(hash),
+            };
+            let Some(v) = found.map_err(db_err)? else {
+                return Err(StoreError::Corrupt(
+                    "a piece of a request is missing from the log".into(),
+                ));
+            };
+            let b = v.value();
+            out.extend_from_slice(b);
+            if self.cached_bytes + b.len() <= READ_CACHE_BYTES {
+                self.cached_bytes += b.len();
+                self.cache.insert(name, b.to_vec());
             }
         }
         Ok(())
@@ -439,40 +503,69 @@ fn decompress(compressed: &[u8]) -> Option<Vec<u8>> {
 
 /// Makes the chunk tables (inside the schema check's transaction).
 pub fn create_tables(tx: &WriteTransaction) -> Result<(), StoreError> {
-    tx.open_table(CHUNKS).map_err(db_err)?;
-    tx.open_table(CHUNK_SEEN).map_err(db_err)?;
-    tx.open_table(CHUNK_AGE).map_err(db_err)?;
+    tx.open_table(PIECES).map_err(db_err)?;
+    tx.open_table(PIECE_NAMES).map_err(db_err)?;
+    tx.open_table(LEGACY_CHUNKS).map_err(db_err)?;
+    tx.open_table(LEGACY_SEEN).map_err(db_err)?;
+    tx.open_table(LEGACY_AGE).map_err(db_err)?;
     Ok(())
 }
 
-/// Deletes up to `max` chunks last used before `before_ms` (rows older than that are gone);
-/// says how many went.
+/// Deletes up to `max` chunks no row started at or after `before_ms` can use (rows older
+/// than that are gone); says how many went.
 pub fn prune(
     tx: &WriteTransaction,
     memo: &mut ChunkMemo,
     before_ms: u64,
     max: usize,
 ) -> Result<usize, StoreError> {
-    let mut age = tx.open_table(CHUNK_AGE).map_err(db_err)?;
-    let mut chunks = tx.open_table(CHUNKS).map_err(db_err)?;
-    let mut seen = tx.open_table(CHUNK_SEEN).map_err(db_err)?;
-    let cutoff = before_ms.saturating_sub(SEEN_SLACK_MS);
+    let mut pieces = tx.open_table(PIECES).map_err(db_err)?;
+    let mut names = tx.open_table(PIECE_NAMES).map_err(db_err)?;
+    let end = key_floor(before_ms.saturating_sub(REFRESH_MS));
+    let mut old = Vec::new();
+    for entry in names.range(..end).map_err(db_err)?.take(max) {
+        let (key, hash) = entry.map_err(db_err)?;
+        old.push((key.value(), hash.value()));
+    }
+    for &(key, hash) in &old {
+        pieces.remove(key).map_err(db_err)?;
+        names.remove(key).map_err(db_err)?;
+        // A newer copy stays.
+        if memo.keys.get(&hash) == Some(&key) {
+            memo.keys.remove(&hash);
+        }
+    }
+    let removed = old.len();
+    if removed < max {
+        return Ok(removed + prune_legacy(tx, before_ms, max - removed)?);
+    }
+    Ok(removed)
+}
+
+/// Deletes up to `max` schema-3 chunks last used before `before_ms`.
+fn prune_legacy(tx: &WriteTransaction, before_ms: u64, max: usize) -> Result<usize, StoreError> {
+    let mut age = tx.open_table(LEGACY_AGE).map_err(db_err)?;
+    if age.is_empty().map_err(db_err)? {
+        return Ok(0);
+    }
+    let mut chunks = tx.open_table(LEGACY_CHUNKS).map_err(db_err)?;
+    let mut seen = tx.open_table(LEGACY_SEEN).map_err(db_err)?;
+    let cutoff = before_ms.saturating_sub(LEGACY_SLACK_MS);
     let mut old = Vec::new();
     for entry in age.range(..(cutoff, 0)).map_err(db_err)?.take(max) {
         old.push(entry.map_err(db_err)?.0.value());
     }
-    let mut hashes = Vec::with_capacity(old.len());
+    let mut removed = 0;
     for (t, hash) in old {
         age.remove((t, hash)).map_err(db_err)?;
-        // Used again since (the age entry is rewritten then): only a stale entry goes.
+        // Used again since (the age entry was rewritten then): only a stale entry goes.
         if seen.get(hash).map_err(db_err)?.map(|v| v.value()) == Some(t) {
             seen.remove(hash).map_err(db_err)?;
             chunks.remove(hash).map_err(db_err)?;
-            hashes.push(hash);
+            removed += 1;
         }
     }
-    memo.forget(&hashes);
-    Ok(hashes.len())
+    Ok(removed)
 }
 
 #[cfg(test)]

@@ -45,7 +45,7 @@ fn entry(time_ms: u64, recipe: Bytes) -> Entry {
     }
 }
 
-fn count(file: &File, def: TableDefinition<u128, &[u8]>) -> u64 {
+fn count(file: &File, def: TableDefinition<u64, &[u8]>) -> u64 {
     let tx = file.db.begin_read().unwrap();
     tx.open_table(def).unwrap().len().unwrap()
 }
@@ -82,7 +82,7 @@ fn a_chunk_shared_by_requests_is_stored_once_and_each_request_reads_back_whole()
     drop(store);
     std::thread::sleep(std::time::Duration::from_millis(200));
     let file = wait_for_file(dir.path());
-    assert_eq!(count(&file, CHUNKS), 1);
+    assert_eq!(count(&file, PIECES), 1);
 }
 
 /// The store's file once its owner (a thread of this test) has let go of it.
@@ -118,66 +118,135 @@ fn a_chunk_named_but_not_held_makes_the_sender_send_its_bytes() {
     assert_eq!(store.log_content(id).unwrap().unwrap().request, want);
 }
 
-#[test]
-fn pruning_deletes_the_chunks_only_pruned_rows_used() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = own(dir.path());
-    let mut memo = ChunkMemo::default();
-    let day = 86_400_000;
-    let write = |memo: &mut ChunkMemo, now: u64, own: &str, chunk: &str| {
-        let tx = file.db.begin_write().unwrap();
-        let mut chunks = ChunkWrites::open(&tx, now).unwrap();
-        let mut r = RecipeWriter::with_capacity(64);
-        r.literal(own.as_bytes());
-        r.chunk(hash(chunk), chunk.as_bytes(), false);
-        let e = entry(now, r.finish());
-        let id = e.row.id;
-        logs::insert(&tx, &mut chunks, memo, &[Incoming::of(&e).unwrap()])
-            .unwrap()
-            .unwrap();
-        let changed = chunks.into_changed();
-        tx.commit().unwrap();
-        memo.learn(changed);
-        id
-    };
-    write(&mut memo, day, "old ", "only the old row uses this");
-    write(&mut memo, day, "old too ", "both rows use this");
-    let kept = write(&mut memo, 10 * day, "new ", "both rows use this");
-    assert_eq!(count(&file, CHUNKS), 2);
+/// Writes a row at `now` whose body is `own` then `chunk` (sent with its bytes), as the owner
+/// does; gives its id.
+fn write(file: &File, memo: &mut ChunkMemo, now: u64, own: &str, chunk: &str) -> RequestId {
     let tx = file.db.begin_write().unwrap();
-    assert_eq!(logs::prune(&tx, 5 * day, 100).unwrap(), 2);
-    assert_eq!(prune(&tx, &mut memo, 5 * day, 100).unwrap(), 1);
-    tx.commit().unwrap();
-    assert_eq!(count(&file, CHUNKS), 1);
-    let tx = file.db.begin_read().unwrap();
-    let content = logs::content(&tx, kept).unwrap().unwrap();
-    assert_eq!(content.request, "new both rows use this");
-}
-
-#[test]
-fn a_recently_used_chunk_outlives_the_rows_by_the_slack_only() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = own(dir.path());
-    let mut memo = ChunkMemo::default();
-    let tx = file.db.begin_write().unwrap();
-    let mut chunks = ChunkWrites::open(&tx, 1_000_000).unwrap();
+    let mut chunks = ChunkWrites::open(&tx, now).unwrap();
     let mut r = RecipeWriter::with_capacity(64);
-    r.chunk(hash("c"), b"c", false);
-    let e = Incoming::of(&entry(1_000_000, r.finish())).unwrap();
-    logs::insert(&tx, &mut chunks, &memo, &[e])
+    r.literal(own.as_bytes());
+    r.chunk(hash(chunk), chunk.as_bytes(), false);
+    let e = entry(now, r.finish());
+    let id = e.row.id;
+    logs::insert(&tx, &mut chunks, memo, &[Incoming::of(&e).unwrap()])
         .unwrap()
         .unwrap();
     let changed = chunks.into_changed();
     tx.commit().unwrap();
     memo.learn(changed);
+    id
+}
+
+fn request(file: &File, id: RequestId) -> String {
+    let tx = file.db.begin_read().unwrap();
+    logs::content(&tx, id).unwrap().unwrap().request
+}
+
+const DAY: u64 = 86_400_000;
+
+#[test]
+fn pruning_deletes_the_chunks_only_pruned_rows_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = own(dir.path());
+    let mut memo = ChunkMemo::default();
+    write(&file, &mut memo, DAY, "old ", "only the old row uses this");
+    write(&file, &mut memo, DAY, "old too ", "both rows use this");
+    let kept = write(&file, &mut memo, 10 * DAY, "new ", "both rows use this");
+    // The shared chunk was stored again for the new row: its first copy is older than a refresh.
+    assert_eq!(count(&file, PIECES), 3);
     let tx = file.db.begin_write().unwrap();
-    logs::prune(&tx, 2_000_000, 100).unwrap();
+    assert_eq!(logs::prune(&tx, 5 * DAY, 100).unwrap(), 2);
+    assert_eq!(prune(&tx, &mut memo, 5 * DAY, 100).unwrap(), 2);
+    tx.commit().unwrap();
+    assert_eq!(count(&file, PIECES), 1);
+    assert_eq!(request(&file, kept), "new both rows use this");
+}
+
+#[test]
+fn a_chunk_used_within_a_refresh_is_stored_once_and_outlives_its_rows_by_a_refresh() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = own(dir.path());
+    let mut memo = ChunkMemo::default();
+    write(&file, &mut memo, DAY, "a ", "shared");
+    let last = write(&file, &mut memo, DAY + REFRESH_MS, "b ", "shared");
+    assert_eq!(count(&file, PIECES), 1);
+    let tx = file.db.begin_write().unwrap();
+    logs::prune(&tx, DAY + 1, 100).unwrap();
+    // The second row, still kept, uses the chunk stored with the first.
+    assert_eq!(prune(&tx, &mut memo, DAY + REFRESH_MS, 100).unwrap(), 0);
+    tx.commit().unwrap();
+    assert_eq!(request(&file, last), "b shared");
+    let tx = file.db.begin_write().unwrap();
+    assert_eq!(prune(&tx, &mut memo, DAY + REFRESH_MS + 1, 100).unwrap(), 1);
+    tx.commit().unwrap();
+}
+
+#[test]
+fn an_owner_that_starts_knows_the_chunks_the_store_holds_at_their_newest_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = own(dir.path());
+    let mut memo = ChunkMemo::default();
+    write(&file, &mut memo, DAY, "a ", "shared");
+    write(&file, &mut memo, 3 * DAY, "b ", "shared");
+    let tx = file.db.begin_write().unwrap();
+    assert_eq!(prune(&tx, &mut memo, 2 * DAY + REFRESH_MS, 100).unwrap(), 1);
+    tx.commit().unwrap();
+    let memo = ChunkMemo::load(&file.db).unwrap();
+    let tx = file.db.begin_write().unwrap();
+    let mut chunks = ChunkWrites::open(&tx, 3 * DAY).unwrap();
+    let mut r = RecipeWriter::with_capacity(64);
+    r.literal(b"c ");
+    r.chunk(hash("shared"), b"shared", true);
+    let r = r.finish();
+    assert!(chunks.holds_all(&memo, [&r[..]].into_iter()));
+    let e = entry(3 * DAY, r);
+    let id = e.row.id;
+    logs::insert(&tx, &mut chunks, &memo, &[Incoming::of(&e).unwrap()])
+        .unwrap()
+        .unwrap();
+    drop(chunks);
+    tx.commit().unwrap();
+    assert_eq!(request(&file, id), "c shared");
+    assert_eq!(count(&file, PIECES), 1);
+}
+
+#[test]
+fn a_schema_3_recipe_reads_its_chunks_by_hash_until_they_are_pruned() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = own(dir.path());
+    let id = RequestId::new(DAY);
+    let mut r = RecipeWriter::with_capacity(64);
+    r.literal(b"old ");
+    r.chunk(hash("by hash"), b"by hash", true);
+    let value = stored(&r.finish(), &lz4_flex::compress_prepend_size(b"{}"), false);
+    let log_content: TableDefinition<u128, &[u8]> = TableDefinition::new("log_content");
+    let tx = file.db.begin_write().unwrap();
+    tx.open_table(log_content)
+        .unwrap()
+        .insert(id.0, value.as_slice())
+        .unwrap();
+    tx.open_table(LEGACY_CHUNKS)
+        .unwrap()
+        .insert(hash("by hash"), b"by hash".as_slice())
+        .unwrap();
+    tx.open_table(LEGACY_SEEN)
+        .unwrap()
+        .insert(hash("by hash"), DAY)
+        .unwrap();
+    tx.open_table(LEGACY_AGE)
+        .unwrap()
+        .insert((DAY, hash("by hash")), ())
+        .unwrap();
+    tx.commit().unwrap();
+    assert_eq!(request(&file, id), "old by hash");
+    let tx = file.db.begin_write().unwrap();
+    let mut memo = ChunkMemo::default();
     assert_eq!(
-        prune(&tx, &mut memo, 1_000_000 + SEEN_SLACK_MS, 100).unwrap(),
+        prune(&tx, &mut memo, DAY + LEGACY_SLACK_MS, 100).unwrap(),
         0
     );
     assert_eq!(
-        prune(&tx, &mut memo, 1_000_001 + SEEN_SLACK_MS, 100).unwrap(),
+        prune(&tx, &mut memo, DAY + LEGACY_SLACK_MS + 1, 100).unwrap(),
         1
     );
     tx.commit().unwrap();

@@ -95,7 +95,8 @@ impl File {
                     meta.insert("schema_version", SCHEMA_VERSION)
                         .map_err(db_err)?;
                 }
-                // Version 1 had the same config tables; the log tables are new and made below.
+                // Version 3 kept chunks by hash: its tables stay, read and pruned as they were,
+                // and the new ones are made below. Version 1 had the same config tables.
                 _ => {
                     meta.insert("schema_version", SCHEMA_VERSION)
                         .map_err(db_err)?;
@@ -252,5 +253,28 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ids, [7]);
+    }
+
+    #[test]
+    fn a_schema_3_file_is_marked_4_when_opened_and_keeps_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let log: TableDefinition<u128, &[u8]> = TableDefinition::new("log");
+        {
+            let f = open(dir.path());
+            let tx = f.db.begin_write().unwrap();
+            tx.open_table(META)
+                .unwrap()
+                .insert("schema_version", 3)
+                .unwrap();
+            tx.open_table(log)
+                .unwrap()
+                .insert(7, b"{}".as_slice())
+                .unwrap();
+            tx.commit().unwrap();
+        }
+        let f = open(dir.path());
+        assert_eq!(f.schema_version().unwrap(), 4);
+        let tx = f.db.begin_read().unwrap();
+        assert!(tx.open_table(log).unwrap().get(7).unwrap().is_some());
     }
 }

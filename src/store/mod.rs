@@ -30,8 +30,9 @@ use wire::{Event, Reply, Request};
 /// The row of `secrets` holding the key that signs thinking blocks.
 const THINKING_KEY: &str = "thinking_key";
 
-/// The schema this build writes (2: the request log; 3: its indexes as lists of ids).
-pub const SCHEMA_VERSION: u64 = 3;
+/// The schema this build writes (2: the request log; 3: its indexes as lists of ids; 4: its
+/// content's chunks by key, in time order).
+pub const SCHEMA_VERSION: u64 = 4;
 /// The owner's socket in the data dir.
 pub const SOCKET_NAME: &str = "bgw.sock";
 

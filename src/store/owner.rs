@@ -359,7 +359,8 @@ fn peer_closed(stream: &UnixStream) -> bool {
 /// Commits appends in groups (one fsync for all the rows waiting), answers each, tells the
 /// watchers, and prunes old rows now and then.
 fn write_loop(shared: &Shared, jobs: &Receiver<Job>) {
-    let mut memo = ChunkMemo::default();
+    // Unread, senders are asked for each chunk's bytes once more.
+    let mut memo = ChunkMemo::load(&shared.file.db).unwrap_or_default();
     let mut last_prune: Option<Instant> = None;
     let mut pruning = false;
     loop {
@@ -425,7 +426,7 @@ fn commit_group(shared: &Shared, memo: &mut ChunkMemo, group: Vec<Job>) {
                 .entries
                 .iter()
                 .filter_map(|e| e.content.as_ref().map(|c| &c.request[..]));
-            outcomes.push(if chunks.holds_all(memo, recipes)? {
+            outcomes.push(if chunks.holds_all(memo, recipes) {
                 logs::insert(&tx, &mut chunks, memo, &job.entries)?.map(|()| true)
             } else {
                 Ok(false)
