@@ -283,6 +283,23 @@ fn threads_cpu_ms(pid: u32, name: &str, named: bool) -> u64 {
         * 10
 }
 
+/// Waits until `pids` use no more CPU (a gateway's log and the store owner have written what
+/// the load left them), at most 10 s.
+async fn settle(pids: &[u32]) {
+    let used = || pids.iter().map(|&p| cpu_ms(p)).sum::<u64>();
+    let mut last = used();
+    let mut still = 0;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now = used();
+        still = if now == last { still + 1 } else { 0 };
+        if still == 3 {
+            return;
+        }
+        last = now;
+    }
+}
+
 /// CPU time the whole machine has spent busy (every core, every process), in ms.
 fn machine_cpu_ms() -> u64 {
     let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
@@ -718,32 +735,38 @@ async fn bench() {
         // rows overlaps the next round, and must not always weigh on the same mode.
         for round in 0..ROUNDS {
             for mode in (0..3).map(|i| (i + round) % 3) {
-                let owner_before = cpu_ms(owner);
-                let machine_before = machine_cpu_ms();
+                let (url, gateway, runs) = match mode {
+                    0 => (&quiet_gw, quiet.0.id(), &mut off),
+                    1 => (&gw, pid, &mut on),
+                    _ => (&rows_only_gw, rows_only.0.id(), &mut rows),
+                };
+                let before = (
+                    cpu_ms(gateway),
+                    cpu_ms(owner),
+                    machine_cpu_ms(),
+                    threads_cpu_ms(gateway, "tokio-rt-worker", true),
+                    threads_cpu_ms(gateway, "tokio-rt-worker", false),
+                );
+                runs.push(measure(&client, url, body, &auth, 16, 4000).await);
+                // Each mode's rows are written before the next mode starts, so what a mode
+                // costs is counted in its own window, not in the next mode's.
+                settle(&[gateway, owner]).await;
+                let gateway_ms = cpu_ms(gateway) - before.0;
+                let owner_ms = cpu_ms(owner) - before.1;
+                machine[mode] += machine_cpu_ms() - before.2;
                 match mode {
-                    0 => {
-                        let q = cpu_ms(quiet.0.id());
-                        off.push(measure(&client, &quiet_gw, body, &auth, 16, 4000).await);
-                        cpu[0] += cpu_ms(quiet.0.id()) - q;
-                    }
+                    0 => cpu[0] += gateway_ms,
                     1 => {
-                        let g = cpu_ms(pid);
-                        let w = threads_cpu_ms(pid, "tokio-rt-worker", true);
-                        let o = threads_cpu_ms(pid, "tokio-rt-worker", false);
-                        on.push(measure(&client, &gw, body, &auth, 16, 4000).await);
-                        cpu[1] += cpu_ms(pid) - g;
-                        cpu[2] += cpu_ms(owner) - owner_before;
-                        cpu[5] += threads_cpu_ms(pid, "tokio-rt-worker", true) - w;
-                        cpu[6] += threads_cpu_ms(pid, "tokio-rt-worker", false) - o;
+                        cpu[1] += gateway_ms;
+                        cpu[2] += owner_ms;
+                        cpu[5] += threads_cpu_ms(gateway, "tokio-rt-worker", true) - before.3;
+                        cpu[6] += threads_cpu_ms(gateway, "tokio-rt-worker", false) - before.4;
                     }
                     _ => {
-                        let g = cpu_ms(rows_only.0.id());
-                        rows.push(measure(&client, &rows_only_gw, body, &auth, 16, 4000).await);
-                        cpu[3] += cpu_ms(rows_only.0.id()) - g;
-                        cpu[4] += cpu_ms(owner) - owner_before;
+                        cpu[3] += gateway_ms;
+                        cpu[4] += owner_ms;
                     }
                 }
-                machine[mode] += machine_cpu_ms() - machine_before;
             }
         }
         // Rows must keep up with the load, not pile up in the gateways: every request of the
@@ -757,7 +780,9 @@ async fn bench() {
         let (rows_in, with_content) = loop {
             let rows = store.logs(&since).unwrap_or_default();
             let kept = rows.iter().filter(|r| r.has_content).count();
-            if rows.len() >= 2 * ROUNDS * 4000 || ended.elapsed() > Duration::from_secs(60) {
+            if (rows.len() >= 2 * ROUNDS * 4000 && kept >= ROUNDS * 4000)
+                || ended.elapsed() > Duration::from_secs(60)
+            {
                 break (rows.len(), kept);
             }
             tokio::time::sleep(Duration::from_millis(200)).await;

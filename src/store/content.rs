@@ -32,7 +32,7 @@ const PIECE_NAMES: TableDefinition<u64, u128> = TableDefinition::new("log_piece_
 const KEY_SEQ_BITS: u32 = 20;
 
 /// How long after it was stored a chunk may still be used by key; then it is stored again.
-pub const REFRESH_MS: u64 = 86_400_000;
+const REFRESH_MS: u64 = 86_400_000;
 
 /// Schema 3's chunks, by hash.
 const LEGACY_CHUNKS: TableDefinition<u128, &[u8]> = TableDefinition::new("log_chunks");
