@@ -8,6 +8,7 @@
 use redb::{ReadableTable, TableDefinition, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::content::{ChunkMemo, ChunkReader, ChunkWrites};
 pub use super::content::{Content, RawContent};
@@ -29,14 +30,24 @@ const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 impl RequestId {
     /// A new id for a request that started at `time_ms`.
     pub fn new(time_ms: u64) -> RequestId {
-        let mut random = [0u8; 10];
-        // Without randomness the id is still unique enough within this process's millisecond.
-        let _ = getrandom::fill(&mut random);
-        let mut low = 0u128;
-        for b in random {
-            low = (low << 8) | u128::from(b);
-        }
-        RequestId((u128::from(time_ms & ((1 << 48) - 1)) << 80) | low)
+        // The low 80 bits: a random start drawn once per process, plus a count, so ids are
+        // unique within a process without asking the kernel for randomness per request, and
+        // gateways running at once start 2^80 apart at random.
+        static START: std::sync::OnceLock<u128> = std::sync::OnceLock::new();
+        static COUNT: AtomicU64 = AtomicU64::new(0);
+        let start = *START.get_or_init(|| {
+            let mut random = [0u8; 16];
+            if getrandom::fill(&mut random).is_err() {
+                // No randomness: the process id and clock still keep gateways apart.
+                let nanos = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos());
+                return (u128::from(std::process::id()) << 64) ^ nanos;
+            }
+            u128::from_le_bytes(random)
+        });
+        let low = start.wrapping_add(u128::from(COUNT.fetch_add(1, Ordering::Relaxed)));
+        RequestId((u128::from(time_ms & ((1 << 48) - 1)) << 80) | (low & ((1 << 80) - 1)))
     }
 
     /// The smallest id at or after `time_ms`.

@@ -54,6 +54,14 @@ fn ids_sort_by_time_and_read_back_from_text() {
 }
 
 #[test]
+fn ids_made_in_the_same_millisecond_are_all_different() {
+    let ids: std::collections::HashSet<RequestId> = (0..10_000)
+        .map(|_| RequestId::new(1_700_000_000_000))
+        .collect();
+    assert_eq!(ids.len(), 10_000);
+}
+
+#[test]
 fn queries_filter_newest_first_and_stop_at_the_limit() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::new(dir.path());
