@@ -43,8 +43,11 @@ impl Launch {
                     .process_group(0)
                     .spawn()
                     .map_err(|e| StoreError::Open {
-                        path: exe.clone(),
-                        message: format!("cannot start the store owner: {e}"),
+                        path: dir.join(super::file::FILE_NAME),
+                        message: format!(
+                            "cannot start its owner, `{} store-owner`: {e}",
+                            exe.display()
+                        ),
                     })?;
                 // Reaped when it leaves, so no zombie stays behind a long-running gateway.
                 thread::spawn(move || child.wait());

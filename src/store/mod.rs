@@ -409,6 +409,22 @@ mod tests {
     }
 
     #[test]
+    fn an_owner_that_cannot_be_started_is_named_with_the_store_it_was_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let exe = dir.path().join("not-bgw");
+        let err = Store::shared(dir.path().join("data"), exe.clone())
+            .thinking_key()
+            .unwrap_err()
+            .to_string();
+        let store = dir.path().join("data").join("bgw.redb");
+        assert!(err.contains(&format!("`{}`", store.display())), "{err}");
+        assert!(
+            err.contains(&format!("`{} store-owner`", exe.display())),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn new_store_is_private_and_versioned() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::new(dir.path().join("data"));
