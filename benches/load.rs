@@ -243,7 +243,11 @@ fn serve(data_dir: &std::path::Path, args: &[&str]) -> Bgw {
 
 /// CPU time (user + system) process `pid` has used, in milliseconds.
 fn cpu_ms(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat_cpu_ms(&std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default())
+}
+
+/// User + system milliseconds in a `/proc/.../stat` line (utime and stime, after the name).
+fn stat_cpu_ms(stat: &str) -> u64 {
     let fields: Vec<&str> = stat
         .rsplit(')')
         .next()
@@ -268,19 +272,8 @@ fn threads_cpu_ms(pid: u32, name: &str, named: bool) -> u64 {
             let comm = stat.split_once('(').and_then(|(_, r)| r.rsplit_once(')'));
             comm.is_some_and(|(c, _)| (c == name) == named)
         })
-        .map(|stat| {
-            let fields: Vec<&str> = stat
-                .rsplit(')')
-                .next()
-                .unwrap_or("")
-                .split_whitespace()
-                .collect();
-            fields.get(11..13).map_or(0, |f| {
-                f.iter().filter_map(|t| t.parse::<u64>().ok()).sum::<u64>()
-            })
-        })
-        .sum::<u64>()
-        * 10
+        .map(|stat| stat_cpu_ms(&stat))
+        .sum()
 }
 
 /// Waits until `pids` use no more CPU (a gateway's log and the store owner have written what

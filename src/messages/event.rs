@@ -228,25 +228,30 @@ pub fn new_tool_id() -> String {
     format!("toolu_bgw{}", random_suffix())
 }
 
+/// 128 random bits drawn once per process (one `getrandom` call): ids made from it and a
+/// counter are distinct without a system call per id on the request path.
+pub(crate) fn process_seed() -> u128 {
+    static SEED: std::sync::OnceLock<u128> = std::sync::OnceLock::new();
+    *SEED.get_or_init(|| {
+        let mut b = [0u8; 16];
+        if getrandom::fill(&mut b).is_err() {
+            // No OS randomness: the clock and process id still make this process's ids its own.
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            return nanos ^ (u128::from(std::process::id()) << 64);
+        }
+        u128::from_le_bytes(b)
+    })
+}
+
 /// 24 base-62 characters, distinct for every id this process makes: a per-process
 /// random seed (one `getrandom` call) mixed with a counter, instead of a system call
 /// per id on the request path.
 fn random_suffix() -> String {
-    use std::sync::OnceLock;
     use std::sync::atomic::{AtomicU64, Ordering};
-    static SEED: OnceLock<u64> = OnceLock::new();
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let seed = *SEED.get_or_init(|| {
-        let mut b = [0u8; 8];
-        if getrandom::fill(&mut b).is_err() {
-            // No OS randomness: the clock still makes this process's ids its own.
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos() as u64);
-            b = (nanos ^ u64::from(std::process::id())).to_le_bytes();
-        }
-        u64::from_le_bytes(b)
-    });
+    let seed = process_seed() as u64;
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     let mut out = String::with_capacity(24);

@@ -31,21 +31,9 @@ impl RequestId {
     /// A new id for a request that started at `time_ms`.
     pub fn new(time_ms: u64) -> RequestId {
         // The low 80 bits: a random start drawn once per process, plus a count, so ids are
-        // unique within a process without asking the kernel for randomness per request, and
-        // gateways running at once start 2^80 apart at random.
-        static START: std::sync::OnceLock<u128> = std::sync::OnceLock::new();
+        // unique within a process and gateways running at once start 2^80 apart at random.
         static COUNT: AtomicU64 = AtomicU64::new(0);
-        let start = *START.get_or_init(|| {
-            let mut random = [0u8; 16];
-            if getrandom::fill(&mut random).is_err() {
-                // No randomness: the process id and clock still keep gateways apart.
-                let nanos = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_nanos());
-                return (u128::from(std::process::id()) << 64) ^ nanos;
-            }
-            u128::from_le_bytes(random)
-        });
+        let start = crate::messages::event::process_seed();
         let low = start.wrapping_add(u128::from(COUNT.fetch_add(1, Ordering::Relaxed)));
         RequestId((u128::from(time_ms & ((1 << 48) - 1)) << 80) | (low & ((1 << 80) - 1)))
     }
