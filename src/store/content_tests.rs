@@ -45,9 +45,15 @@ fn entry(time_ms: u64, recipe: Bytes) -> Entry {
     }
 }
 
-fn count(file: &File, def: TableDefinition<u64, &[u8]>) -> u64 {
+/// How many chunks the store holds.
+fn chunks_held(file: &File) -> u64 {
     let tx = file.db.begin_read().unwrap();
-    tx.open_table(def).unwrap().len().unwrap()
+    tx.open_table(PAGE_CHUNKS).unwrap().len().unwrap()
+}
+
+fn pages(file: &File) -> u64 {
+    let tx = file.db.begin_read().unwrap();
+    tx.open_table(PAGES).unwrap().len().unwrap()
 }
 
 fn own(dir: &std::path::Path) -> File {
@@ -82,7 +88,7 @@ fn a_chunk_shared_by_requests_is_stored_once_and_each_request_reads_back_whole()
     drop(store);
     std::thread::sleep(std::time::Duration::from_millis(200));
     let file = wait_for_file(dir.path());
-    assert_eq!(count(&file, PIECES), 1);
+    assert_eq!(chunks_held(&file), 1);
 }
 
 /// The store's file once its owner (a thread of this test) has let go of it.
@@ -131,7 +137,7 @@ fn write(file: &File, memo: &mut ChunkMemo, now: u64, own: &str, chunk: &str) ->
     logs::insert(&tx, &mut chunks, memo, &[Incoming::of(&e).unwrap()])
         .unwrap()
         .unwrap();
-    let changed = chunks.into_changed();
+    let changed = chunks.finish().unwrap();
     tx.commit().unwrap();
     memo.learn(changed);
     id
@@ -153,12 +159,14 @@ fn pruning_deletes_the_chunks_only_pruned_rows_used() {
     write(&file, &mut memo, DAY, "old too ", "both rows use this");
     let kept = write(&file, &mut memo, 10 * DAY, "new ", "both rows use this");
     // The shared chunk was stored again for the new row: its first copy is older than a refresh.
-    assert_eq!(count(&file, PIECES), 3);
+    assert_eq!(chunks_held(&file), 3);
     let tx = file.db.begin_write().unwrap();
     assert_eq!(logs::prune(&tx, 5 * DAY, 100).unwrap(), 2);
+    // The two pages the old rows were written in.
     assert_eq!(prune(&tx, &mut memo, 5 * DAY, 100).unwrap(), 2);
     tx.commit().unwrap();
-    assert_eq!(count(&file, PIECES), 1);
+    assert_eq!(chunks_held(&file), 1);
+    assert_eq!(pages(&file), 1);
     assert_eq!(request(&file, kept), "new both rows use this");
 }
 
@@ -169,7 +177,7 @@ fn a_chunk_used_within_a_refresh_is_stored_once_and_outlives_its_rows_by_a_refre
     let mut memo = ChunkMemo::default();
     write(&file, &mut memo, DAY, "a ", "shared");
     let last = write(&file, &mut memo, DAY + REFRESH_MS, "b ", "shared");
-    assert_eq!(count(&file, PIECES), 1);
+    assert_eq!(chunks_held(&file), 1);
     let tx = file.db.begin_write().unwrap();
     logs::prune(&tx, DAY + 1, 100).unwrap();
     // The second row, still kept, uses the chunk stored with the first.
@@ -204,10 +212,10 @@ fn an_owner_that_starts_knows_the_chunks_the_store_holds_at_their_newest_copy() 
     logs::insert(&tx, &mut chunks, &memo, &[Incoming::of(&e).unwrap()])
         .unwrap()
         .unwrap();
-    drop(chunks);
+    chunks.finish().unwrap();
     tx.commit().unwrap();
     assert_eq!(request(&file, id), "c shared");
-    assert_eq!(count(&file, PIECES), 1);
+    assert_eq!(chunks_held(&file), 1);
 }
 
 #[test]
@@ -250,4 +258,71 @@ fn a_schema_3_recipe_reads_its_chunks_by_hash_until_they_are_pruned() {
         1
     );
     tx.commit().unwrap();
+}
+
+#[test]
+fn a_schema_4_recipe_reads_its_chunks_by_key_until_they_are_pruned() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = own(dir.path());
+    let id = RequestId::new(DAY);
+    let key = key_floor(DAY);
+    let mut r = RecipeWriter::with_capacity(64);
+    r.literal(b"old ");
+    r.0.put_u8(STORED);
+    r.0.put_u64_le(key);
+    r.0.put_u32_le(6);
+    let value = stored(&r.finish(), &lz4_flex::compress_prepend_size(b"{}"), false);
+    let log_content: TableDefinition<u128, &[u8]> = TableDefinition::new("log_content");
+    let tx = file.db.begin_write().unwrap();
+    tx.open_table(log_content)
+        .unwrap()
+        .insert(id.0, value.as_slice())
+        .unwrap();
+    tx.open_table(PIECES)
+        .unwrap()
+        .insert(key, b"by key".as_slice())
+        .unwrap();
+    tx.open_table(PIECE_NAMES)
+        .unwrap()
+        .insert(key, hash("by key"))
+        .unwrap();
+    tx.commit().unwrap();
+    assert_eq!(request(&file, id), "old by key");
+    let tx = file.db.begin_write().unwrap();
+    let mut memo = ChunkMemo::default();
+    assert_eq!(prune(&tx, &mut memo, DAY + REFRESH_MS, 100).unwrap(), 0);
+    assert_eq!(prune(&tx, &mut memo, DAY + REFRESH_MS + 1, 100).unwrap(), 1);
+    tx.commit().unwrap();
+}
+
+#[test]
+fn the_content_of_a_large_commit_is_split_into_pages_and_every_row_reads_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = own(dir.path());
+    let mut memo = ChunkMemo::default();
+    let tx = file.db.begin_write().unwrap();
+    let mut chunks = ChunkWrites::open(&tx, DAY).unwrap();
+    let bodies: Vec<String> = (0..5)
+        .map(|i| format!("{i}").repeat(PAGE_BYTES / 2))
+        .collect();
+    let rows: Vec<Entry> = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, body)| {
+            let mut r = RecipeWriter::with_capacity(body.len());
+            r.literal(b"own ");
+            r.chunk(hash(body), body.as_bytes(), false);
+            entry(DAY + i as u64, r.finish())
+        })
+        .collect();
+    let incoming: Vec<Incoming> = rows.iter().map(|e| Incoming::of(e).unwrap()).collect();
+    logs::insert(&tx, &mut chunks, &memo, &incoming)
+        .unwrap()
+        .unwrap();
+    memo.learn(chunks.finish().unwrap());
+    tx.commit().unwrap();
+    assert_eq!(pages(&file), 3);
+    for (row, body) in rows.iter().zip(&bodies) {
+        assert_eq!(request(&file, row.row.id), format!("own {body}"));
+    }
 }

@@ -95,8 +95,9 @@ impl File {
                     meta.insert("schema_version", SCHEMA_VERSION)
                         .map_err(db_err)?;
                 }
-                // Version 3 kept chunks by hash: its tables stay, read and pruned as they were,
-                // and the new ones are made below. Version 1 had the same config tables.
+                // Versions 3 and 4 kept chunks by hash and by key: their tables stay, read and
+                // pruned as they were, and the new ones are made below. Version 1 had the same
+                // config tables.
                 _ => {
                     meta.insert("schema_version", SCHEMA_VERSION)
                         .map_err(db_err)?;
@@ -256,7 +257,7 @@ mod tests {
     }
 
     #[test]
-    fn a_schema_3_file_is_marked_4_when_opened_and_keeps_its_rows() {
+    fn a_schema_3_file_is_marked_current_when_opened_and_keeps_its_rows() {
         let dir = tempfile::tempdir().unwrap();
         let log: TableDefinition<u128, &[u8]> = TableDefinition::new("log");
         {
@@ -273,7 +274,7 @@ mod tests {
             tx.commit().unwrap();
         }
         let f = open(dir.path());
-        assert_eq!(f.schema_version().unwrap(), 4);
+        assert_eq!(f.schema_version().unwrap(), SCHEMA_VERSION);
         let tx = f.db.begin_read().unwrap();
         assert!(tx.open_table(log).unwrap().get(7).unwrap().is_some());
     }

@@ -312,9 +312,9 @@ pub fn create_tables(tx: &WriteTransaction) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Writes rows in `tx`, their content's new chunks through `chunks`; an id already stored
-/// is written again, unchanged in effect, so a batch sent twice (its owner died before
-/// answering) leaves no duplicate. Check the chunks first: [`ChunkWrites::holds_all`].
+/// Writes rows in `tx`, their content through `chunks` (whose page is written when it
+/// finishes); an id already stored is written again, unchanged in effect, so a batch sent
+/// twice (its owner died before answering) leaves no duplicate. Check the chunks first: [`ChunkWrites::holds_all`].
 /// Rows that cannot be read are refused together, before anything is written (a gateway's
 /// bug): the answer says why.
 pub fn insert(
@@ -344,10 +344,8 @@ pub fn insert(
         log.insert(id, &row.row[..]).map_err(db_err)?;
         // A recipe that cannot be read is a gateway's bug; the row is kept without it.
         if let Some(c) = &row.content
-            && let Some(recipe) = chunks.put(memo, &c.request)?
+            && let Some(value) = chunks.put(memo, c)?
         {
-            let recipe = recipe.finish();
-            let value = super::content::stored(&recipe, &c.response, c.response_is_sse);
             content.insert(id, value.as_slice()).map_err(db_err)?;
         }
         lists.add(Field::Provider, &k.provider, id);

@@ -197,7 +197,7 @@ fn pruning_removes_old_rows_with_their_index_entries() {
     )
     .unwrap()
     .unwrap();
-    drop(chunks);
+    chunks.finish().unwrap();
     assert_eq!(prune(&tx, 5_000, 100).unwrap(), 1);
     tx.commit().unwrap();
     let tx = file.db.begin_read().unwrap();

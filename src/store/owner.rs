@@ -433,7 +433,7 @@ fn commit_group(shared: &Shared, memo: &mut ChunkMemo, group: Vec<Job>) {
                 Ok(false)
             });
         }
-        let changed = chunks.into_changed();
+        let changed = chunks.finish()?;
         tx.commit().map_err(db_err)?;
         memo.learn(changed);
         Ok(outcomes)
