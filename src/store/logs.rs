@@ -101,8 +101,22 @@ impl Serialize for RequestId {
 
 impl<'de> Deserialize<'de> for RequestId {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = std::borrow::Cow::<str>::deserialize(d)?;
-        RequestId::parse(&s).ok_or_else(|| serde::de::Error::custom("not a request id"))
+        d.deserialize_str(IdVisitor)
+    }
+}
+
+/// Reads a request id from the string in place (every row read has one: no copy for it).
+struct IdVisitor;
+
+impl serde::de::Visitor<'_> for IdVisitor {
+    type Value = RequestId;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a request id")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<RequestId, E> {
+        RequestId::parse(s).ok_or_else(|| E::custom("not a request id"))
     }
 }
 
