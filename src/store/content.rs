@@ -36,12 +36,16 @@ use super::{StoreError, db_err};
 /// The content of one commit, by key: the time written (ms since the epoch) above
 /// [`KEY_SEQ_BITS`] bits of count.
 const PAGES: TableDefinition<u64, &[u8]> = TableDefinition::new("log_pages");
-/// The hash of each chunk a page holds, by page and offset (what [`ChunkMemo::load`] reads).
-const PAGE_CHUNKS: TableDefinition<(u64, u32), u128> = TableDefinition::new("log_page_chunks");
+/// The hash and length of each chunk a page holds, by page and offset (what
+/// [`ChunkMemo::load`] reads).
+const PAGE_CHUNKS: TableDefinition<(u64, u32), (u128, u32)> =
+    TableDefinition::new("log_page_chunks");
 const KEY_SEQ_BITS: u32 = 20;
-/// A page is written once it holds this much, so reading one row's content never reads more
-/// than about this much.
-const PAGE_BYTES: usize = 1 << 20;
+/// A page holds at most this much unless one row's content is larger: a row whose content
+/// would take it past this starts a new page. Small, because a row's chunks lie in the pages
+/// of the turns that first sent them, and reading the row reads each of those pages whole;
+/// a little under a power of two, because redb gives a value that size rounded up to one.
+const PAGE_BYTES: usize = 64 * 1024 - 512;
 
 /// How long after it was stored a chunk may still be used; then it is stored again.
 const REFRESH_MS: u64 = 86_400_000;
@@ -236,13 +240,20 @@ impl Place {
     }
 }
 
+/// A stored chunk: where it is and how long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Held {
+    place: Place,
+    len: u32,
+}
+
 /// Where each hash's chunk is, for every chunk the store holds (loaded when the owner starts,
 /// so no hash-keyed table is written: in a copy-on-write B-tree each insert at a random key
 /// rewrites a page of its own, 8 KB per logged request). Only the store's writer thread holds
 /// it.
 #[derive(Default)]
 pub struct ChunkMemo {
-    places: HashMap<u128, Place>,
+    places: HashMap<u128, Held>,
 }
 
 /// Chunks remembered at most (about 50 MB); past it the oldest half is forgotten (their
@@ -257,9 +268,11 @@ impl ChunkMemo {
         let mut places = HashMap::with_capacity(chunks.len().map_err(db_err)? as usize);
         // In page order, so a chunk copied forward ends up at its newest copy.
         for entry in chunks.iter().map_err(db_err)? {
-            let (at, hash) = entry.map_err(db_err)?;
+            let (at, chunk) = entry.map_err(db_err)?;
             let (page, offset) = at.value();
-            places.insert(hash.value(), Place { page, offset });
+            let (hash, len) = chunk.value();
+            let place = Place { page, offset };
+            places.insert(hash, Held { place, len });
         }
         let mut memo = ChunkMemo { places };
         memo.trim();
@@ -276,11 +289,11 @@ impl ChunkMemo {
         if self.places.len() <= MEMO_MAX {
             return;
         }
-        let (oldest, newest) = self.places.values().fold((u64::MAX, 0), |(lo, hi), p| {
-            (lo.min(p.page), hi.max(p.page))
+        let (oldest, newest) = self.places.values().fold((u64::MAX, 0), |(lo, hi), h| {
+            (lo.min(h.place.page), hi.max(h.place.page))
         });
         let middle = oldest + (newest - oldest) / 2;
-        self.places.retain(|_, p| p.page > middle);
+        self.places.retain(|_, h| h.place.page > middle);
     }
 }
 
@@ -294,17 +307,16 @@ fn key_floor(time_ms: u64) -> u64 {
     time_ms << KEY_SEQ_BITS
 }
 
-/// The content one write transaction stores: its page (written by [`ChunkWrites::finish`],
-/// which must be called before the commit) and the chunks it stored.
-#[must_use = "the page is written by finish()"]
+/// The content one write transaction stores: its pages (the last one written by
+/// [`ChunkWrites::finish`], which must be called before the commit) and the chunks it stored.
 pub struct ChunkWrites<'t> {
     pages: Table<'t, u64, &'static [u8]>,
-    chunks: Table<'t, (u64, u32), u128>,
+    chunks: Table<'t, (u64, u32), (u128, u32)>,
     now_ms: u64,
     page_key: u64,
     page: Vec<u8>,
     /// Chunks stored in this transaction, by hash.
-    changed: HashMap<u128, Place>,
+    changed: HashMap<u128, Held>,
 }
 
 impl<'t> ChunkWrites<'t> {
@@ -326,11 +338,13 @@ impl<'t> ChunkWrites<'t> {
         })
     }
 
-    /// Where the stored chunk `hash` names is, if the store holds it.
-    fn place(&self, memo: &ChunkMemo, hash: u128) -> Option<Place> {
+    /// The stored chunk `hash` names, if the store holds one `len` bytes long (another length
+    /// is another chunk: a sender's bug, or hashes that collide).
+    fn held(&self, memo: &ChunkMemo, hash: u128, len: u32) -> Option<Held> {
         self.changed
             .get(&hash)
             .or_else(|| memo.places.get(&hash))
+            .filter(|h| h.len == len)
             .copied()
     }
 
@@ -356,44 +370,61 @@ impl<'t> ChunkWrites<'t> {
             .collect();
         recipes.flat_map(pieces).all(|piece| match piece {
             Some(Piece::Chunk {
-                hash, bytes: None, ..
-            }) => carried.contains(&hash) || self.place(memo, hash).is_some(),
+                hash,
+                len,
+                bytes: None,
+            }) => carried.contains(&hash) || self.held(memo, hash, len).is_some(),
             _ => true,
         })
     }
 
-    /// Stores `content` in this transaction's page, with the chunks of its recipe that are
-    /// new, and gives the value that finds it (a row's `log_content` value). A chunk stored
-    /// more than [`REFRESH_MS`] ago is stored again, so that pruning by page time never takes
-    /// a chunk a kept row uses. `None` when the recipe is malformed.
+    /// Stores `content` of a request that started at `started_ms` in this transaction's page,
+    /// with the chunks of its recipe that are new, and gives the value that finds it (a row's
+    /// `log_content` value). A chunk stored more than [`REFRESH_MS`] before now (or before
+    /// the request started, should the clock have stepped back) is stored again, so that
+    /// pruning pages by time never takes a chunk a kept row uses. `None` when the recipe is
+    /// malformed or names a chunk the store cannot find.
     pub fn put(
         &mut self,
         memo: &ChunkMemo,
         content: &RawContent,
+        started_ms: u64,
     ) -> Result<Option<Vec<u8>>, StoreError> {
-        let Some(recipe) = self.keep_recipe(memo, &content.request)? else {
+        // A page ends before a row that would take it past its size (the row's new chunks and
+        // recipe are at most its request's length).
+        let most = content.request.len() + content.response.len() + 5;
+        if !self.page.is_empty() && self.page.len() + most > PAGE_BYTES {
+            self.write_page()?;
+        }
+        let fresh_after = self.now_ms.max(started_ms).saturating_sub(REFRESH_MS);
+        let Some(recipe) = self.keep_recipe(memo, &content.request, fresh_after)? else {
             return Ok(None);
         };
         let place = self.here();
+        let Ok(recipe_len) = u32::try_from(recipe.0.len()) else {
+            return Ok(None);
+        };
         self.page.push(if content.response_is_sse { 3 } else { 2 });
-        self.page.put_u32_le(recipe.0.len() as u32);
+        self.page.put_u32_le(recipe_len);
         self.page.extend_from_slice(&recipe.0);
         self.page.extend_from_slice(&content.response);
+        let Ok(len) = u32::try_from(self.page.len() - place.offset as usize) else {
+            return Ok(None);
+        };
         let mut value = Vec::with_capacity(17);
         value.push(IN_PAGE);
         place.write(&mut value);
-        value.put_u32_le((self.page.len() - place.offset as usize) as u32);
-        if self.page.len() >= PAGE_BYTES {
-            self.write_page()?;
-        }
+        value.put_u32_le(len);
         Ok(Some(value))
     }
 
-    /// The recipe to keep for `recipe` (chunks by place), its new chunks stored.
+    /// The recipe to keep for `recipe` (chunks by place), its new chunks stored; chunks
+    /// stored before `fresh_after` (ms) are stored again.
     fn keep_recipe(
         &mut self,
         memo: &ChunkMemo,
         recipe: &[u8],
+        fresh_after: u64,
     ) -> Result<Option<RecipeWriter>, StoreError> {
         let mut kept = RecipeWriter::with_capacity(256);
         for piece in pieces(recipe) {
@@ -403,27 +434,20 @@ impl<'t> ChunkWrites<'t> {
             match piece {
                 Piece::Literal(b) => kept.literal(b),
                 Piece::Stored(_) | Piece::Placed(..) => return Ok(None),
+                // Nothing to keep (and no page to point into).
+                Piece::Chunk { len: 0, .. } => {}
                 Piece::Chunk { hash, len, bytes } => {
-                    let place = match self.place(memo, hash) {
-                        Some(p) if key_time(p.page) + REFRESH_MS >= self.now_ms => p,
-                        Some(old) => {
-                            let Some(page) = self.pages.get(old.page).map_err(db_err)? else {
-                                return Ok(None);
-                            };
-                            let start = old.offset as usize;
-                            let Some(bytes) = page.value().get(start..start + len as usize) else {
-                                return Ok(None);
-                            };
-                            let bytes = bytes.to_vec();
-                            drop(page);
-                            self.store(hash, &bytes)?
-                        }
-                        // Named without bytes and unknown: [`ChunkWrites::holds_all`] let it
-                        // through, so the recipe is damaged.
-                        None => match bytes {
-                            Some(b) => self.store(hash, b)?,
+                    let held = self.held(memo, hash, len);
+                    let place = match (held, bytes) {
+                        (Some(h), _) if key_time(h.place.page) >= fresh_after => h.place,
+                        (_, Some(b)) => self.store(hash, b)?,
+                        (Some(old), None) => match self.copy_forward(hash, old)? {
+                            Some(place) => place,
                             None => return Ok(None),
                         },
+                        // Named without bytes and unknown: [`ChunkWrites::holds_all`] let it
+                        // through, so the recipe is damaged.
+                        (None, None) => return Ok(None),
                     };
                     kept.0.put_u8(PLACED);
                     place.write(&mut kept.0);
@@ -432,6 +456,19 @@ impl<'t> ChunkWrites<'t> {
             }
         }
         Ok(Some(kept))
+    }
+
+    /// Stores again the chunk `hash` held at `old`; `None` if its page is gone.
+    fn copy_forward(&mut self, hash: u128, old: Held) -> Result<Option<Place>, StoreError> {
+        let Some(page) = self.pages.get(old.place.page).map_err(db_err)? else {
+            return Ok(None);
+        };
+        let bytes = slice(page.value(), old.place.offset, old.len).map(<[u8]>::to_vec);
+        drop(page);
+        match bytes {
+            Some(b) => self.store(hash, &b).map(Some),
+            None => Ok(None),
+        }
     }
 
     /// Where the next bytes put in the page go.
@@ -444,11 +481,13 @@ impl<'t> ChunkWrites<'t> {
 
     fn store(&mut self, hash: u128, bytes: &[u8]) -> Result<Place, StoreError> {
         let place = self.here();
+        let len = u32::try_from(bytes.len())
+            .map_err(|_| StoreError::Corrupt("a request chunk over 4 GiB".into()))?;
         self.page.extend_from_slice(bytes);
         self.chunks
-            .insert((place.page, place.offset), hash)
+            .insert((place.page, place.offset), (hash, len))
             .map_err(db_err)?;
-        self.changed.insert(hash, place);
+        self.changed.insert(hash, Held { place, len });
         Ok(place)
     }
 
@@ -463,20 +502,27 @@ impl<'t> ChunkWrites<'t> {
         Ok(())
     }
 
-    /// Writes the page, and gives what this transaction stored, for [`ChunkMemo::learn`]
-    /// once it has committed (the tables borrow the transaction, so they go first).
+    /// Writes the last page, and gives what this transaction stored, for
+    /// [`ChunkMemo::learn`] once it has committed (the tables borrow the transaction, so they
+    /// go first).
     pub fn finish(mut self) -> Result<ChunksWritten, StoreError> {
         self.write_page()?;
         Ok(ChunksWritten(self.changed))
     }
 }
 
-/// Chunks a transaction stored, by hash.
-pub struct ChunksWritten(HashMap<u128, Place>);
+/// The `len` bytes at `offset` in `page`, if it holds them.
+fn slice(page: &[u8], offset: u32, len: u32) -> Option<&[u8]> {
+    let start = offset as usize;
+    page.get(start..start.checked_add(len as usize)?)
+}
 
-/// The stored form of a row's content: a kind byte (2, or 3 when the response is SSE), the
-/// recipe's length (u32, little-endian), the recipe, the response (compressed). Schema 4 kept
-/// it as a row's `log_content` value; now it lies in a page.
+/// Chunks a transaction stored, by hash.
+pub struct ChunksWritten(HashMap<u128, Held>);
+
+/// The stored form of a row's content, as schema 4 kept it in `log_content` and as a page
+/// holds it now: a kind byte (2, or 3 when the response is SSE), the recipe's length (u32,
+/// little-endian), the recipe, the response (compressed).
 #[cfg(test)]
 pub fn stored(recipe: &[u8], response: &[u8], sse: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(5 + recipe.len() + response.len());
@@ -487,14 +533,14 @@ pub fn stored(recipe: &[u8], response: &[u8], sse: bool) -> Vec<u8> {
     out
 }
 
-/// Chunks read while answering one query, so a search over many rows reads each shared
-/// chunk once.
+/// Pages and chunks read while answering one query, so a search over many rows reads each
+/// page (and each chunk of an older schema) once, within a bound.
 pub struct ChunkReader {
     pages: redb::ReadOnlyTable<u64, &'static [u8]>,
     pieces: redb::ReadOnlyTable<u64, &'static [u8]>,
     legacy: redb::ReadOnlyTable<u128, &'static [u8]>,
-    /// Pages read lately, so the rows of one commit read their page once.
     page_cache: HashMap<u64, redb::AccessGuard<'static, &'static [u8]>>,
+    page_cache_bytes: usize,
     cache: HashMap<Name, Vec<u8>>,
     cached_bytes: usize,
 }
@@ -506,10 +552,8 @@ enum Name {
     Legacy(u128),
 }
 
-/// Chunk bytes of older schemas cached per query at most.
+/// Page bytes, and chunk bytes of older schemas, cached per query at most (each).
 const READ_CACHE_BYTES: usize = 64 * 1024 * 1024;
-/// Pages held per query at most (each up to a little over [`PAGE_BYTES`]).
-const READ_CACHE_PAGES: usize = 64;
 
 impl ChunkReader {
     /// A reader over the chunks `tx` sees.
@@ -519,6 +563,7 @@ impl ChunkReader {
             pieces: tx.open_table(PIECES).map_err(db_err)?,
             legacy: tx.open_table(LEGACY_CHUNKS).map_err(db_err)?,
             page_cache: HashMap::new(),
+            page_cache_bytes: 0,
             cache: HashMap::new(),
             cached_bytes: 0,
         })
@@ -526,21 +571,26 @@ impl ChunkReader {
 
     /// The `len` bytes at `place`.
     fn at(&mut self, place: Place, len: u32) -> Result<&[u8], StoreError> {
+        if len == 0 {
+            return Ok(&[]);
+        }
         if !self.page_cache.contains_key(&place.page) {
             let Some(page) = self.pages.get(place.page).map_err(db_err)? else {
                 return Err(StoreError::Corrupt(
                     "a page of request content is missing from the log".into(),
                 ));
             };
-            if self.page_cache.len() >= READ_CACHE_PAGES {
+            let size = page.value().len();
+            if self.page_cache_bytes + size > READ_CACHE_BYTES {
                 self.page_cache.clear();
+                self.page_cache_bytes = 0;
             }
+            self.page_cache_bytes += size;
             self.page_cache.insert(place.page, page);
         }
-        let start = place.offset as usize;
         self.page_cache
             .get(&place.page)
-            .and_then(|p| p.value().get(start..start + len as usize))
+            .and_then(|p| slice(p.value(), place.offset, len))
             .ok_or_else(|| StoreError::Corrupt("a page of request content".into()))
     }
 
@@ -613,7 +663,7 @@ impl ChunkReader {
             // Before recipes (a schema-2 log): the request whole, the response as it was.
             0 | 1 => Ok((first.to_vec(), response.to_vec(), kind == 1)),
             2 | 3 => {
-                let mut request = Vec::with_capacity(first.len() * 8);
+                let mut request = Vec::with_capacity(first.len().saturating_mul(8).min(1 << 20));
                 self.rebuild(first, &mut request)?;
                 Ok((
                     request,
@@ -685,13 +735,13 @@ pub fn prune(
         let mut chunks = tx.open_table(PAGE_CHUNKS).map_err(db_err)?;
         let mut gone = Vec::new();
         for entry in chunks.range(..(last + 1, 0)).map_err(db_err)? {
-            let (at, hash) = entry.map_err(db_err)?;
-            gone.push((at.value(), hash.value()));
+            let (at, chunk) = entry.map_err(db_err)?;
+            gone.push((at.value(), chunk.value().0));
         }
         for ((page, offset), hash) in gone {
             chunks.remove((page, offset)).map_err(db_err)?;
             // A newer copy stays.
-            if memo.places.get(&hash) == Some(&Place { page, offset }) {
+            if memo.places.get(&hash).map(|h| h.place) == Some(Place { page, offset }) {
                 memo.places.remove(&hash);
             }
         }

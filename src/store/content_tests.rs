@@ -302,8 +302,9 @@ fn the_content_of_a_large_commit_is_split_into_pages_and_every_row_reads_back() 
     let mut memo = ChunkMemo::default();
     let tx = file.db.begin_write().unwrap();
     let mut chunks = ChunkWrites::open(&tx, DAY).unwrap();
+    // Two rows fit in a page; a third would take it past the size.
     let bodies: Vec<String> = (0..5)
-        .map(|i| format!("{i}").repeat(PAGE_BYTES / 2))
+        .map(|i| format!("{i}").repeat(PAGE_BYTES / 3))
         .collect();
     let rows: Vec<Entry> = bodies
         .iter()
@@ -325,4 +326,121 @@ fn the_content_of_a_large_commit_is_split_into_pages_and_every_row_reads_back() 
     for (row, body) in rows.iter().zip(&bodies) {
         assert_eq!(request(&file, row.row.id), format!("own {body}"));
     }
+}
+
+/// Writes a row at `now` whose recipe is `pieces` (literal text, or a chunk: hash, bytes and
+/// whether they go along); gives its id.
+fn write_recipe(
+    file: &File,
+    memo: &mut ChunkMemo,
+    now: u64,
+    pieces: &[(&str, Option<bool>)],
+) -> RequestId {
+    let mut r = RecipeWriter::with_capacity(64);
+    for (text, chunk) in pieces {
+        match chunk {
+            None => r.literal(text.as_bytes()),
+            Some(known) => r.chunk(hash(text), text.as_bytes(), *known),
+        }
+    }
+    let tx = file.db.begin_write().unwrap();
+    let mut chunks = ChunkWrites::open(&tx, now).unwrap();
+    let e = entry(now, r.finish());
+    let id = e.row.id;
+    let incoming = [Incoming::of(&e).unwrap()];
+    assert!(
+        chunks.holds_all(
+            memo,
+            incoming
+                .iter()
+                .map(|i| &i.content.as_ref().unwrap().request[..])
+        )
+    );
+    logs::insert(&tx, &mut chunks, memo, &incoming)
+        .unwrap()
+        .unwrap();
+    memo.learn(chunks.finish().unwrap());
+    tx.commit().unwrap();
+    id
+}
+
+#[test]
+fn a_chunk_named_a_refresh_after_it_was_stored_is_copied_forward_from_its_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = own(dir.path());
+    let mut memo = ChunkMemo::default();
+    let first = write_recipe(
+        &file,
+        &mut memo,
+        DAY,
+        &[
+            ("a ", None),
+            ("first chunk", Some(false)),
+            ("second chunk", Some(false)),
+        ],
+    );
+    // Named without its bytes, a day and more later: read from the old page, stored again.
+    let later = write_recipe(
+        &file,
+        &mut memo,
+        DAY + REFRESH_MS + 1,
+        &[("b ", None), ("second chunk", Some(true))],
+    );
+    assert_eq!(chunks_held(&file), 3);
+    let tx = file.db.begin_write().unwrap();
+    assert_eq!(prune(&tx, &mut memo, DAY + REFRESH_MS + 1, 100).unwrap(), 1);
+    tx.commit().unwrap();
+    assert_eq!(request(&file, later), "b second chunk");
+    let tx = file.db.begin_read().unwrap();
+    assert!(logs::content(&tx, first).is_err());
+}
+
+#[test]
+fn a_chunk_named_with_another_length_is_not_taken_for_the_one_held() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = own(dir.path());
+    let mut memo = ChunkMemo::default();
+    write_recipe(&file, &mut memo, DAY, &[("held chunk", Some(false))]);
+    let mut r = RecipeWriter::with_capacity(64);
+    r.chunk(hash("held chunk"), b"held chunk, longer", true);
+    let r = r.finish();
+    let tx = file.db.begin_write().unwrap();
+    let chunks = ChunkWrites::open(&tx, DAY).unwrap();
+    assert!(!chunks.holds_all(&memo, [&r[..]].into_iter()));
+}
+
+#[test]
+fn damaged_content_values_read_as_corrupt() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = own(dir.path());
+    let mut memo = ChunkMemo::default();
+    let id = write_recipe(
+        &file,
+        &mut memo,
+        DAY,
+        &[("x ", None), ("a chunk", Some(false))],
+    );
+    let page = key_floor(DAY);
+    let in_page = |page: u64, offset: u32, len: u32| {
+        let mut v = vec![IN_PAGE];
+        Place { page, offset }.write(&mut v);
+        v.put_u32_le(len);
+        v
+    };
+    let tx = file.db.begin_read().unwrap();
+    let mut reader = ChunkReader::open(&tx).unwrap();
+    for value in [
+        vec![IN_PAGE, 1, 2],
+        in_page(page, 0, 1 << 30),
+        in_page(page, u32::MAX, 8),
+        in_page(page + 99, 0, 8),
+        vec![9, 0, 0, 0, 0],
+        vec![],
+    ] {
+        assert!(
+            matches!(reader.open_value(&value), Err(StoreError::Corrupt(_))),
+            "{value:?}"
+        );
+    }
+    assert_eq!(request(&file, id), "x a chunk");
 }

@@ -326,11 +326,11 @@ pub fn create_tables(tx: &WriteTransaction) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Writes rows in `tx`, their content through `chunks` (whose page is written when it
+/// Writes rows in `tx`, their content through `chunks` (whose last page is written when it
 /// finishes); an id already stored is written again, unchanged in effect, so a batch sent
-/// twice (its owner died before answering) leaves no duplicate. Check the chunks first: [`ChunkWrites::holds_all`].
-/// Rows that cannot be read are refused together, before anything is written (a gateway's
-/// bug): the answer says why.
+/// twice (its owner died before answering) leaves no duplicate. Check the chunks first:
+/// [`ChunkWrites::holds_all`]. Rows that cannot be read are refused together, before
+/// anything is written (a gateway's bug): the answer says why.
 pub fn insert(
     tx: &WriteTransaction,
     chunks: &mut ChunkWrites,
@@ -358,7 +358,7 @@ pub fn insert(
         log.insert(id, &row.row[..]).map_err(db_err)?;
         // A recipe that cannot be read is a gateway's bug; the row is kept without it.
         if let Some(c) = &row.content
-            && let Some(value) = chunks.put(memo, c)?
+            && let Some(value) = chunks.put(memo, c, k.id.time_ms())?
         {
             content.insert(id, value.as_slice()).map_err(db_err)?;
         }
