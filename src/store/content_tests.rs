@@ -444,3 +444,48 @@ fn damaged_content_values_read_as_corrupt() {
     }
     assert_eq!(request(&file, id), "x a chunk");
 }
+
+#[test]
+fn a_schema_4_store_opened_by_this_build_reads_its_old_content_and_writes_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let old_id = RequestId::new(DAY);
+    {
+        let file = own(dir.path());
+        let mut r = RecipeWriter::with_capacity(64);
+        r.literal(b"old ");
+        r.0.put_u8(STORED);
+        r.0.put_u64_le(key_floor(DAY));
+        r.0.put_u32_le(6);
+        let value = stored(&r.finish(), &lz4_flex::compress_prepend_size(b"{}"), false);
+        let meta: TableDefinition<&str, u64> = TableDefinition::new("meta");
+        let log_content: TableDefinition<u128, &[u8]> = TableDefinition::new("log_content");
+        let tx = file.db.begin_write().unwrap();
+        tx.open_table(meta)
+            .unwrap()
+            .insert("schema_version", 4)
+            .unwrap();
+        tx.open_table(log_content)
+            .unwrap()
+            .insert(old_id.0, value.as_slice())
+            .unwrap();
+        tx.open_table(PIECES)
+            .unwrap()
+            .insert(key_floor(DAY), b"by key".as_slice())
+            .unwrap();
+        tx.commit().unwrap();
+    }
+    let store = Store::new(dir.path());
+    assert_eq!(
+        store.schema_version().unwrap(),
+        crate::store::SCHEMA_VERSION
+    );
+    assert_eq!(
+        store.log_content(old_id).unwrap().unwrap().request,
+        "old by key"
+    );
+    let (want, with_bytes) = recipe("new", false);
+    let e = entry(2 * DAY, with_bytes);
+    let id = e.row.id;
+    assert_eq!(store.append(&[e]).unwrap(), Appended::Written);
+    assert_eq!(store.log_content(id).unwrap().unwrap().request, want);
+}
