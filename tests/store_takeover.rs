@@ -171,6 +171,10 @@ async fn three_gateways_one_store_and_its_owner_killed_mid_run() {
         );
         assert!(row.error.is_none(), "{row:?}");
         assert_eq!(row.usage.output_tokens, 2, "{row:?}");
+        // Its content too, whichever owner wrote it, through a takeover.
+        let content = store.log_content(row.id).unwrap().expect("content kept");
+        assert!(content.request.contains("openai/gpt-4o"), "{content:?}");
+        assert!(content.response.contains("Hel"), "{content:?}");
     }
     let groq: Vec<_> = rows.iter().filter(|r| groq_tries.contains(&r.id)).collect();
     let answered = groq.iter().filter(|r| r.status == 200).count();
