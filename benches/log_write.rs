@@ -7,12 +7,20 @@
 //! and a 3 KB streamed answer, as in the load benchmark; requests are handed over at a steady
 //! pace. Modes (log off, rows only, rows with content) are interleaved in rounds; a mode's
 //! cost is its process CPU less that of the log-off round beside it. Run with
-//! `cargo bench --bench log_write`; `BGW_BENCH_REQUESTS` sets the requests per round.
+//! `cargo bench --bench log_write`; `BGW_BENCH_REQUESTS` sets the requests per round. For the
+//! release's build add `--target x86_64-unknown-linux-musl` (with
+//! `CC_x86_64_unknown_linux_musl=gcc`).
 
 // A benchmark stops at the first thing that is not as it should be.
 #![allow(clippy::expect_used, clippy::panic)]
 
 use std::time::{Duration, Instant};
+
+/// The allocator the static release links (src/main.rs), so a musl build of this bench
+/// measures what users run.
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use bgw::messages::Usage;
 use bgw::observe::{Answer, Pending, RequestLog};
