@@ -1,12 +1,13 @@
-//! What the request log costs per request, in one process: the CPU its writer thread and the
-//! store's owner (a thread here) spend on a row, without the network, the mock upstream and
-//! the load generator the load benchmark shares the machine with, so a change to how rows are
-//! written can be judged in a minute and with little noise.
+//! What the request log costs per request: the CPU a gateway's log writer (a thread of this
+//! process) and the store's owner (`bgw store-owner`, its own process as in use) spend on a
+//! row, without the network, the mock upstream and the load generator the load benchmark
+//! shares the machine with, so a change to how rows are written can be judged in a minute.
 //!
 //! Each request carries the Claude Code fixture's 49 KB body with a newest message of its own
 //! and a 3 KB streamed answer, as in the load benchmark; requests are handed over at a steady
 //! pace. Modes (log off, rows only, rows with content) are interleaved in rounds; a mode's
-//! cost is its process CPU less that of the log-off round beside it. Run with
+//! cost is the CPU of this process and of the owner less that of the log-off round beside it.
+//! Run with
 //! `cargo bench --bench log_write`; `BGW_BENCH_REQUESTS` sets the requests per round. For the
 //! release's build add `--target x86_64-unknown-linux-musl` (with
 //! `CC_x86_64_unknown_linux_musl=gcc`).
@@ -42,12 +43,12 @@ enum Mode {
     Content,
 }
 
-/// This process's CPU time so far: each thread's run time in nanoseconds (its schedstat), as
-/// /proc/self/stat counts only in 10 ms ticks. The threads that matter (the log writers and
-/// the store's owner) live as long as the process.
-fn cpu() -> Duration {
+/// The CPU time so far of process `pid` ("self" for this one): each thread's run time in
+/// nanoseconds (its schedstat), as /proc/PID/stat counts only in 10 ms ticks. The threads that
+/// matter (the log writers, the owner's) live as long as their process.
+fn cpu(pid: &str) -> Duration {
     let mut ns = 0u64;
-    if let Ok(tasks) = std::fs::read_dir("/proc/self/task") {
+    if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
         for task in tasks.flatten() {
             let stat = std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
             ns += stat
@@ -71,9 +72,35 @@ fn sse_answer() -> Vec<u8> {
     s.into_bytes()
 }
 
+/// The pid of the process that owns the store in `dir`.
+fn owner_pid(dir: &std::path::Path) -> Option<String> {
+    let dir = dir.to_str()?;
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid = e.file_name().to_string_lossy().into_owned();
+        let cmd = std::fs::read(e.path().join("cmdline")).ok()?;
+        let cmd = String::from_utf8_lossy(&cmd);
+        (cmd.contains("store-owner") && cmd.contains(dir)).then_some(pid)
+    })
+}
+
+/// CPU spent in a round: by this process (the log writers, and making the requests) and by
+/// the store's owner.
+#[derive(Clone, Copy)]
+struct Used {
+    here: Duration,
+    owner: Duration,
+}
+
 /// Hands `n` requests to `log` (none when it is `None`) at [`PACE`], waits until they are
-/// written, and gives the process CPU it took.
-fn round(log: Option<&RequestLog>, body: &str, at: usize, answer: &[u8], n: u64) -> Duration {
+/// written, and gives the CPU it took.
+fn round(
+    log: Option<&RequestLog>,
+    owner: &str,
+    body: &str,
+    at: usize,
+    answer: &[u8],
+    n: u64,
+) -> Used {
     static NUMBER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let mut headers = http::HeaderMap::new();
     headers.insert(
@@ -85,7 +112,7 @@ fn round(log: Option<&RequestLog>, body: &str, at: usize, answer: &[u8], n: u64)
         output_tokens: 21,
         ..Usage::default()
     };
-    let start_cpu = cpu();
+    let (here, there) = (cpu("self"), cpu(owner));
     let start = Instant::now();
     for i in 0..n {
         let number = NUMBER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -115,7 +142,10 @@ fn round(log: Option<&RequestLog>, body: &str, at: usize, answer: &[u8], n: u64)
     if let Some(log) = log {
         assert_eq!(log.flush(Duration::from_secs(60)), 0, "rows left unwritten");
     }
-    cpu() - start_cpu
+    Used {
+        here: cpu("self") - here,
+        owner: cpu(owner) - there,
+    }
 }
 
 fn main() {
@@ -136,50 +166,62 @@ fn main() {
         + 9;
     let answer = sse_answer();
     println!(
-        "request log in one process: {} byte bodies, {} byte streamed answers, {n} requests a round at {PACE}/s, {ROUNDS} rounds",
+        "request log (writer here, owner its own process): {} byte bodies, {} byte streamed answers, {n} requests a round at {PACE}/s, {ROUNDS} rounds",
         body.len(),
         answer.len()
     );
 
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let store = Store::new(dir.path().join("data"));
+    let data = dir.path().join("data");
+    let exe = std::env::var("BGW_BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_bgw").into());
+    let store = Store::shared(&data, exe.into());
     let rows_log = RequestLog::start(&store, false);
     let content_log = RequestLog::start(&store, true);
-    // Warm up: the owner opens the file, each writer learns the chunks once.
-    round(Some(&content_log), &body, at, &answer, 200);
-    round(Some(&rows_log), &body, at, &answer, 200);
+    // Warm up: the owner starts and opens the file, each writer learns the chunks once.
+    round(Some(&content_log), "self", &body, at, &answer, 200);
+    round(Some(&rows_log), "self", &body, at, &answer, 200);
+    let owner = owner_pid(&data).expect("the store's owner process");
 
-    let mut extra: Vec<(Mode, Vec<f64>)> = vec![(Mode::Rows, vec![]), (Mode::Content, vec![])];
+    let per_request = |d: Duration| d.as_secs_f64() * 1e6 / n as f64;
+    // Per mode: each round's extra CPU per request here and in the owner.
+    let mut extra: Vec<(Mode, Vec<(f64, f64)>)> =
+        vec![(Mode::Rows, vec![]), (Mode::Content, vec![])];
     let mut base = Vec::new();
     for _ in 0..ROUNDS {
-        let off = round(None, &body, at, &answer, n);
-        base.push(off.as_secs_f64() * 1e6 / n as f64);
+        let off = round(None, &owner, &body, at, &answer, n);
+        base.push(per_request(off.here));
         for (mode, costs) in &mut extra {
             let log = match mode {
                 Mode::Rows => &rows_log,
                 Mode::Content => &content_log,
             };
-            let used = round(Some(log), &body, at, &answer, n);
-            costs.push((used.as_secs_f64() - off.as_secs_f64()) * 1e6 / n as f64);
+            let used = round(Some(log), &owner, &body, at, &answer, n);
+            costs.push((
+                per_request(used.here) - per_request(off.here),
+                per_request(used.owner) - per_request(off.owner),
+            ));
         }
     }
-    let median = |v: &mut Vec<f64>| {
+    let median = |mut v: Vec<f64>| {
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     };
     println!(
         "  log off: {:.1} µs of CPU per request (making the request and its answer)",
-        median(&mut base)
+        median(base)
     );
-    for (mode, costs) in &mut extra {
-        let shown: Vec<String> = costs.iter().map(|c| format!("{c:.1}")).collect();
+    for (mode, costs) in &extra {
+        let total: Vec<f64> = costs.iter().map(|(h, o)| h + o).collect();
+        let shown: Vec<String> = total.iter().map(|c| format!("{c:.1}")).collect();
         println!(
-            "  {:<18} +{:.1} µs per request (median; rounds: {})",
+            "  {:<18} +{:.1} µs per request: log writer +{:.1}, owner +{:.1} (medians; rounds: {})",
             match mode {
                 Mode::Rows => "rows only:",
                 Mode::Content => "rows with content:",
             },
-            median(costs),
+            median(total.clone()),
+            median(costs.iter().map(|c| c.0).collect()),
+            median(costs.iter().map(|c| c.1).collect()),
             shown.join(", ")
         );
     }
