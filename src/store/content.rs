@@ -724,10 +724,7 @@ pub fn prune(
 ) -> Result<usize, StoreError> {
     let end = key_floor(before_ms.saturating_sub(REFRESH_MS));
     let mut pages = tx.open_table(PAGES).map_err(db_err)?;
-    let mut old = Vec::new();
-    for entry in pages.range(..end).map_err(db_err)?.take(max) {
-        old.push(entry.map_err(db_err)?.0.value());
-    }
+    let old = keys_below(&pages, end, max)?;
     for &key in &old {
         pages.remove(key).map_err(db_err)?;
     }
@@ -763,15 +760,25 @@ fn prune_schema_4(tx: &WriteTransaction, end: u64, max: usize) -> Result<usize, 
         return Ok(0);
     }
     let mut pieces = tx.open_table(PIECES).map_err(db_err)?;
-    let mut old = Vec::new();
-    for entry in names.range(..end).map_err(db_err)?.take(max) {
-        old.push(entry.map_err(db_err)?.0.value());
-    }
+    let old = keys_below(&names, end, max)?;
     for &key in &old {
         pieces.remove(key).map_err(db_err)?;
         names.remove(key).map_err(db_err)?;
     }
     Ok(old.len())
+}
+
+/// The first `max` keys of `table` below `end`.
+fn keys_below<V: redb::Value + 'static>(
+    table: &Table<u64, V>,
+    end: u64,
+    max: usize,
+) -> Result<Vec<u64>, StoreError> {
+    let mut keys = Vec::new();
+    for entry in table.range(..end).map_err(db_err)?.take(max) {
+        keys.push(entry.map_err(db_err)?.0.value());
+    }
+    Ok(keys)
 }
 
 /// Deletes up to `max` schema-3 chunks last used before `before_ms`.

@@ -260,12 +260,11 @@ fn a_schema_3_recipe_reads_its_chunks_by_hash_until_they_are_pruned() {
     tx.commit().unwrap();
 }
 
-#[test]
-fn a_schema_4_recipe_reads_its_chunks_by_key_until_they_are_pruned() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = own(dir.path());
-    let id = RequestId::new(DAY);
-    let key = key_floor(DAY);
+/// Writes, as schema 4 did, the content of a request at `time_ms` whose body is "old " and
+/// the chunk "by key" (stored as a value of its own, named by key in the recipe); gives its id.
+fn write_schema_4_row(tx: &WriteTransaction, time_ms: u64) -> RequestId {
+    let id = RequestId::new(time_ms);
+    let key = key_floor(time_ms);
     let mut r = RecipeWriter::with_capacity(64);
     r.literal(b"old ");
     r.0.put_u8(STORED);
@@ -273,7 +272,6 @@ fn a_schema_4_recipe_reads_its_chunks_by_key_until_they_are_pruned() {
     r.0.put_u32_le(6);
     let value = stored(&r.finish(), &lz4_flex::compress_prepend_size(b"{}"), false);
     let log_content: TableDefinition<u128, &[u8]> = TableDefinition::new("log_content");
-    let tx = file.db.begin_write().unwrap();
     tx.open_table(log_content)
         .unwrap()
         .insert(id.0, value.as_slice())
@@ -286,6 +284,15 @@ fn a_schema_4_recipe_reads_its_chunks_by_key_until_they_are_pruned() {
         .unwrap()
         .insert(key, hash("by key"))
         .unwrap();
+    id
+}
+
+#[test]
+fn a_schema_4_recipe_reads_its_chunks_by_key_until_they_are_pruned() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = own(dir.path());
+    let tx = file.db.begin_write().unwrap();
+    let id = write_schema_4_row(&tx, DAY);
     tx.commit().unwrap();
     assert_eq!(request(&file, id), "old by key");
     let tx = file.db.begin_write().unwrap();
@@ -448,32 +455,19 @@ fn damaged_content_values_read_as_corrupt() {
 #[test]
 fn a_schema_4_store_opened_by_this_build_reads_its_old_content_and_writes_new() {
     let dir = tempfile::tempdir().unwrap();
-    let old_id = RequestId::new(DAY);
-    {
+    let old_id = {
         let file = own(dir.path());
-        let mut r = RecipeWriter::with_capacity(64);
-        r.literal(b"old ");
-        r.0.put_u8(STORED);
-        r.0.put_u64_le(key_floor(DAY));
-        r.0.put_u32_le(6);
-        let value = stored(&r.finish(), &lz4_flex::compress_prepend_size(b"{}"), false);
         let meta: TableDefinition<&str, u64> = TableDefinition::new("meta");
-        let log_content: TableDefinition<u128, &[u8]> = TableDefinition::new("log_content");
         let tx = file.db.begin_write().unwrap();
         tx.open_table(meta)
             .unwrap()
             .insert("schema_version", 4)
             .unwrap();
-        tx.open_table(log_content)
-            .unwrap()
-            .insert(old_id.0, value.as_slice())
-            .unwrap();
-        tx.open_table(PIECES)
-            .unwrap()
-            .insert(key_floor(DAY), b"by key".as_slice())
-            .unwrap();
+        // Now, so the owner's pruning leaves it.
+        let id = write_schema_4_row(&tx, crate::store::now_ms());
         tx.commit().unwrap();
-    }
+        id
+    };
     let store = Store::new(dir.path());
     assert_eq!(
         store.schema_version().unwrap(),
