@@ -6,13 +6,13 @@
 //! store a chunk is named by its hash, and a gateway sends a chunk's bytes only until the
 //! store has confirmed it holds them.
 //!
-//! The store writes the content of one commit as one value, a page (`log_pages`): the new
-//! chunks' bytes and each row's recipe and response, one after another. A row's content value
-//! and a kept recipe's chunks name where in a page their bytes lie. One value per commit, not
-//! one per row and per chunk: each insert into a B-tree rebuilds a leaf, and with ~1.5 KB of
-//! content per row that was two thirds of the owner's work (in-process, 300 rows a commit:
-//! 13 us a row with a value each, 8 with a page). Page keys grow with time, so a page is
-//! appended, and pruning goes by key.
+//! The store writes the content of one commit as a few values, pages of up to [`PAGE_BYTES`]
+//! (`log_pages`): the new chunks' bytes and each row's recipe and response, one after
+//! another. A row's content value and a kept recipe's chunks name where in a page their bytes
+//! lie. Pages, not a value per row and per chunk: each insert into a B-tree rebuilds a leaf,
+//! and with ~1.5 KB of content per row that was two thirds of the owner's work (in-process,
+//! 300 rows a commit: 13 us a row with a value each, 8 with one value). Page keys grow with
+//! time, so a page is appended, and pruning goes by key.
 //!
 //! A chunk used again more than [`REFRESH_MS`] after it was stored is stored again, in a
 //! newer page; so a kept row never uses a chunk stored more than that before it, and a page

@@ -31,7 +31,7 @@ use wire::{Event, Reply, Request};
 const THINKING_KEY: &str = "thinking_key";
 
 /// The schema this build writes (2: the request log; 3: its indexes as lists of ids; 4: its
-/// content's chunks by key, in time order; 5: content in one value per commit).
+/// content's chunks by key, in time order; 5: each commit's content in pages).
 pub const SCHEMA_VERSION: u64 = 5;
 /// The owner's socket in the data dir.
 pub const SOCKET_NAME: &str = "bgw.sock";
