@@ -43,12 +43,18 @@ pub struct MessagesRequest<'a> {
     pub thinking: Option<Thinking>,
     #[serde(default, borrow)]
     pub output_config: Option<OutputConfig<'a>>,
+    /// The length of the body it was parsed from (a translation's buffer starts that large).
+    #[serde(skip)]
+    pub body_len: usize,
 }
 
 impl<'a> MessagesRequest<'a> {
     /// Parses a request body; the error names the field that is wrong.
     pub fn parse(body: &'a [u8]) -> Result<MessagesRequest<'a>, ApiError> {
-        serde_json::from_slice(body).map_err(|e| ApiError::invalid(describe_json_error(&e)))
+        let mut req: MessagesRequest<'a> =
+            serde_json::from_slice(body).map_err(|e| ApiError::invalid(describe_json_error(&e)))?;
+        req.body_len = body.len();
+        Ok(req)
     }
 }
 

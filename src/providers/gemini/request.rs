@@ -14,7 +14,7 @@ use crate::messages::request::{
     Block, Content, JsonString, Role, Source, Thinking, ToolResultContent,
 };
 use crate::messages::signature::Signer;
-use crate::messages::{ApiError, ErrorKind, MessagesRequest};
+use crate::messages::{ApiError, MessagesRequest};
 
 /// Gemini takes at most five stop sequences.
 const MAX_STOP: usize = 5;
@@ -312,12 +312,7 @@ pub fn encode_request(
             response_schema,
         },
     };
-    serde_json::to_vec(&body).map_err(|e| {
-        ApiError::new(
-            ErrorKind::Api,
-            format!("could not encode the Gemini request: {e}"),
-        )
-    })
+    crate::providers::encode_body(&body, req.body_len, "Gemini")
 }
 
 /// `thinkingConfig` for the client's `thinking` and `output_config.effort`.

@@ -14,7 +14,7 @@ use crate::messages::request::{
     Block, Content, JsonString, Role, Source, Thinking, ToolResultContent,
 };
 use crate::messages::signature::Signer;
-use crate::messages::{ApiError, ErrorKind, MessagesRequest, tool_id};
+use crate::messages::{ApiError, MessagesRequest, tool_id};
 
 /// OpenAI accepts at most four stop sequences.
 const MAX_STOP: usize = 4;
@@ -337,12 +337,7 @@ pub fn encode_request_with(
         reasoning,
         response_format: response_format(req).filter(|_| quirks.json_schema),
     };
-    serde_json::to_vec(&body).map_err(|e| {
-        ApiError::new(
-            ErrorKind::Api,
-            format!("could not encode the OpenAI request: {e}"),
-        )
-    })
+    crate::providers::encode_body(&body, req.body_len, "OpenAI")
 }
 
 /// Walks the Anthropic turns and builds OpenAI messages, keeping OpenAI's ordering rules:

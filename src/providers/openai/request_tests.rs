@@ -3,6 +3,7 @@
 //! https://platform.openai.com/docs/guides/function-calling , with vendor rules from
 //! https://docs.mistral.ai/api/ (tool call ids) and https://openrouter.ai/docs/api-reference/overview .
 use super::*;
+use crate::messages::ErrorKind;
 use crate::messages::signature::ThinkingKey;
 use crate::providers::openai::vendors::vendor;
 use serde_json::{Value, json};

@@ -309,12 +309,7 @@ pub fn encode_responses_request(
             &[]
         },
     };
-    serde_json::to_vec(&body).map_err(|e| {
-        ApiError::new(
-            ErrorKind::Api,
-            format!("could not encode the OpenAI Responses request: {e}"),
-        )
-    })
+    crate::providers::encode_body(&body, req.body_len, "OpenAI Responses")
 }
 
 #[derive(Deserialize)]
