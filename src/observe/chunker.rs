@@ -1,10 +1,10 @@
 //! Cuts logged request bodies into the pieces the store keeps once (each tool, system block
-//! and message: see `store::content`), and remembers which pieces the store has confirmed, so
-//! their bytes cross the socket once rather than with every turn of a conversation.
+//! and message: see `store::content`), and remembers which pieces it has sent, so their
+//! bytes cross the socket once rather than with every turn of a conversation.
 
 use bytes::Bytes;
-use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::Arc;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::messages::scan::element_spans;
@@ -20,7 +20,7 @@ const WHOLE: [&[u8]; 2] = [b"tools", b"system"];
 const MIN_CHUNK: usize = 128;
 /// Pieces remembered at most; past it the memory starts again (bytes are then sent once more).
 const MEMO_MAX: usize = 100_000;
-/// How long a confirmed piece is trusted to be stored. The store keeps a chunk at least as
+/// How long a piece sent is trusted to be stored. The store keeps a chunk at least as
 /// long as the rows that use it (days), so within it no round trip is wasted; past it, a
 /// piece pruned or lost is sent again without a refusal first.
 const TRUST: Duration = Duration::from_secs(30 * 60);
@@ -112,14 +112,35 @@ fn common_suffix(a: &[u8], b: &[u8]) -> usize {
     i
 }
 
+/// The bodies cut last. The log's sender reads them too: a store that turns down pieces
+/// named by hash alone (it was replaced) gets their bytes from here, so no body waits in the
+/// gateway until its row is written.
+#[derive(Debug, Default, Clone)]
+pub struct Recent(Arc<Mutex<VecDeque<Arc<Cut>>>>);
+
+impl Recent {
+    fn lock(&self) -> MutexGuard<'_, VecDeque<Arc<Cut>>> {
+        // A panic elsewhere while it was held leaves a list that is still whole.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The bytes of the chunk `hash` of `len` bytes, if a recent body holds it.
+    pub fn find(&self, hash: u128, len: u32) -> Option<Bytes> {
+        self.lock().iter().rev().find_map(|cut| {
+            cut.elements
+                .iter()
+                .find(|&&(a, b, h)| h == Some(hash) && b - a == len as usize)
+                .map(|&(a, b, _)| cut.body.slice(a..b))
+        })
+    }
+}
+
 /// What this gateway knows the store holds, and the bodies it cut last.
 #[derive(Debug, Default)]
 pub struct Chunker {
-    /// Confirmed by the store, and when.
+    /// Sent with their bytes (rows reach the store in the order they were cut), and when.
     stored: HashMap<u128, Instant>,
-    /// Sent with their bytes in the batch now in flight.
-    sending: HashSet<u128>,
-    recent: VecDeque<Arc<Cut>>,
+    recent: Recent,
 }
 
 impl Chunker {
@@ -128,8 +149,9 @@ impl Chunker {
     /// recent body shares at the start and at the end are not read again: their elements and
     /// hashes are taken from that body's cut.
     pub fn cut(&mut self, body: Bytes) -> Arc<Cut> {
+        let mut recent = self.recent.lock();
         let mut best: Option<Match> = None;
-        for old in self.recent.iter().rev() {
+        for old in recent.iter().rev() {
             let prefix = common_prefix(&old.body, &body);
             let suffix = common_suffix(&old.body[prefix..], &body[prefix..]);
             if best
@@ -172,15 +194,20 @@ impl Chunker {
             })
             .collect();
         let cut = Arc::new(Cut { body, elements });
-        if self.recent.len() == RECENT {
-            self.recent.pop_front();
+        if recent.len() == RECENT {
+            recent.pop_front();
         }
-        self.recent.push_back(Arc::clone(&cut));
+        recent.push_back(Arc::clone(&cut));
         cut
     }
 
-    /// The recipe of `cut`: bytes for each chunk the store is not known to hold (once per
-    /// batch), the hash alone for the others.
+    /// The bodies this chunker cut last, to find pieces in from another thread.
+    pub fn recent(&self) -> Recent {
+        self.recent.clone()
+    }
+
+    /// The recipe of `cut`: bytes for each chunk the store is not known to hold (once: the
+    /// rows after it name it by hash), the hash alone for the others.
     pub fn recipe(&mut self, cut: &Cut) -> Bytes {
         let body = &cut.body[..];
         let mut recipe = RecipeWriter::with_capacity(body.len().min(4096));
@@ -190,10 +217,12 @@ impl Chunker {
                 continue;
             };
             recipe.literal(&body[at..start]);
-            let known = self.sending.contains(&hash)
-                || self.stored.get(&hash).is_some_and(|t| t.elapsed() < TRUST);
+            let known = self.stored.get(&hash).is_some_and(|t| t.elapsed() < TRUST);
             if !known {
-                self.sending.insert(hash);
+                if self.stored.len() >= MEMO_MAX {
+                    self.stored.clear();
+                }
+                self.stored.insert(hash, Instant::now());
             }
             recipe.chunk(hash, &body[start..end], known);
             at = end;
@@ -202,20 +231,9 @@ impl Chunker {
         recipe.finish()
     }
 
-    /// The batch in flight is on disk: what it carried is stored.
-    pub fn confirmed(&mut self) {
-        if self.stored.len() + self.sending.len() > MEMO_MAX {
-            self.stored.clear();
-        }
-        let now = Instant::now();
-        self.stored
-            .extend(self.sending.drain().map(|hash| (hash, now)));
-    }
-
     /// The store does not hold what it was thought to: send every chunk's bytes again.
     pub fn forget(&mut self) {
         self.stored.clear();
-        self.sending.clear();
     }
 }
 
@@ -238,18 +256,30 @@ mod tests {
     }
 
     #[test]
-    fn a_confirmed_chunk_is_named_without_its_bytes() {
+    fn a_chunk_sent_once_is_named_without_its_bytes() {
         let mut chunker = Chunker::default();
         let cut = chunker.cut(body(&["hi"]));
         let first = chunker.recipe(&cut);
         assert!(first.len() > 2400);
-        // In the same batch the tools' bytes went once already.
         let cut = chunker.cut(body(&["hello"]));
-        assert!(chunker.recipe(&cut).len() < 300);
-        chunker.confirmed();
         assert!(chunker.recipe(&cut).len() < 300);
         chunker.forget();
         assert!(chunker.recipe(&cut).len() > 2400);
+    }
+
+    #[test]
+    fn the_pieces_of_a_recent_body_are_found_by_hash_and_length() {
+        let mut chunker = Chunker::default();
+        let recent = chunker.recent();
+        let cut = chunker.cut(body(&["hi"]));
+        let recipe = chunker.recipe(&cut);
+        let named = chunker.recipe(&cut);
+        // Every piece named by hash alone comes back whole from the recent bodies.
+        let filled = crate::store::content::with_all_bytes(&named, |h, l| recent.find(h, l));
+        assert_eq!(filled, Some(recipe));
+        // A length the chunk does not have is another chunk: not found.
+        let &(a, b, hash) = cut.elements.iter().find(|e| e.2.is_some()).unwrap();
+        assert!(recent.find(hash.unwrap(), (b - a + 1) as u32).is_none());
     }
 
     #[test]

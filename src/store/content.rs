@@ -152,6 +152,35 @@ impl RecipeWriter {
     }
 }
 
+/// `recipe` with the bytes of every chunk it names by hash alone, each found by `find`
+/// (hash, length); `None` when one is found nowhere, or the recipe is not one a writer makes.
+pub fn with_all_bytes(
+    recipe: &[u8],
+    mut find: impl FnMut(u128, u32) -> Option<Bytes>,
+) -> Option<Bytes> {
+    let mut out = RecipeWriter::with_capacity(recipe.len());
+    for piece in pieces(recipe) {
+        match piece? {
+            Piece::Literal(bytes) => out.literal(bytes),
+            Piece::Chunk {
+                hash,
+                bytes: Some(bytes),
+                ..
+            } => out.chunk(hash, bytes, false),
+            Piece::Chunk {
+                hash,
+                len,
+                bytes: None,
+            } => {
+                let bytes = find(hash, len).filter(|b| b.len() == len as usize)?;
+                out.chunk(hash, &bytes, false);
+            }
+            Piece::Stored(_) | Piece::Placed(..) => return None,
+        }
+    }
+    Some(out.finish())
+}
+
 /// One piece of a recipe.
 enum Piece<'a> {
     Literal(&'a [u8]),
