@@ -330,11 +330,16 @@ fn owner_pid(dir: &std::path::Path) -> Option<u32> {
 }
 
 fn rss_kib(pid: u32) -> u64 {
+    status_kib(pid, "VmRSS:")
+}
+
+/// A size in KiB from /proc/PID/status (`VmRSS:` now, `VmHWM:` at its peak).
+fn status_kib(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
         })
         .unwrap_or(0)
@@ -863,6 +868,14 @@ async fn bench() {
             (paired(&rows) - 1.0) * 100.0
         );
     }
+    // What keeping rows and bodies costs in memory under this load: each gateway's peak.
+    let peak = |pid: u32| status_kib(pid, "VmHWM:") as f64 / 1024.0;
+    println!(
+        "  peak memory (VmHWM): log off {:.0} MB, with content {:.0} MB, rows only {:.0} MB",
+        peak(quiet.0.id()),
+        peak(pid),
+        peak(rows_only.0.id())
+    );
     drop(quiet);
     drop(rows_only);
 
