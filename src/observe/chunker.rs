@@ -275,8 +275,24 @@ mod tests {
         let recipe = chunker.recipe(&cut);
         let named = chunker.recipe(&cut);
         // Every piece named by hash alone comes back whole from the recent bodies.
-        let filled = crate::store::content::with_all_bytes(&named, |h, l| recent.find(h, l));
+        let filled = crate::store::content::with_all_bytes(&named, &mut HashMap::new(), |h, l| {
+            recent.find(h, l)
+        });
         assert_eq!(filled, Some(recipe));
+        // Pieces carried by an earlier recipe of the batch fill the later ones, with no
+        // recent body at all.
+        let mut fresh = Chunker::default();
+        let (one, two) = (fresh.cut(body(&["one"])), fresh.cut(body(&["two"])));
+        let (carrying, naming) = (fresh.recipe(&one), fresh.recipe(&two));
+        fresh.forget();
+        let whole = fresh.recipe(&two);
+        let mut carried = HashMap::new();
+        let none = |_, _| None;
+        assert!(crate::store::content::with_all_bytes(&carrying, &mut carried, none).is_some());
+        assert_eq!(
+            crate::store::content::with_all_bytes(&naming, &mut carried, none),
+            Some(whole)
+        );
         // A length the chunk does not have is another chunk: not found.
         let &(a, b, hash) = cut.elements.iter().find(|e| e.2.is_some()).unwrap();
         assert!(recent.find(hash.unwrap(), (b - a + 1) as u32).is_none());

@@ -8,6 +8,7 @@
 //! keeping each until the owner says it is on disk: an owner that dies takes nothing with it.
 
 use bytes::Bytes;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex, Weak};
@@ -32,6 +33,9 @@ const BACKLOG_BYTES: usize = 256 * 1024 * 1024;
 /// How long the cutter waits for more requests once it has cut all it had: at 7,000
 /// requests/s it holds ~15 bodies, and wakes 500 times a second rather than 7,000.
 const CUT_PAUSE: Duration = Duration::from_millis(2);
+
+/// How long the cutter keeps the prices it has when the store could not give the new ones.
+const PRICING_RETRY: Duration = Duration::from_secs(1);
 
 /// What the client got back, kept for the log.
 #[derive(Debug, Default)]
@@ -313,6 +317,7 @@ impl RequestLog {
             chunker,
             pricing: Pricing::builtin(),
             prices_changed,
+            pricing_retry: None,
             forget,
             run: Arc::clone(&run),
         };
@@ -345,7 +350,7 @@ impl RequestLog {
         self.content.store(keep, Ordering::Relaxed);
     }
 
-    /// Hands a finished request to the writer; never waits.
+    /// Hands a finished request to the cutter; never waits.
     pub fn submit(&self, mut finished: Finished) {
         let size = finished.content_len();
         if self.backlog.load(Ordering::Relaxed) + size > BACKLOG_BYTES {
@@ -403,6 +408,8 @@ struct Cutter {
     /// The prices rows are costed at.
     pricing: Pricing,
     prices_changed: Arc<AtomicBool>,
+    /// When to ask for the prices again after the store could not answer (not per request).
+    pricing_retry: Option<Instant>,
     /// Set by the writer when the store lacked chunks named by hash: send their bytes again.
     forget: Arc<AtomicBool>,
     run: Arc<str>,
@@ -438,12 +445,21 @@ impl Cutter {
     }
 
     /// Re-reads the price overrides if they may have changed; keeps the ones it has (and
-    /// tries again before the next rows) when the store cannot answer.
+    /// tries again a second later) when the store cannot answer.
     fn refresh_pricing(&mut self) {
+        if self.pricing_retry.is_some_and(|at| Instant::now() < at) {
+            return;
+        }
         if self.prices_changed.swap(false, Ordering::AcqRel) {
             match self.store.pricing() {
-                Ok(pricing) => self.pricing = pricing,
-                Err(_) => self.prices_changed.store(true, Ordering::Release),
+                Ok(pricing) => {
+                    self.pricing = pricing;
+                    self.pricing_retry = None;
+                }
+                Err(_) => {
+                    self.prices_changed.store(true, Ordering::Release);
+                    self.pricing_retry = Some(Instant::now() + PRICING_RETRY);
+                }
             }
         }
     }
@@ -518,12 +534,16 @@ impl Writer {
         self.progress.changed.notify_all();
     }
 
-    /// Puts the bytes of every chunk into each row's recipe. A row whose piece no recent body
-    /// holds any more keeps its row and loses its content: the store that held it is gone.
+    /// Puts the bytes of every chunk into each row's recipe, taken from the rows before it in
+    /// the batch or from the bodies cut last. A row whose piece neither holds keeps its row
+    /// and loses its content: the store that held the piece is gone.
     fn send_all_bytes(&self, batch: &mut [Entry]) {
+        let mut carried = HashMap::new();
         for entry in batch {
             let filled = entry.content.as_ref().map(|c| {
-                content::with_all_bytes(&c.request, |hash, len| self.recent.find(hash, len))
+                content::with_all_bytes(&c.request, &mut carried, |hash, len| {
+                    self.recent.find(hash, len)
+                })
             });
             match (filled, &mut entry.content) {
                 (Some(Some(recipe)), Some(c)) => c.request = recipe,

@@ -336,8 +336,6 @@ pub fn prepare_with(
     })
 }
 
-/// Claude Code asks for 32,000 output tokens or more; a model with a lower limit (gpt-4o
-/// allows 16,384) would refuse the request, so the catalog's limit caps it.
 /// Serializes a translated request into one buffer about as large as the client's body: grown
 /// by doubling from empty, a 50 KB body was copied ten times, each time into fresh memory.
 pub(crate) fn encode_body(
@@ -355,6 +353,8 @@ pub(crate) fn encode_body(
     Ok(out)
 }
 
+/// Claude Code asks for 32,000 output tokens or more; a model with a lower limit (gpt-4o
+/// allows 16,384) would refuse the request, so the catalog's limit caps it.
 fn clamp_max_tokens(req: &mut MessagesRequest<'_>, provider: &str, model: &str) {
     let limit = crate::catalog::lookup(provider, model).map(|m| u64::from(m.max_output));
     if let (Some(asked), Some(limit)) = (req.max_tokens, limit) {

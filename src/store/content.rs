@@ -3,8 +3,8 @@
 //! Claude Code sends its tools, its system prompt and the whole conversation again with every
 //! turn: of a 50 KB body, a few hundred bytes are new. So a body travels and is kept as a
 //! recipe: literal bytes, and chunks (a tool, a system block, a message). On the way to the
-//! store a chunk is named by its hash, and a gateway sends a chunk's bytes only until the
-//! store has confirmed it holds them.
+//! store a chunk is named by its hash; a gateway sends its bytes once, with the first row
+//! that has it (rows reach the store in order), unless the store turns the name down.
 //!
 //! The store writes the content of one commit as a few values, pages of up to [`PAGE_BYTES`]
 //! (`log_pages`): the new chunks' bytes and each row's recipe and response, one after
@@ -152,10 +152,12 @@ impl RecipeWriter {
     }
 }
 
-/// `recipe` with the bytes of every chunk it names by hash alone, each found by `find`
+/// `recipe` with the bytes of every chunk it names by hash alone: from `carried` (the chunks
+/// whose bytes the recipes before it carried, to which this one's are added), else from `find`
 /// (hash, length); `None` when one is found nowhere, or the recipe is not one a writer makes.
 pub fn with_all_bytes(
-    recipe: &[u8],
+    recipe: &Bytes,
+    carried: &mut HashMap<u128, Bytes>,
     mut find: impl FnMut(u128, u32) -> Option<Bytes>,
 ) -> Option<Bytes> {
     let mut out = RecipeWriter::with_capacity(recipe.len());
@@ -166,13 +168,20 @@ pub fn with_all_bytes(
                 hash,
                 bytes: Some(bytes),
                 ..
-            } => out.chunk(hash, bytes, false),
+            } => {
+                out.chunk(hash, bytes, false);
+                carried.insert(hash, recipe.slice_ref(bytes));
+            }
             Piece::Chunk {
                 hash,
                 len,
                 bytes: None,
             } => {
-                let bytes = find(hash, len).filter(|b| b.len() == len as usize)?;
+                let bytes = carried
+                    .get(&hash)
+                    .filter(|b| b.len() == len as usize)
+                    .cloned()
+                    .or_else(|| find(hash, len).filter(|b| b.len() == len as usize))?;
                 out.chunk(hash, &bytes, false);
             }
             Piece::Stored(_) | Piece::Placed(..) => return None,
