@@ -540,18 +540,16 @@ impl Writer {
     fn send_all_bytes(&self, batch: &mut [Entry]) {
         let mut carried = HashMap::new();
         for entry in batch {
-            let filled = entry.content.as_ref().map(|c| {
-                content::with_all_bytes(&c.request, &mut carried, |hash, len| {
-                    self.recent.find(hash, len)
-                })
-            });
-            match (filled, &mut entry.content) {
-                (Some(Some(recipe)), Some(c)) => c.request = recipe,
-                (Some(None), _) => {
+            let Some(c) = &mut entry.content else {
+                continue;
+            };
+            let find = |hash, len| self.recent.find(hash, len);
+            match content::with_all_bytes(&c.request, &mut carried, find) {
+                Some(recipe) => c.request = recipe,
+                None => {
                     entry.content = None;
                     entry.row.has_content = false;
                 }
-                _ => {}
             }
         }
     }
