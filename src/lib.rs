@@ -3,12 +3,13 @@
 //! Map: `cli` (one file per subcommand) → `gateway` (HTTP server and the request path)
 //! → `route` (which provider serves a model) → `providers` (one wire format each),
 //! with `messages` (the Anthropic shape used inside), `store` (the redb file),
-//! `catalog` (known models, windows, prices), `tokens` (prompt token estimates) and
-//! `observe` (what happened).
+//! `catalog` (known models, windows, prices), `tokens` (prompt token estimates),
+//! `govern` (virtual keys, budgets, rate limits) and `observe` (what happened).
 
 pub mod catalog;
 pub mod cli;
 pub mod gateway;
+pub mod govern;
 pub mod messages;
 pub mod observe;
 pub mod providers;

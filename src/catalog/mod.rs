@@ -65,25 +65,30 @@ pub struct Price {
     pub cache_read: Option<f64>,
     /// Tokens written to the prompt cache (the default, shortest-lived tier).
     pub cache_write: Option<f64>,
+    /// Tokens written to the 1-hour prompt cache (Anthropic: twice the input price); the
+    /// default tier's price where not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_write_1h: Option<f64>,
 }
 
 impl Price {
     /// Cost of `usage` at this price.
     ///
     /// `usage.input_tokens` excludes cache tokens, as Anthropic reports it; cache reads and
-    /// writes are billed at their own prices, or at the input price where none is given.
+    /// writes are billed at their own prices (1-hour writes at theirs), or at the input price
+    /// where none is given.
     pub fn cost(&self, usage: &Usage) -> Usd {
         let per_token = |tokens: u64, per_million: f64| tokens as f64 * per_million / 1_000_000.0;
+        let write = self.cache_write.unwrap_or(self.input);
+        let long_writes = usage.cache_write_1h();
         Usd(per_token(usage.input_tokens, self.input)
             + per_token(usage.output_tokens, self.output)
             + per_token(
                 usage.cache_read_input_tokens,
                 self.cache_read.unwrap_or(self.input),
             )
-            + per_token(
-                usage.cache_creation_input_tokens,
-                self.cache_write.unwrap_or(self.input),
-            ))
+            + per_token(usage.cache_creation_input_tokens - long_writes, write)
+            + per_token(long_writes, self.cache_write_1h.unwrap_or(write)))
     }
 
     /// Says which number is not a price: each must be finite and not negative.
@@ -93,6 +98,7 @@ impl Price {
             ("output", Some(self.output)),
             ("cache read", self.cache_read),
             ("cache write", self.cache_write),
+            ("1-hour cache write", self.cache_write_1h),
         ];
         for (name, value) in named {
             if let Some(v) = value {
@@ -204,6 +210,7 @@ mod tests {
 
     fn usage(input: u64, output: u64, cache_write: u64, cache_read: u64) -> Usage {
         Usage {
+            cache_creation: None,
             input_tokens: input,
             output_tokens: output,
             cache_creation_input_tokens: cache_write,

@@ -57,6 +57,19 @@ const fn p(input: f64, output: f64, cache_read: f64, cache_write: f64) -> Option
         output,
         cache_read: Some(cache_read),
         cache_write: Some(cache_write),
+        cache_write_1h: None,
+    })
+}
+
+/// A Claude model's prices: as [`p`], and 1-hour cache writes at twice the input price, as
+/// Anthropic's pricing page sets them for every model.
+const fn pa(input: f64, output: f64, cache_read: f64, cache_write: f64) -> Option<Price> {
+    Some(Price {
+        input,
+        output,
+        cache_read: Some(cache_read),
+        cache_write: Some(cache_write),
+        cache_write_1h: Some(input * 2.0),
     })
 }
 
@@ -67,6 +80,7 @@ const fn pr(input: f64, output: f64, cache_read: f64) -> Option<Price> {
         output,
         cache_read: Some(cache_read),
         cache_write: None,
+        cache_write_1h: None,
     })
 }
 
@@ -77,6 +91,7 @@ const fn po(input: f64, output: f64) -> Option<Price> {
         output,
         cache_read: None,
         cache_write: None,
+        cache_write_1h: None,
     })
 }
 
@@ -85,26 +100,26 @@ const fn po(input: f64, output: f64) -> Option<Price> {
 #[rustfmt::skip]
 pub static MODELS: &[ModelInfo] = &[
     // anthropic: https://platform.claude.com/docs/en/about-claude/pricing (prices; cache write
-    // is the 5-minute tier) and https://platform.claude.com/docs/en/models/overview with each
-    // model's page https://platform.claude.com/docs/en/models/<model>/overview (windows).
+    // is the 5-minute tier, 1-hour writes are 2× input) and
+    // https://platform.claude.com/docs/en/models/overview with each model's page https://platform.claude.com/docs/en/models/<model>/overview (windows).
     // Opus 4.7: window from https://docs.aws.amazon.com/bedrock/latest/userguide/model-card-anthropic-claude-opus-4-7.md
     // Opus 4.5: window from https://aspire.dev/reference/api/csharp/aspire.hosting.foundry/anthropic/fields
     // Opus 4.1 is retired on the Claude API (still served by Bedrock and Google Cloud).
     // Haiku 5.5 is priced by prompt length (5x above 100K tokens), which `Price` cannot hold.
-    m(ANTH, "claude-fable-5-1", "Claude Fable 5.1", 1_000_000, 128_000, p(10.0, 50.0, 0.25, 12.5), RV),
-    m(ANTH, "claude-opus-5-5", "Claude Opus 5.5", 1_000_000, 128_000, p(4.0, 20.0, 0.2, 5.0), RV),
-    m(ANTH, "claude-opus-5", "Claude Opus 5", 1_000_000, 128_000, p(5.0, 25.0, 0.5, 6.25), RV),
-    m(ANTH, "claude-opus-4-8", "Claude Opus 4.8", 1_000_000, 128_000, p(5.0, 25.0, 0.5, 6.25), RV),
-    m(ANTH, "claude-opus-4-7", "Claude Opus 4.7", 1_000_000, 128_000, p(5.0, 25.0, 0.5, 6.25), RV),
-    m(ANTH, "claude-opus-4-6", "Claude Opus 4.6", 1_000_000, 128_000, p(5.0, 25.0, 0.5, 6.25), RV),
-    m(ANTH, "claude-opus-4-5", "Claude Opus 4.5", 200_000, 64_000, p(5.0, 25.0, 0.5, 6.25), RV),
-    m(ANTH, "claude-opus-4-1", "Claude Opus 4.1", 200_000, 32_000, p(15.0, 75.0, 1.5, 18.75), RV),
-    m(ANTH, "claude-sonnet-5-5", "Claude Sonnet 5.5", 1_000_000, 128_000, p(2.0, 10.0, 0.2, 2.5), RV),
-    m(ANTH, "claude-sonnet-5", "Claude Sonnet 5", 1_000_000, 128_000, p(2.0, 10.0, 0.2, 2.5), RV),
-    m(ANTH, "claude-sonnet-4-6", "Claude Sonnet 4.6", 1_000_000, 128_000, p(3.0, 15.0, 0.3, 3.75), RV),
-    m(ANTH, "claude-sonnet-4-5", "Claude Sonnet 4.5", 200_000, 64_000, p(3.0, 15.0, 0.3, 3.75), RV),
+    m(ANTH, "claude-fable-5-1", "Claude Fable 5.1", 1_000_000, 128_000, pa(10.0, 50.0, 0.25, 12.5), RV),
+    m(ANTH, "claude-opus-5-5", "Claude Opus 5.5", 1_000_000, 128_000, pa(4.0, 20.0, 0.2, 5.0), RV),
+    m(ANTH, "claude-opus-5", "Claude Opus 5", 1_000_000, 128_000, pa(5.0, 25.0, 0.5, 6.25), RV),
+    m(ANTH, "claude-opus-4-8", "Claude Opus 4.8", 1_000_000, 128_000, pa(5.0, 25.0, 0.5, 6.25), RV),
+    m(ANTH, "claude-opus-4-7", "Claude Opus 4.7", 1_000_000, 128_000, pa(5.0, 25.0, 0.5, 6.25), RV),
+    m(ANTH, "claude-opus-4-6", "Claude Opus 4.6", 1_000_000, 128_000, pa(5.0, 25.0, 0.5, 6.25), RV),
+    m(ANTH, "claude-opus-4-5", "Claude Opus 4.5", 200_000, 64_000, pa(5.0, 25.0, 0.5, 6.25), RV),
+    m(ANTH, "claude-opus-4-1", "Claude Opus 4.1", 200_000, 32_000, pa(15.0, 75.0, 1.5, 18.75), RV),
+    m(ANTH, "claude-sonnet-5-5", "Claude Sonnet 5.5", 1_000_000, 128_000, pa(2.0, 10.0, 0.2, 2.5), RV),
+    m(ANTH, "claude-sonnet-5", "Claude Sonnet 5", 1_000_000, 128_000, pa(2.0, 10.0, 0.2, 2.5), RV),
+    m(ANTH, "claude-sonnet-4-6", "Claude Sonnet 4.6", 1_000_000, 128_000, pa(3.0, 15.0, 0.3, 3.75), RV),
+    m(ANTH, "claude-sonnet-4-5", "Claude Sonnet 4.5", 200_000, 64_000, pa(3.0, 15.0, 0.3, 3.75), RV),
     m(ANTH, "claude-haiku-5-5", "Claude Haiku 5.5", 1_000_000, 128_000, None, RV),
-    m(ANTH, "claude-haiku-4-5", "Claude Haiku 4.5", 200_000, 64_000, p(1.0, 5.0, 0.1, 1.25), RV),
+    m(ANTH, "claude-haiku-4-5", "Claude Haiku 4.5", 200_000, 64_000, pa(1.0, 5.0, 0.1, 1.25), RV),
     // openai: https://developers.openai.com/api/docs/models (GPT-6 and GPT-5.6 lines),
     // https://developers.openai.com/api/docs/models/compare (GPT-6 Astra cache prices),
     // https://developers.openai.com/api/docs/models/gpt-5-mini and .../gpt-5-codex (GPT-5),

@@ -102,6 +102,7 @@ mod tests {
 
     fn price(input: f64, output: f64) -> Price {
         Price {
+            cache_write_1h: None,
             input,
             output,
             cache_read: None,

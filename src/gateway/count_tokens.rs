@@ -40,8 +40,8 @@ pub async fn handle(
     gateway: &Arc<Gateway>,
     req: Request<Incoming>,
 ) -> Result<Response<GatewayBody>, ApiError> {
-    let routes = gateway.fresh_routes().await;
-    let routed = Routed::read(gateway, &routes, req, None).await?;
+    let config = gateway.config().await;
+    let routed = Routed::read(gateway, &config, req, None).await?;
     let target = &routed.target;
     let anthropic_wire = match target.kind {
         ProviderKind::Anthropic => true,
@@ -50,7 +50,7 @@ pub async fn handle(
         }
         ProviderKind::OpenAi | ProviderKind::OpenAiCompat | ProviderKind::Gemini => false,
     };
-    let own_login = target.provider == "anthropic" && routed.client_auth.is_some();
+    let own_login = target.provider == "anthropic" && routed.who.client_auth.is_some();
     if anthropic_wire && (target.secret.is_some() || own_login) {
         if let Ok(prepared) = routed.prepare() {
             if let Some(exact) = ask_upstream(gateway, prepared).await {

@@ -1,6 +1,7 @@
 //! `POST /v1/messages`: the request path, phase by phase.
 //!
-//! read → authenticate → route → encode → send → (stream | decode) → record.
+//! read → authenticate → route → admit (budgets) → encode → send → (stream | decode) →
+//! charge and record.
 //! A stream is translated chunk by chunk and each piece is handed to hyper at
 //! once; when the client goes away the upstream request is dropped with it.
 
@@ -12,16 +13,20 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::Gateway;
-use super::auth;
+use super::auth::{self, Identity};
 use super::body::GatewayBody;
+use super::config::Config;
 use super::router::json;
+use super::spend::Spend;
 use super::stream::TranslatedBody;
+use crate::govern::vkey;
 use crate::messages::request::RequestHead;
 use crate::messages::signature::ThinkingKey;
 use crate::messages::{ApiError, ErrorKind, Usage};
 use crate::observe::{Answer, Pending};
 use crate::providers::{self, Inbound, Wire};
-use crate::route::{Routes, Target};
+use crate::route::Target;
+use crate::store::logs::RequestId;
 
 /// A request read, checked and routed: what Messages and count_tokens both start with.
 pub struct Routed {
@@ -29,41 +34,61 @@ pub struct Routed {
     pub body: Bytes,
     pub requested: String,
     pub target: Target,
-    /// The client's own credential (only ever sent to Anthropic itself).
-    pub client_auth: Option<(http::HeaderName, http::HeaderValue)>,
+    /// Who is calling, and the client's own credential (only ever sent to Anthropic itself).
+    pub who: Identity,
     /// The install's key for thinking signatures.
     pub thinking: Arc<ThinkingKey>,
 }
 
 impl Routed {
-    /// Reads the body (bounded), checks the session secret and routes on `model`; notes
-    /// each finding in `pending` as it is made.
+    /// Checks who is calling, reads the body (bounded) and routes on `model`, within what
+    /// the caller's virtual key allows; notes each finding in `pending` as it is made.
     pub async fn read(
         gateway: &Gateway,
-        routes: &Routes,
+        config: &Config,
         req: Request<Incoming>,
         mut pending: Option<&mut Pending>,
     ) -> Result<Routed, ApiError> {
         let (parts, body) = req.into_parts();
-        let token = gateway.settings.session_token.as_ref();
-        auth::check_session(token, &parts.headers)?;
+        let who = auth::authenticate(
+            &gateway.settings,
+            &config.access,
+            &parts.headers,
+            crate::store::now_ms(),
+        )?;
+        if let Some(p) = pending.as_deref_mut() {
+            p.caller(&who.caller);
+        }
         let body = read_body(body, &parts.headers, gateway.settings.max_body).await?;
         let head = RequestHead::parse(&body)?;
         let requested = head.model_name()?.into_owned();
         if let Some(p) = pending.as_deref_mut() {
             p.body(&body, &requested);
         }
-        let target = routes.resolve(&requested)?;
+        let target = config.routes.resolve(&requested)?;
         if let Some(p) = pending {
             p.routed(&target);
         }
-        let client_auth = auth::client_credential(token, &parts.headers);
+        if let Some(key) = &who.key {
+            if !vkey::allows(key, &target.provider, &target.upstream_model) {
+                return Err(ApiError::new(
+                    ErrorKind::NotFound,
+                    format!(
+                        "bgw: the virtual key `{}` may not use `{}/{}`; it may use {}",
+                        key.name,
+                        target.provider,
+                        target.upstream_model,
+                        vkey::describe_allowed(key)
+                    ),
+                ));
+            }
+        }
         Ok(Routed {
             parts,
             body,
             requested,
             target,
-            client_auth,
+            who,
             thinking: Arc::clone(&gateway.thinking),
         })
     }
@@ -86,7 +111,7 @@ impl Routed {
                 head: &head,
                 headers: &self.parts.headers,
                 query: self.parts.uri.query(),
-                client_auth: self.client_auth.clone(),
+                client_auth: self.who.client_auth.clone(),
                 thinking: &self.thinking,
             },
             options,
@@ -101,17 +126,27 @@ pub async fn handle(
 ) -> Result<Response<GatewayBody>, ApiError> {
     // Read once per request, before the log entry starts: a settings change (content kept or
     // not) applies from this request on, not the next.
-    let routes = gateway.fresh_routes().await;
+    let config = gateway.config().await;
+    let keep_content = config.log_content && !gateway.settings.no_content;
     let mut pending = gateway
         .log
         .as_ref()
-        .map(|log| Pending::start(req.headers(), log.keeps_content()));
+        .map(|_| Pending::start(req.headers(), keep_content));
     let id = pending.as_ref().map(Pending::id);
-    let result = answer(gateway, &routes, req, &mut pending).await;
-    // A stream took its row along; an answer without one is an error, logged here.
-    if let (Some(p), Err(e)) = (pending.take(), &result) {
-        let answer = Answer::Json(Bytes::from(e.to_json()));
-        gateway.log_finished(p.finish(e.status, Some(e.into()), Usage::default(), answer));
+    let mut spend = Spend::new(
+        id.unwrap_or_else(|| RequestId::new(crate::store::now_ms())),
+        &config,
+    );
+    let result = answer(gateway, &config, req, &mut pending, &mut spend).await;
+    // A stream took its row and its charge along; an answer without them is an error: what
+    // it cost (nothing, unless a provider answered) is charged and logged here.
+    if let Err(e) = &result {
+        let cost = spend.settle("", "", &Usage::default());
+        if let Some(mut p) = pending.take() {
+            p.charged(cost);
+            let answer = Answer::Json(Bytes::from(e.to_json()));
+            gateway.log_finished(p.finish(e.status, Some(e.into()), Usage::default(), answer));
+        }
     }
     // The id goes back with errors too: `bgw logs show ID` tells the whole story.
     let mut resp = match (result, id) {
@@ -130,16 +165,17 @@ pub async fn handle(
 /// and moves into the body of a stream.
 async fn answer(
     gateway: &Arc<Gateway>,
-    routes: &Routes,
+    config: &Config,
     req: Request<Incoming>,
     pending: &mut Option<Pending>,
+    spend: &mut Spend,
 ) -> Result<Response<GatewayBody>, ApiError> {
-    let routed = Routed::read(gateway, routes, req, pending.as_mut()).await?;
+    let routed = Routed::read(gateway, config, req, pending.as_mut()).await?;
     let requested = routed.requested.as_str();
     // Anthropic itself needs a credential: a stored key or the client's own login.
     if routed.target.provider == "anthropic"
         && routed.target.secret.is_none()
-        && routed.client_auth.is_none()
+        && routed.who.client_auth.is_none()
     {
         return Err(ApiError::new(
             ErrorKind::Authentication,
@@ -150,6 +186,9 @@ async fn answer(
         ));
     }
     let target = &routed.target;
+    spend
+        .admit(gateway, config, &routed.who, target, &routed.body)
+        .await?;
     let mut options = providers::Options::default();
     let (wire, asked_stream, upstream) = loop {
         let prepared = routed.prepare_with(options)?;
@@ -158,6 +197,7 @@ async fn answer(
             p.streamed(asked_stream.unwrap_or(false));
         }
         let sent_at = Instant::now();
+        spend.sent();
         let upstream = match send(gateway, target, prepared).await {
             Ok(u) => u,
             Err(e) => {
@@ -248,6 +288,7 @@ async fn answer(
             requested,
             upstream.into_body(),
             pending.take(),
+            std::mem::replace(spend, Spend::new(spend.id, config)),
         )
     } else {
         let read = read_upstream(
@@ -267,7 +308,9 @@ async fn answer(
             .record(&target.provider, &target.upstream_model, &usage, ok);
         // Decoding errors already name the model asked for (`provider/model`).
         let body = Bytes::from(decoded?.0);
-        if let Some(p) = pending.take() {
+        let cost = spend.settle(&target.provider, &target.upstream_model, &usage);
+        if let Some(mut p) = pending.take() {
+            p.charged(cost);
             let answer = if p.keeps_content() {
                 Answer::Json(body.clone())
             } else {
@@ -422,12 +465,20 @@ fn start_stream(
     requested: &str,
     upstream: Incoming,
     pending: Option<Pending>,
+    spend: Spend,
 ) -> Response<GatewayBody> {
     let signer = gateway
         .thinking
         .signer(&target.provider, &target.upstream_model);
     let decoder = wire.stream_decoder(&target.provider, requested, signer);
-    let body = TranslatedBody::new(Arc::clone(gateway), target, decoder, upstream, pending);
+    let body = TranslatedBody::new(
+        Arc::clone(gateway),
+        target,
+        decoder,
+        upstream,
+        pending,
+        spend,
+    );
     let mut resp = Response::new(GatewayBody::Stream(Box::new(body)));
     let headers = resp.headers_mut();
     headers.insert(

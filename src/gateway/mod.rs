@@ -2,28 +2,39 @@
 
 pub mod auth;
 pub mod body;
+pub mod config;
 pub mod count_tokens;
 pub mod messages;
 pub mod models;
 pub mod router;
+pub mod spend;
 pub mod stream;
 
+use arc_swap::ArcSwap;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 
+use crate::govern::admit::Rule;
+use crate::govern::amount::Nanodollars;
+use crate::govern::lease::Leases;
+use crate::govern::meter::Account;
+use crate::govern::period::{Limit, Period};
+use crate::govern::scope::{BudgetId, Scope};
 use crate::messages::signature::ThinkingKey;
 use crate::observe::{Finished, RequestLog, SessionStats};
 use crate::providers::client::UpstreamClient;
-use crate::route::{Routes, Secret};
-use crate::store::Store;
+use crate::route::Secret;
+use crate::store::budgets::BudgetRecord;
+use crate::store::{Store, Watch};
+use config::Config;
 
-/// How long a request waits for changed keys to be read before it uses the old ones.
+/// How long a request waits for a changed config to be read before it uses the old one.
 const RELOAD_WAIT: Duration = Duration::from_millis(500);
 
 /// Gateway settings fixed at start.
@@ -44,6 +55,12 @@ pub struct Settings {
     pub request_log: bool,
     /// Never keep request and response bodies, whatever the stored setting says.
     pub no_content: bool,
+    /// Requests without a credential of their own are this virtual key's (`bgw run --key`).
+    pub default_key: Option<String>,
+    /// Once any virtual key exists, refuse requests that present none (`bgw serve`).
+    pub require_key: bool,
+    /// What this gateway's session may spend in all (`bgw run --budget`).
+    pub session_budget: Option<Nanodollars>,
 }
 
 impl Default for Settings {
@@ -56,17 +73,22 @@ impl Default for Settings {
             loopback_only: true,
             request_log: true,
             no_content: false,
+            default_key: None,
+            require_key: false,
+            session_budget: None,
         }
     }
 }
 
 /// Everything a request needs, shared by all connections.
 pub struct Gateway {
-    routes: RwLock<Arc<Routes>>,
-    /// Where keys come from; watched so `bgw keys add` reaches a running gateway.
+    config: ArcSwap<Config>,
+    /// Config changes heard from the store, and snapshots built since (a request arriving
+    /// between the two waits a moment for the new one: a key added reaches it at once).
+    heard: AtomicU64,
+    built: AtomicU64,
+    rebuilt: Notify,
     store: Option<Store>,
-    /// Set by the store watcher when keys, prices or settings changed; the next request reloads.
-    config_changed: Arc<AtomicBool>,
     pub client: UpstreamClient,
     pub settings: Settings,
     pub stats: SessionStats,
@@ -74,71 +96,118 @@ pub struct Gateway {
     pub thinking: Arc<ThinkingKey>,
     /// The request log, when there is a store and it is on.
     pub log: Option<RequestLog>,
+    /// This gateway's slices of the budgets it enforces.
+    pub leases: Leases,
+    /// The budget of this session (`bgw run --budget`), kept here alone.
+    pub session: Option<Arc<Rule>>,
 }
 
 impl Gateway {
-    /// A gateway over the keys in `store` (or fixed `routes` when there is no store).
+    /// A gateway over the config in `store` (or a fixed `config` when there is no store).
     pub fn new(
         store: Option<Store>,
-        routes: Routes,
+        config: Config,
         client: UpstreamClient,
         settings: Settings,
         thinking: ThinkingKey,
     ) -> Arc<Gateway> {
-        let config_changed = Arc::new(AtomicBool::new(false));
-        if let Some(store) = &store {
-            let flag = Arc::clone(&config_changed);
-            store.watch_config(move |_| {
-                flag.store(true, Ordering::Release);
-                true
-            });
-        }
         let log = match &store {
             Some(store) if settings.request_log => {
                 Some(RequestLog::start(store, !settings.no_content))
             }
             _ => None,
         };
-        Arc::new(Gateway {
-            routes: RwLock::new(Arc::new(routes)),
-            store,
-            config_changed,
-            client,
-            settings,
-            stats: SessionStats::default(),
-            thinking: Arc::new(thinking),
-            log,
-        })
+        let leases = match &store {
+            Some(store) => Leases::start(store),
+            None => Leases::local_only(),
+        };
+        let run = log.as_ref().map_or("gateway", |l| l.run()).to_owned();
+        let session = settings
+            .session_budget
+            .map(|limit| session_rule(&leases, &run, limit));
+        let gateway = Arc::new_cyclic(|me: &Weak<Gateway>| {
+            if let Some(store) = &store {
+                let me = me.clone();
+                store.watch_config(move |event| match me.upgrade() {
+                    Some(gw) => {
+                        gw.heard_of(event);
+                        true
+                    }
+                    // The gateway is gone: stop watching.
+                    None => false,
+                });
+            }
+            Gateway {
+                config: ArcSwap::from_pointee(config),
+                heard: AtomicU64::new(0),
+                built: AtomicU64::new(0),
+                rebuilt: Notify::new(),
+                store,
+                client,
+                settings,
+                stats: SessionStats::default(),
+                thinking: Arc::new(thinking),
+                log,
+                leases,
+                session,
+            }
+        });
+        gateway
+            .stats
+            .set_pricing((*gateway.config.load().pricing).clone());
+        gateway
     }
 
-    /// The routing snapshot, re-read first if the store's config changed since the last look.
-    pub async fn fresh_routes(&self) -> Arc<Routes> {
-        if let Some(store) = &self.store {
-            if self.config_changed.swap(false, Ordering::AcqRel) {
-                let store = store.clone();
-                let read = tokio::task::spawn_blocking(move || {
-                    Ok::<_, crate::store::StoreError>((
-                        store.keys()?,
-                        store.log_settings()?,
-                        store.pricing()?,
-                    ))
-                });
-                // While the store changes owner the read may take a moment; the request goes
-                // on with the routes it has rather than wait.
-                match tokio::time::timeout(RELOAD_WAIT, read).await {
-                    Ok(Ok(Ok((keys, log_settings, pricing)))) => {
-                        self.set_routes(Routes::new(&keys));
-                        self.stats.set_pricing(pricing);
-                        if let Some(log) = &self.log {
-                            log.set_content(log_settings.content && !self.settings.no_content);
-                        }
-                    }
-                    // Keep what we have; look again on the next request.
-                    _ => self.config_changed.store(true, Ordering::Release),
-                }
+    /// The store watcher heard `event` (on its own thread): builds the new config snapshot,
+    /// or gives back budget room another gateway needs.
+    fn heard_of(&self, event: Watch) {
+        match event {
+            Watch::Config | Watch::Reconnected => self.rebuild(),
+            Watch::Recall(accounts) => self.leases.answer_recall(&accounts),
+            Watch::Rows(_) => {}
+        }
+    }
+
+    fn rebuild(&self) {
+        let Some(store) = &self.store else {
+            return;
+        };
+        let heard = self.heard.fetch_add(1, Ordering::AcqRel) + 1;
+        // While the store changes owner a read may fail; a few tries, then the old config
+        // stays until the next change.
+        for _ in 0..5 {
+            if let Ok(config) = Config::load(store) {
+                self.stats.set_pricing((*config.pricing).clone());
+                self.config.store(Arc::new(config));
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        self.built.fetch_max(heard, Ordering::AcqRel);
+        self.rebuilt.notify_waiters();
+    }
+
+    /// The config snapshot; when a change was heard and is still being read, waits a moment
+    /// for it, so a change made just before the request applies to it.
+    pub async fn config(&self) -> Arc<Config> {
+        let deadline = tokio::time::Instant::now() + RELOAD_WAIT;
+        loop {
+            let rebuilt = self.rebuilt.notified();
+            tokio::pin!(rebuilt);
+            rebuilt.as_mut().enable();
+            if self.built.load(Ordering::Acquire) >= self.heard.load(Ordering::Acquire) {
+                break;
+            }
+            if tokio::time::timeout_at(deadline, rebuilt).await.is_err() {
+                break;
             }
         }
-        self.routes()
+        self.config.load_full()
+    }
+
+    /// The snapshot as it is, without waiting for a change being read.
+    pub fn current_config(&self) -> Arc<Config> {
+        self.config.load_full()
     }
 
     /// Hands a finished request to the log (never waits).
@@ -147,23 +216,27 @@ impl Gateway {
             log.submit(finished);
         }
     }
+}
 
-    /// The current routing snapshot (cheap: one `Arc` clone, no lock held after).
-    pub fn routes(&self) -> Arc<Routes> {
-        match self.routes.read() {
-            Ok(r) => Arc::clone(&r),
-            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
-        }
+/// The rule of a session's budget, its whole room held by this gateway.
+fn session_rule(leases: &Leases, run: &str, limit: Nanodollars) -> Arc<Rule> {
+    let mut record = BudgetRecord::new(BudgetId::new(Scope::Session, run), crate::store::now_ms());
+    record.money = Some(Limit {
+        amount: limit,
+        period: Period::Total,
+    });
+    let rule = Rule::new(record);
+    for (meter, key, limit) in &rule.meters {
+        let window = rule.window(meter.period, crate::store::now_ms());
+        leases.set_local(
+            Account {
+                meter: key.clone(),
+                window: window.start_ms,
+            },
+            *limit,
+        );
     }
-
-    /// Replaces the routing snapshot (after keys change).
-    pub fn set_routes(&self, routes: Routes) {
-        let next = Arc::new(routes);
-        match self.routes.write() {
-            Ok(mut r) => *r = next,
-            Err(poisoned) => *poisoned.into_inner() = next,
-        }
-    }
+    Arc::new(rule)
 }
 
 /// Accepts connections until `shutdown` turns true.
@@ -230,38 +303,20 @@ pub struct Running {
     task: tokio::task::JoinHandle<()>,
 }
 
-/// Binds `addr` and serves the keys of `store` until [`Running::stop`].
+/// Binds `addr` and serves the config of `store` until [`Running::stop`].
 pub async fn start(addr: SocketAddr, store: Store, settings: Settings) -> Result<Running, String> {
-    let keys = {
+    let config = {
         let store = store.clone();
-        tokio::task::spawn_blocking(move || store.keys())
+        tokio::task::spawn_blocking(move || Config::load(&store))
             .await
             .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())?
     };
     let thinking = load_thinking_key(&store).await;
-    let log_settings = {
-        let store = store.clone();
-        tokio::task::spawn_blocking(move || store.log_settings())
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())?
-    };
-    let pricing = {
-        let store = store.clone();
-        tokio::task::spawn_blocking(move || store.pricing())
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())?
-    };
     let client = crate::providers::client::client()?;
     let listener = bind(addr).await?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let gateway = Gateway::new(Some(store), Routes::new(&keys), client, settings, thinking);
-    if let Some(log) = &gateway.log {
-        log.set_content(log_settings.content && !gateway.settings.no_content);
-    }
-    gateway.stats.set_pricing(pricing);
+    let gateway = Gateway::new(Some(store), config, client, settings, thinking);
     let (stop, stopped) = watch::channel(false);
     let task = tokio::spawn(serve(listener, Arc::clone(&gateway), stopped));
     Ok(Running {

@@ -61,8 +61,14 @@ pub async fn list<B>(
     gateway: &Arc<Gateway>,
     req: &Request<B>,
 ) -> Result<Response<GatewayBody>, ApiError> {
-    auth::check_session(gateway.settings.session_token.as_ref(), req.headers())?;
-    let all = entries(&*gateway.fresh_routes().await, &gateway.stats.pricing());
+    let config = gateway.config().await;
+    auth::authenticate(
+        &gateway.settings,
+        &config.access,
+        req.headers(),
+        crate::store::now_ms(),
+    )?;
+    let all = entries(&config.routes, &config.pricing);
     let mut limit = 20usize;
     let mut after: Option<String> = None;
     let mut before: Option<String> = None;
@@ -119,9 +125,15 @@ pub async fn one<B>(
     req: &Request<B>,
     id: &str,
 ) -> Result<Response<GatewayBody>, ApiError> {
-    auth::check_session(gateway.settings.session_token.as_ref(), req.headers())?;
+    let config = gateway.config().await;
+    auth::authenticate(
+        &gateway.settings,
+        &config.access,
+        req.headers(),
+        crate::store::now_ms(),
+    )?;
     let id = percent_decode(id);
-    entries(&*gateway.fresh_routes().await, &gateway.stats.pricing())
+    entries(&config.routes, &config.pricing)
         .into_iter()
         .find(|e| e.id == id)
         .map(|e| json(StatusCode::OK, serde_json::to_vec(&e).unwrap_or_default()))

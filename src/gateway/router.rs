@@ -103,7 +103,10 @@ pub fn error_response(e: &ApiError) -> Response<GatewayBody> {
     let mut resp = json(status, e.to_json());
     // Claude Code retries 4xx for minutes (401 ten times); a missing key or a bad
     // request will not fix itself, so say so. Rate limits and 5xx stay retryable.
-    if status.is_client_error() && !matches!(status.as_u16(), 408 | 409 | 429) {
+    let retry = e
+        .should_retry
+        .unwrap_or(!status.is_client_error() || matches!(status.as_u16(), 408 | 409 | 429));
+    if !retry {
         resp.headers_mut().insert(
             http::HeaderName::from_static("x-should-retry"),
             http::HeaderValue::from_static("false"),

@@ -18,7 +18,8 @@ use std::time::Duration;
 use tokio::time::{Instant, Sleep};
 
 use super::Gateway;
-use crate::messages::{ApiError, ErrorKind, StreamEvent};
+use super::spend::Spend;
+use crate::messages::{ApiError, ErrorKind, StreamEvent, Usage};
 use crate::observe::{Answer, Pending};
 use crate::providers::StreamDecoder;
 use crate::route::Target;
@@ -40,6 +41,11 @@ pub struct TranslatedBody {
     sent: Vec<u8>,
     /// An `error` event the client was sent (by the decoder or by us).
     error: Option<LoggedError>,
+    /// The request's budgets, charged when it ends.
+    spend: Spend,
+    /// The text of the deltas sent, kept while budgets count the request: a stream the
+    /// client cuts is charged for the output it got, which the provider never reports.
+    sent_text: Vec<u8>,
 }
 
 impl TranslatedBody {
@@ -50,6 +56,7 @@ impl TranslatedBody {
         decoder: Box<dyn StreamDecoder>,
         upstream: Incoming,
         pending: Option<Pending>,
+        spend: Spend,
     ) -> TranslatedBody {
         let every = gateway.settings.ping_interval;
         TranslatedBody {
@@ -65,18 +72,36 @@ impl TranslatedBody {
             pending,
             sent: Vec::new(),
             error: None,
+            spend,
+            sent_text: Vec::new(),
         }
+    }
+
+    /// What the request used: as the provider reported it, or, for a stream cut before the
+    /// provider said, its input as estimated and the output the client got.
+    fn usage(&self) -> Usage {
+        let mut usage = self.decoder.usage();
+        if !self.ended && self.spend.is_metered() {
+            if usage.total_input() == 0 {
+                usage.input_tokens = self.spend.input_estimate();
+            }
+            let text = String::from_utf8_lossy(&self.sent_text);
+            usage.output_tokens = usage.output_tokens.max(crate::tokens::estimate_text(&text));
+        }
+        usage
     }
 
     fn record(&mut self) {
         if !self.recorded {
             self.recorded = true;
-            let usage = self.decoder.usage();
+            let usage = self.usage();
             let (provider, model) = (&self.target.provider, &self.target.upstream_model);
+            let cost = self.spend.settle(provider, model, &usage);
             self.gateway
                 .stats
                 .record(provider, model, &usage, self.ok && self.ended);
-            if let Some(p) = self.pending.take() {
+            if let Some(mut p) = self.pending.take() {
+                p.charged(cost);
                 let error = self.error.take().or_else(|| {
                     (!self.ended).then(|| LoggedError {
                         kind: "client_closed".into(),
@@ -94,8 +119,12 @@ impl TranslatedBody {
         }
     }
 
-    /// Notes what was sent for the log: the first byte's time, a copy, an error event.
+    /// Notes what was sent for the log: the first byte's time, a copy, an error event; and
+    /// for the budgets, the text of its deltas.
     fn note_sent(&mut self, out: &[u8]) {
+        if self.spend.is_metered() {
+            delta_text(out, &mut self.sent_text);
+        }
         let Some(p) = self.pending.as_mut() else {
             return;
         };
@@ -200,6 +229,25 @@ impl Body for TranslatedBody {
 
     fn is_end_stream(&self) -> bool {
         false
+    }
+}
+
+/// Appends the text of each delta in `out` (text, thinking, tool input), as it stands in the
+/// JSON (escapes and all: close enough to count its tokens).
+fn delta_text(out: &[u8], text: &mut Vec<u8>) {
+    for key in [
+        &b"\"text\":\""[..],
+        b"\"thinking\":\"",
+        b"\"partial_json\":\"",
+    ] {
+        for at in memchr::memmem::find_iter(out, key) {
+            let rest = &out[at + key.len()..];
+            let mut end = 0;
+            while end < rest.len() && rest[end] != b'"' {
+                end += if rest[end] == b'\\' { 2 } else { 1 };
+            }
+            text.extend_from_slice(&rest[..end.min(rest.len())]);
+        }
     }
 }
 

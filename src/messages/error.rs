@@ -76,6 +76,8 @@ pub struct ApiError {
     pub message: String,
     /// Seconds the client should wait before retrying (`retry-after`).
     pub retry_after: Option<u64>,
+    /// Whether the client may send it again (`x-should-retry`); `None`: as the status says.
+    pub should_retry: Option<bool>,
 }
 
 #[derive(Serialize)]
@@ -100,6 +102,7 @@ impl ApiError {
             kind,
             message: message.into(),
             retry_after: None,
+            should_retry: None,
         }
     }
 
@@ -127,6 +130,7 @@ impl ApiError {
             kind,
             message: format!("{provider}: {message}"),
             retry_after: None,
+            should_retry: None,
         }
     }
 

@@ -13,9 +13,28 @@ pub struct Usage {
     pub cache_creation_input_tokens: u64,
     #[serde(default, deserialize_with = "zero_if_null")]
     pub cache_read_input_tokens: u64,
+    /// How the cache writes split by lifetime (Anthropic bills 1-hour writes higher).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_creation: Option<CacheCreation>,
+}
+
+/// Cache writes by lifetime, as Anthropic reports them beside `cache_creation_input_tokens`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CacheCreation {
+    #[serde(default, deserialize_with = "zero_if_null")]
+    pub ephemeral_5m_input_tokens: u64,
+    #[serde(default, deserialize_with = "zero_if_null")]
+    pub ephemeral_1h_input_tokens: u64,
 }
 
 impl Usage {
+    /// Cache writes of the 1-hour lifetime (part of `cache_creation_input_tokens`).
+    pub fn cache_write_1h(&self) -> u64 {
+        self.cache_creation
+            .map_or(0, |c| c.ephemeral_1h_input_tokens)
+            .min(self.cache_creation_input_tokens)
+    }
+
     /// Every prompt token, cached or not.
     pub fn total_input(&self) -> u64 {
         self.input_tokens + self.cache_creation_input_tokens + self.cache_read_input_tokens
@@ -34,6 +53,9 @@ impl Usage {
         }
         if later.cache_read_input_tokens > 0 {
             self.cache_read_input_tokens = later.cache_read_input_tokens;
+        }
+        if later.cache_creation.is_some() {
+            self.cache_creation = later.cache_creation;
         }
     }
 }

@@ -15,7 +15,8 @@ use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use super::chunker::{Chunker, Recent};
-use crate::catalog::Pricing;
+use crate::catalog::{Pricing, Usd};
+use crate::govern::scope::Caller;
 use crate::messages::{ApiError, Usage};
 use crate::route::Target;
 use crate::store::logs::{Attempt, Entry, LogRow, LoggedError, RawContent, RequestId};
@@ -58,6 +59,9 @@ pub struct Pending {
     provider: String,
     upstream_model: String,
     key: Option<String>,
+    caller: Option<Caller>,
+    /// The cost the request was charged to its budgets (the row says the same).
+    charged: Option<Usd>,
     stream: bool,
     attempts: Vec<Attempt>,
     first_byte: Option<Duration>,
@@ -80,6 +84,8 @@ impl Pending {
             provider: String::new(),
             upstream_model: String::new(),
             key: None,
+            caller: None,
+            charged: None,
             stream: false,
             attempts: Vec::new(),
             first_byte: None,
@@ -96,6 +102,16 @@ impl Pending {
     /// Whether the answer's bytes are wanted.
     pub fn keeps_content(&self) -> bool {
         self.keep_content
+    }
+
+    /// The request comes from `caller`.
+    pub fn caller(&mut self, caller: &Caller) {
+        self.caller = (!caller.is_anonymous()).then(|| caller.clone());
+    }
+
+    /// Its budgets were charged `cost` (`None`: no budget counted it; the row prices it).
+    pub fn charged(&mut self, cost: Option<Usd>) {
+        self.charged = cost;
     }
 
     /// The body has been read.
@@ -214,7 +230,9 @@ impl Finished {
     fn into_entry(self, run: &str, pricing: &Pricing, chunker: &mut Chunker) -> Entry {
         let p = self.pending;
         let failed = self.status >= 400 || self.error.is_some();
-        let cost = pricing.cost(&p.provider, &p.upstream_model, &self.usage);
+        let cost = p
+            .charged
+            .or_else(|| pricing.cost(&p.provider, &p.upstream_model, &self.usage));
         // Nothing was billed for a request refused before any token: that is $0, not unknown.
         let cost = cost.map(|c| c.0).or_else(|| {
             (failed && self.usage.total_input() + self.usage.output_tokens == 0).then_some(0.0)
@@ -233,7 +251,7 @@ impl Finished {
                 id: p.id,
                 run: run.to_owned(),
                 session: p.session,
-                caller: None,
+                caller: p.caller,
                 requested_model: p.requested,
                 provider: p.provider,
                 upstream_model: p.upstream_model,
@@ -567,6 +585,7 @@ mod tests {
             provider: "openai".into(),
             model: model.into(),
             price: Price {
+                cache_write_1h: None,
                 input,
                 output: 0.0,
                 cache_read: None,

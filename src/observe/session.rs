@@ -150,6 +150,7 @@ mod tests {
     fn summary_counts_requests_tokens_and_providers() {
         let stats = SessionStats::default();
         let usage = Usage {
+            cache_creation: None,
             input_tokens: 1000,
             output_tokens: 200,
             cache_read_input_tokens: 500,
@@ -183,6 +184,7 @@ mod tests {
             "mine".to_owned(),
             "llama".to_owned(),
             crate::catalog::Price {
+                cache_write_1h: None,
                 input: 0.5,
                 output: 1.5,
                 cache_read: None,

@@ -51,7 +51,8 @@ pub fn refusal(provider: &str, message: &str, code: Option<&str>) -> Option<ApiE
 
 /// The number right after `phrase` (commas allowed), as in "length is 128,000 tokens".
 fn number_after(text: &str, phrase: &str) -> Option<u64> {
-    let rest = &text[text.find(phrase)? + phrase.len()..];
+    // Split, not sliced by index: the upstream's text may hold any character.
+    let (_, rest) = text.split_once(phrase)?;
     let digits: String = rest
         .trim_start()
         .chars()
@@ -63,11 +64,14 @@ fn number_after(text: &str, phrase: &str) -> Option<u64> {
 
 /// The number right before `phrase`, as in "with 32768 maximum context length".
 fn number_before(text: &str, phrase: &str) -> Option<u64> {
-    let head = text[..text.find(phrase)?].trim_end();
-    let start = head
-        .rfind(|c: char| !(c.is_ascii_digit() || c == ','))
-        .map_or(0, |i| i + 1);
-    head[start..].replace(',', "").parse().ok()
+    let (head, _) = text.split_once(phrase)?;
+    // The last run of digits and commas; split on characters, so a multi-byte one before it
+    // (`long—32768`) is never cut in half.
+    let number = head
+        .trim_end()
+        .rsplit(|c: char| !(c.is_ascii_digit() || c == ','))
+        .next()?;
+    number.replace(',', "").parse().ok()
 }
 
 #[cfg(test)]
@@ -142,6 +146,27 @@ mod tests {
                 "prompt is too long for openai: Please reduce the length of the messages or completion."
             )
         );
+    }
+
+    #[test]
+    fn a_multibyte_character_before_the_phrase_does_not_panic() {
+        // Regression: `number_before` sliced one byte past the em dash and panicked.
+        assert_eq!(
+            said("Input too long—maximum context length exceeded", None).as_deref(),
+            Some("prompt is too long for openai: Input too long—maximum context length exceeded")
+        );
+        assert_eq!(
+            said(
+                "Prompt contains 40000 tokens, too large for model with—32768 maximum context length",
+                None,
+            )
+            .as_deref(),
+            Some("prompt is too long: 40000 tokens > 32768 maximum")
+        );
+        for c in ["é", "中", "🦀"] {
+            let message = format!("too large for model with{c}maximum context length");
+            assert!(said(&message, None).is_some_and(|m| m.ends_with(&message)));
+        }
     }
 
     #[test]

@@ -176,6 +176,7 @@ mod tests {
             "openai".to_owned(),
             "gpt-4o".to_owned(),
             crate::catalog::Price {
+                cache_write_1h: None,
                 input: 3.0,
                 output: 12.0,
                 cache_read: None,

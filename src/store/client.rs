@@ -16,6 +16,9 @@ use super::{SOCKET_NAME, StoreError};
 
 /// How long a client keeps trying to reach an owner (starting one, waiting for a takeover).
 const CONNECT_WAIT: Duration = Duration::from_secs(15);
+/// How long a call waits for the owner's answer unless it says otherwise: a wedged owner
+/// fails the call rather than hang it (a commit, an fsync, takes milliseconds).
+pub const ANSWER_WAIT: Duration = Duration::from_secs(30);
 
 /// How an owner is started when none answers.
 #[derive(Debug, Clone)]
@@ -78,6 +81,7 @@ impl Conn {
             match UnixStream::connect(&socket) {
                 Ok(stream) => {
                     let mut conn = Conn { stream };
+                    conn.set_timeout(ANSWER_WAIT)?;
                     match conn.call(&Request::Hello { protocol: PROTOCOL }) {
                         Ok(Reply::Welcome { protocol, .. }) if protocol == PROTOCOL => {
                             return Ok(conn);
@@ -116,6 +120,14 @@ impl Conn {
         }
     }
 
+    /// How long a call may wait for its answer from now on.
+    pub fn set_timeout(&mut self, wait: Duration) -> Result<(), StoreError> {
+        self.stream
+            .set_read_timeout(Some(wait))
+            .and_then(|()| self.stream.set_write_timeout(Some(wait)))
+            .map_err(|e| StoreError::Db(format!("cannot set a timeout on the store's socket: {e}")))
+    }
+
     /// Sends `request` and reads the answer.
     pub fn call(&mut self, request: &impl serde::Serialize) -> io::Result<Reply> {
         wire::send(&mut self.stream, request)?;
@@ -136,7 +148,10 @@ impl Conn {
 
     /// Turns this connection into a stream of events.
     pub fn watch(mut self, rows: bool) -> io::Result<Watching> {
-        match self.call(&Request::Watch { rows })? {
+        let reply = self.call(&Request::Watch { rows })?;
+        // Events come when they come: a watcher waits for them without end.
+        self.stream.set_read_timeout(None)?;
+        match reply {
             Reply::Done(true) => Ok(Watching {
                 stream: self.stream,
             }),

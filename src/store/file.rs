@@ -15,7 +15,9 @@ use super::{SCHEMA_VERSION, StoreError, db_err};
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 
 /// The config tables: name → bytes. Anything else a client names is refused.
-pub const CONFIG_TABLES: &[&str] = &["keys", "secrets", "prices", "settings"];
+pub const CONFIG_TABLES: &[&str] = &[
+    "keys", "secrets", "prices", "settings", "vkeys", "budgets", "groups",
+];
 
 /// The owner's page cache.
 const CACHE_BYTES: usize = 32 * 1024 * 1024;
@@ -97,7 +99,7 @@ impl File {
                 }
                 // Versions 3 and 4 kept chunks by hash and by key: their tables stay, read and
                 // pruned as they were, and the new ones are made below. Version 1 had the same
-                // config tables.
+                // config tables; 5 had no ledger, virtual keys or budgets (made below too).
                 _ => {
                     meta.insert("schema_version", SCHEMA_VERSION)
                         .map_err(db_err)?;
@@ -108,6 +110,7 @@ impl File {
             }
             super::logs::create_tables(&tx)?;
             super::content::create_tables(&tx)?;
+            super::ledger::create_tables(&tx)?;
         }
         tx.commit().map_err(db_err)
     }
@@ -165,6 +168,38 @@ impl File {
         };
         tx.commit().map_err(db_err)?;
         Ok(wrote)
+    }
+
+    /// Replaces a row only if it still holds `expected` (`None`: absent); `value` `None`
+    /// removes it. Says whether it did: a read-modify-write that lost a race tries again.
+    pub fn swap(
+        &self,
+        table: &str,
+        key: &str,
+        expected: Option<&[u8]>,
+        value: Option<&[u8]>,
+    ) -> Result<bool, StoreError> {
+        let def = config_table(checked(table)?);
+        let tx = self.db.begin_write().map_err(db_err)?;
+        let swapped = {
+            let mut t = tx.open_table(def).map_err(db_err)?;
+            let current = t.get(key).map_err(db_err)?.map(|v| v.value().to_vec());
+            if current.as_deref() != expected {
+                false
+            } else {
+                match value {
+                    Some(v) => {
+                        t.insert(key, v).map_err(db_err)?;
+                    }
+                    None => {
+                        t.remove(key).map_err(db_err)?;
+                    }
+                }
+                true
+            }
+        };
+        tx.commit().map_err(db_err)?;
+        Ok(swapped)
     }
 
     /// Removes a row; says whether it existed.

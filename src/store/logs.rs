@@ -14,6 +14,7 @@ use super::content::{ChunkMemo, ChunkReader, ChunkWrites};
 pub use super::content::{Content, RawContent};
 use super::log_index::{self, Field, Lists};
 use super::{StoreError, db_err};
+use crate::govern::scope::Caller;
 use crate::messages::Usage;
 
 const LOG: TableDefinition<u128, &[u8]> = TableDefinition::new("log");
@@ -153,9 +154,9 @@ pub struct LogRow {
     /// Claude Code's `X-Claude-Code-Session-Id`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<String>,
-    /// The virtual key or team that made the request, where there is one.
+    /// The virtual key that made the request, with its team and customer, where there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub caller: Option<String>,
+    pub caller: Option<Caller>,
     /// The model the client asked for.
     pub requested_model: String,
     /// The provider that answered (or the last one tried); empty when none was chosen.

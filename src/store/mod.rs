@@ -4,24 +4,29 @@
 //! ([`owner`]), which it starts when none is running ([`client`]). Config lives in small
 //! tables of JSON records ([`file`]); the request log in its own tables ([`logs`]).
 
+pub mod budgets;
 pub mod client;
 pub mod content;
 pub mod file;
 pub mod keys;
+pub mod ledger;
 pub mod log_index;
 pub mod logs;
 pub mod owner;
 pub mod prices;
 pub mod settings;
 pub mod stats;
+pub mod vkeys;
 pub mod wire;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use client::{Conn, Launch};
+use crate::govern::meter::Account;
+use client::{ANSWER_WAIT, Conn, Launch};
 pub use keys::{KeyRecord, SecretSource};
+use ledger::{AccountState, Ask, Charge, Grant};
 use logs::{Content, Entry, LogQuery, LogRow, RequestId};
 pub use prices::PriceOverride;
 use stats::{StatsBy, StatsRow};
@@ -31,8 +36,9 @@ use wire::{Event, Reply, Request};
 const THINKING_KEY: &str = "thinking_key";
 
 /// The schema this build writes (2: the request log; 3: its indexes as lists of ids; 4: its
-/// content's chunks by key, in time order; 5: each commit's content in pages).
-pub const SCHEMA_VERSION: u64 = 5;
+/// content's chunks by key, in time order; 5: each commit's content in pages; 6: virtual
+/// keys, budgets and their ledger, which an older bgw must not ignore).
+pub const SCHEMA_VERSION: u64 = 6;
 /// The owner's socket in the data dir.
 pub const SOCKET_NAME: &str = "bgw.sock";
 
@@ -64,6 +70,11 @@ pub enum StoreError {
     Corrupt(String),
     #[error("{0}")]
     Conflict(String),
+    #[error(
+        "the store's owner (`bgw store-owner`) did not answer within {} s; if it hangs, end it and bgw starts another",
+        .0.as_secs()
+    )]
+    Timeout(Duration),
 }
 
 /// What became of an append.
@@ -150,6 +161,21 @@ impl Store {
         self.exchange(|conn| conn.call(request))
     }
 
+    /// As [`Store::call`], waiting up to `wait` for the answer (a scan of the whole log).
+    fn call_waiting(
+        &self,
+        request: &impl serde::Serialize,
+        wait: Duration,
+    ) -> Result<Reply, StoreError> {
+        self.exchange(|conn| {
+            conn.set_timeout(wait).map_err(std::io::Error::other)?;
+            let reply = conn.call(request);
+            conn.set_timeout(ANSWER_WAIT)
+                .map_err(std::io::Error::other)?;
+            reply
+        })
+    }
+
     /// Runs `send` (one request and its answer) on the connection, as [`Store::call`] says.
     fn exchange(
         &self,
@@ -168,6 +194,11 @@ impl Store {
             match send(conn) {
                 Ok(Reply::Failed(message)) => return Err(StoreError::Db(message)),
                 Ok(reply) => return Ok(reply),
+                // The owner is there but does not answer: asking again would wait as long.
+                Err(e) if is_timeout(&e) => {
+                    *guard = None;
+                    return Err(StoreError::Timeout(ANSWER_WAIT));
+                }
                 Err(e) => {
                     *guard = None;
                     last_error = Some(e);
@@ -213,6 +244,43 @@ impl Store {
             if_absent,
         })? {
             Reply::Done(wrote) => Ok(wrote),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Replaces a config row only if it still holds `expected`; says whether it did.
+    fn swap(
+        &self,
+        table: &str,
+        key: &str,
+        expected: Option<Vec<u8>>,
+        value: Option<Vec<u8>>,
+    ) -> Result<bool, StoreError> {
+        match self.call(&Request::Swap {
+            table: table.into(),
+            key: key.into(),
+            expected,
+            value,
+        })? {
+            Reply::Done(swapped) => Ok(swapped),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// What these budget accounts have spent, and what running gateways hold of them.
+    pub fn accounts(&self, accounts: Vec<Account>) -> Result<Vec<AccountState>, StoreError> {
+        match self.call(&Request::Accounts { accounts })? {
+            Reply::Accounts(states) => Ok(states),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Gives back part of what gateway `holder` holds of some accounts (its answer to a
+    /// recall), over this handle's connection rather than the holder's own ledger link,
+    /// which may be waiting for an answer itself.
+    pub fn release(&self, holder: u64, returns: Vec<(Account, u64)>) -> Result<(), StoreError> {
+        match self.call(&Request::Release { holder, returns })? {
+            Reply::Done(_) => Ok(()),
             other => Err(unexpected(&other)),
         }
     }
@@ -277,9 +345,12 @@ impl Store {
 
     /// The log rows `query` asks for.
     pub fn logs(&self, query: &LogQuery) -> Result<Vec<LogRow>, StoreError> {
-        match self.call(&Request::Query {
-            query: query.clone(),
-        })? {
+        match self.call_waiting(
+            &Request::Query {
+                query: query.clone(),
+            },
+            SCAN_WAIT,
+        )? {
             Reply::Logs(rows) => Ok(rows),
             other => Err(unexpected(&other)),
         }
@@ -305,10 +376,13 @@ impl Store {
 
     /// Totals of the rows `query` selects, grouped `by`.
     pub fn log_stats(&self, query: &LogQuery, by: StatsBy) -> Result<Vec<StatsRow>, StoreError> {
-        match self.call(&Request::Stats {
-            query: query.clone(),
-            by,
-        })? {
+        match self.call_waiting(
+            &Request::Stats {
+                query: query.clone(),
+                by,
+            },
+            SCAN_WAIT,
+        )? {
             Reply::Stats(rows) => Ok(rows),
             other => Err(unexpected(&other)),
         }
@@ -351,6 +425,7 @@ impl Store {
                     let go_on = match event {
                         Event::Config => on_event(Watch::Config),
                         Event::Rows(rows) => on_event(Watch::Rows(rows)),
+                        Event::Recall(accounts) => on_event(Watch::Recall(accounts)),
                     };
                     if !go_on {
                         return;
@@ -368,8 +443,139 @@ pub enum Watch {
     Config,
     /// Rows just written.
     Rows(Vec<LogRow>),
+    /// Another gateway needs room in these budget accounts: give back what is not in use.
+    Recall(Vec<Account>),
     /// The owner changed; anything may have happened meanwhile.
     Reconnected,
+}
+
+/// A gateway's own connection to the ledger: the budget slices it is granted are its for as
+/// long as this link lives. After the owner changes, the link registers again what the
+/// gateway holds for its requests in flight (given by `holds`) before its next call.
+pub struct LedgerLink {
+    dir: PathBuf,
+    launch: Launch,
+    holder: u64,
+    conn: Option<Conn>,
+}
+
+/// How long a gateway waits for the ledger (which may wait a moment for other gateways to
+/// give back what they hold) before it fails the request.
+pub const LEDGER_WAIT: Duration = Duration::from_secs(5);
+
+impl LedgerLink {
+    /// A link for gateway `holder` to the store of `store`; it connects on first use.
+    pub fn new(store: &Store, holder: u64) -> LedgerLink {
+        LedgerLink {
+            dir: store.dir.clone(),
+            launch: store.launch.clone(),
+            holder,
+            conn: None,
+        }
+    }
+
+    fn call(
+        &mut self,
+        request: &Request,
+        holds: &mut dyn FnMut() -> Vec<(Account, u64)>,
+    ) -> Result<Reply, StoreError> {
+        let mut last_error = None;
+        for _ in 0..3 {
+            if self.conn.is_none() {
+                let mut conn = Conn::open(&self.dir, &self.launch)?;
+                conn.set_timeout(LEDGER_WAIT)?;
+                let register = Request::Register {
+                    holder: self.holder,
+                    holds: holds(),
+                };
+                match conn.call(&register) {
+                    Ok(Reply::Done(_)) => self.conn = Some(conn),
+                    Ok(other) => return Err(unexpected(&other)),
+                    Err(e) => {
+                        last_error = Some(e);
+                        continue;
+                    }
+                }
+            }
+            let Some(conn) = self.conn.as_mut() else {
+                continue;
+            };
+            match conn.call(request) {
+                Ok(Reply::Failed(message)) => return Err(StoreError::Db(message)),
+                Ok(reply) => return Ok(reply),
+                Err(e) if is_timeout(&e) => {
+                    self.conn = None;
+                    return Err(StoreError::Timeout(LEDGER_WAIT));
+                }
+                Err(e) => {
+                    self.conn = None;
+                    last_error = Some(e);
+                }
+            }
+        }
+        Err(StoreError::Db(format!(
+            "the store owner keeps going away: {}",
+            last_error.map_or_else(String::new, |e| e.to_string())
+        )))
+    }
+
+    /// Asks for more of some accounts.
+    pub fn grant(
+        &mut self,
+        asks: Vec<Ask>,
+        holds: &mut dyn FnMut() -> Vec<(Account, u64)>,
+    ) -> Result<Vec<Grant>, StoreError> {
+        let request = Request::Grant {
+            holder: self.holder,
+            asks,
+        };
+        match self.call(&request, holds)? {
+            Reply::Grants(grants) => Ok(grants),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Charges requests' costs; returns once they are on disk.
+    pub fn charge(
+        &mut self,
+        charges: Vec<Charge>,
+        holds: &mut dyn FnMut() -> Vec<(Account, u64)>,
+    ) -> Result<(), StoreError> {
+        let request = Request::Charge {
+            holder: self.holder,
+            charges,
+        };
+        match self.call(&request, holds)? {
+            Reply::Done(_) => Ok(()),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Gives back what is held and not in use.
+    pub fn release(
+        &mut self,
+        returns: Vec<(Account, u64)>,
+        holds: &mut dyn FnMut() -> Vec<(Account, u64)>,
+    ) -> Result<(), StoreError> {
+        let request = Request::Release {
+            holder: self.holder,
+            returns,
+        };
+        match self.call(&request, holds)? {
+            Reply::Done(_) => Ok(()),
+            other => Err(unexpected(&other)),
+        }
+    }
+}
+
+/// How long a scan of the request log may take (a million rows take seconds).
+const SCAN_WAIT: Duration = Duration::from_secs(300);
+
+fn is_timeout(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+    )
 }
 
 fn unexpected(reply: &Reply) -> StoreError {

@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use super::content::{ChunkMemo, ChunkWrites};
 use super::file::{File, Opened};
+use super::ledger::{Charge, Ledger};
 use super::logs::{self, Incoming, LogRow};
 use super::settings::Settings;
 use super::stats::Fold;
@@ -44,9 +45,12 @@ const LIVE_WINDOW: Duration = Duration::from_millis(50);
 /// Rows that make a commit go at once.
 const GROUP_ROWS: usize = 2_000;
 
-/// An append waiting for its commit.
+/// An append (of log rows, or of budget charges) waiting for its commit.
 struct Job {
     entries: Vec<Incoming>,
+    /// Budget charges of the gateway `holder`, committed with the rows.
+    charges: Vec<Charge>,
+    holder: u64,
     /// Someone waits on this answer: commit without waiting for more.
     now: bool,
     /// Whether the rows were written (false: their recipes name chunks the store does not
@@ -56,6 +60,7 @@ struct Job {
 
 struct Shared {
     file: File,
+    ledger: Ledger,
     jobs: Mutex<Option<Sender<Job>>>,
     /// Each watcher, and whether it wants rows (gateways want only config changes).
     watchers: Mutex<Vec<(Sender<Event>, bool)>>,
@@ -123,8 +128,10 @@ pub fn run(dir: &Path, idle: Duration) -> Result<bool, StoreError> {
     let inode = std::fs::metadata(&socket).map(|m| m.ino()).ok();
 
     let (jobs_tx, jobs_rx) = mpsc::channel();
+    let ledger = Ledger::load(&file)?;
     let shared = Arc::new(Shared {
         file,
+        ledger,
         jobs: Mutex::new(Some(jobs_tx)),
         watchers: Mutex::new(Vec::new()),
         connections: AtomicUsize::new(0),
@@ -199,6 +206,15 @@ fn accept_loop(shared: &std::sync::Weak<Shared>, listener: &UnixListener) {
 }
 
 fn serve_connection(shared: &Shared, stream: &UnixStream) {
+    let mut holder = None;
+    serve_requests(shared, stream, &mut holder);
+    // A gateway's ledger link closed (it ended, or was killed): what it held is free again.
+    if let Some(h) = holder {
+        shared.ledger.forget(h);
+    }
+}
+
+fn serve_requests(shared: &Shared, stream: &UnixStream, holder: &mut Option<u64>) {
     let mut reader = std::io::BufReader::with_capacity(64 * 1024, stream);
     let mut writer = stream;
     loop {
@@ -216,6 +232,9 @@ fn serve_connection(shared: &Shared, stream: &UnixStream) {
         if let Request::Watch { rows } = request {
             watch(shared, stream, rows);
             return;
+        }
+        if let Request::Register { holder: h, .. } = &request {
+            *holder = Some(*h);
         }
         let reply = answer(shared, request, blobs).unwrap_or_else(|e| Reply::Failed(e.to_string()));
         if wire::send(&mut writer, &reply).is_err() {
@@ -245,32 +264,48 @@ fn answer(
         } => {
             let wrote = file.put(&table, &key, &value, if_absent)?;
             if wrote {
-                shared.broadcast(&Event::Config);
+                config_changed(shared, &table);
             }
             Reply::Done(wrote)
         }
         Request::Remove { table, key } => {
             let existed = file.remove(&table, &key)?;
             if existed {
-                shared.broadcast(&Event::Config);
+                config_changed(shared, &table);
             }
             Reply::Done(existed)
         }
+        Request::Swap {
+            table,
+            key,
+            expected,
+            value,
+        } => {
+            let swapped = file.swap(&table, &key, expected.as_deref(), value.as_deref())?;
+            if swapped {
+                config_changed(shared, &table);
+            }
+            Reply::Done(swapped)
+        }
+        Request::Register { holder, holds } => {
+            shared.ledger.register(holder, &holds);
+            Reply::Done(true)
+        }
+        Request::Grant { holder, asks } => {
+            let grants = shared.ledger.grant(file, holder, &asks, |recall| {
+                shared.broadcast(&Event::Recall(recall.accounts));
+            })?;
+            Reply::Grants(grants)
+        }
+        Request::Release { holder, returns } => {
+            shared.ledger.release(holder, &returns);
+            Reply::Done(true)
+        }
+        Request::Accounts { accounts } => Reply::Accounts(shared.ledger.states(&accounts)),
+        Request::Charge { holder, charges } => commit(shared, Vec::new(), charges, holder, true)?,
         Request::Append { entries, now } => {
             let entries = wire::entries(entries, blobs).map_err(db_err)?;
-            let (done, result) = mpsc::channel();
-            let sent = shared.jobs.lock().ok().and_then(|j| {
-                j.as_ref()
-                    .map(|tx| tx.send(Job { entries, now, done }).is_ok())
-            });
-            if sent != Some(true) {
-                return Err(StoreError::Db("the store is closing; try again".into()));
-            }
-            match result.recv() {
-                Ok(Ok(written)) => Reply::Done(written),
-                Ok(Err(e)) => Reply::Failed(e),
-                Err(_) => Reply::Failed("the store's writer stopped".into()),
-            }
+            commit(shared, entries, Vec::new(), 0, now)?
         }
         Request::Query { query } => {
             let tx = file.db.begin_read().map_err(db_err)?;
@@ -304,6 +339,45 @@ fn answer(
         }
         // Handled by the caller: it changes what the connection is.
         Request::Watch { .. } => Reply::Done(false),
+    })
+}
+
+/// A config table changed: every watcher is told, and the ledger reads budgets again.
+fn config_changed(shared: &Shared, table: &str) {
+    if table == "budgets" {
+        shared.ledger.budgets_changed();
+    }
+    shared.broadcast(&Event::Config);
+}
+
+/// Hands rows and charges to the writer and waits for their commit.
+fn commit(
+    shared: &Shared,
+    entries: Vec<Incoming>,
+    charges: Vec<Charge>,
+    holder: u64,
+    now: bool,
+) -> Result<Reply, StoreError> {
+    let (done, result) = mpsc::channel();
+    let job = Job {
+        entries,
+        charges,
+        holder,
+        now,
+        done,
+    };
+    let sent = shared
+        .jobs
+        .lock()
+        .ok()
+        .and_then(|j| j.as_ref().map(|tx| tx.send(job).is_ok()));
+    if sent != Some(true) {
+        return Err(StoreError::Db("the store is closing; try again".into()));
+    }
+    Ok(match result.recv() {
+        Ok(Ok(written)) => Reply::Done(written),
+        Ok(Err(e)) => Reply::Failed(e),
+        Err(_) => Reply::Failed("the store's writer stopped".into()),
     })
 }
 
@@ -368,6 +442,7 @@ fn write_loop(shared: &Shared, jobs: &Receiver<Job>) {
         if last_prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
             last_prune = Some(Instant::now());
             pruning = true;
+            let _ = prune_ledger(shared);
         }
         let wait = if pruning {
             Duration::ZERO
@@ -422,7 +497,9 @@ fn commit_group(shared: &Shared, memo: &mut ChunkMemo, group: Vec<Job>) {
         let tx = shared.file.db.begin_write().map_err(db_err)?;
         let mut chunks = ChunkWrites::open(&tx, super::now_ms())?;
         let mut outcomes = Vec::with_capacity(group.len());
+        let mut fresh = Vec::with_capacity(group.len());
         for job in &group {
+            fresh.push(super::ledger::write_charges(&tx, &job.charges)?);
             let recipes = job
                 .entries
                 .iter()
@@ -436,6 +513,9 @@ fn commit_group(shared: &Shared, memo: &mut ChunkMemo, group: Vec<Job>) {
         let changed = chunks.finish()?;
         tx.commit().map_err(db_err)?;
         memo.learn(changed);
+        for (job, fresh) in group.iter().zip(&fresh) {
+            shared.ledger.charged(job.holder, &job.charges, fresh);
+        }
         Ok(outcomes)
     })();
     let committed = result.is_ok();
@@ -472,6 +552,19 @@ fn prune_some(shared: &Shared, memo: &mut ChunkMemo) -> Result<bool, StoreError>
     }
     tx.commit().map_err(db_err)?;
     Ok(removed == PRUNE_BATCH)
+}
+
+/// Forgets charged request ids older than a week and accounts of short periods long over.
+fn prune_ledger(shared: &Shared) -> Result<(), StoreError> {
+    let now_ms = super::now_ms();
+    let tx = shared.file.db.begin_write().map_err(db_err)?;
+    if super::ledger::prune(&tx, now_ms)? {
+        tx.commit().map_err(db_err)?;
+        shared.ledger.pruned(now_ms);
+    } else {
+        tx.abort().map_err(db_err)?;
+    }
+    Ok(())
 }
 
 /// The socket path of the store in `dir`.

@@ -92,6 +92,7 @@ mod tests {
             provider: provider.into(),
             model: model.into(),
             price: Price {
+                cache_write_1h: None,
                 input,
                 output: 2.0 * input,
                 cache_read: Some(input / 10.0),

@@ -15,8 +15,12 @@ pub enum StatsBy {
     Provider,
     Model,
     Session,
-    /// The caller (virtual key or team).
+    /// The caller's virtual key.
+    Key,
+    /// The caller's team.
     Team,
+    /// The caller's customer.
+    Customer,
 }
 
 /// Totals of one group.
@@ -82,7 +86,9 @@ impl Fold {
             StatsBy::Provider => or_dash(&row.provider),
             StatsBy::Model => or_dash(&row.upstream_model),
             StatsBy::Session => or_dash(row.session.as_deref().unwrap_or("")),
-            StatsBy::Team => or_dash(row.caller.as_deref().unwrap_or("")),
+            StatsBy::Key => or_dash(caller_part(row, |c| &c.key)),
+            StatsBy::Team => or_dash(caller_part(row, |c| &c.team)),
+            StatsBy::Customer => or_dash(caller_part(row, |c| &c.customer)),
         };
         let g = self.groups.entry(key).or_default();
         let r = &mut g.row;
@@ -124,6 +130,17 @@ impl Fold {
         out.sort_by(|a, b| b.requests.cmp(&a.requests).then(a.group.cmp(&b.group)));
         out
     }
+}
+
+/// One part of a row's caller, or `""`.
+fn caller_part(
+    row: &LogRow,
+    part: impl Fn(&crate::govern::scope::Caller) -> &Option<String>,
+) -> &str {
+    row.caller
+        .as_ref()
+        .and_then(|c| part(c).as_deref())
+        .unwrap_or("")
 }
 
 fn or_dash(s: &str) -> String {

@@ -9,11 +9,13 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use std::io::{self, IoSlice, Read, Write};
 
+use super::ledger::{AccountState, Ask, Charge, Grant};
 use super::logs::{Content, Entry, Incoming, LogQuery, LogRow, RawContent, RequestId};
 use super::stats::{StatsBy, StatsRow};
+use crate::govern::meter::Account;
 
 /// Bumped whenever a message changes shape; an owner of another version is asked to retire.
-pub const PROTOCOL: u32 = 2;
+pub const PROTOCOL: u32 = 3;
 
 /// The largest message accepted (a batch of rows with their content).
 const MAX_FRAME: usize = 512 * 1024 * 1024;
@@ -41,6 +43,39 @@ pub enum Request {
     Remove {
         table: String,
         key: String,
+    },
+    /// Replace a config row only if it holds `expected` (`None`: absent; `value` `None`
+    /// removes it): a read-modify-write that loses no concurrent change.
+    Swap {
+        table: String,
+        key: String,
+        expected: Option<Vec<u8>>,
+        value: Option<Vec<u8>>,
+    },
+    /// This connection is the ledger link of gateway `holder`, which holds these amounts
+    /// (its requests in flight); what it holds is released when the connection closes.
+    Register {
+        holder: u64,
+        holds: Vec<(Account, u64)>,
+    },
+    /// More of some budget accounts for `holder` (answered with [`Reply::Grants`]).
+    Grant {
+        holder: u64,
+        asks: Vec<Ask>,
+    },
+    /// `holder` gives back part of what it holds (also its answer to a recall).
+    Release {
+        holder: u64,
+        returns: Vec<(Account, u64)>,
+    },
+    /// Requests' actual costs, each charged once by id; answered once on disk.
+    Charge {
+        holder: u64,
+        charges: Vec<Charge>,
+    },
+    /// What these accounts have spent and what gateways hold of them.
+    Accounts {
+        accounts: Vec<Account>,
     },
     /// Rows to keep; answered once they are on disk. Each row follows as a blob of its JSON,
     /// then, when marked `content`, two more: the request's recipe and the response.
@@ -151,6 +186,8 @@ pub enum Reply {
     Content(Option<Content>),
     Ids(Vec<RequestId>),
     Stats(Vec<StatsRow>),
+    Grants(Vec<Grant>),
+    Accounts(Vec<AccountState>),
     Failed(String),
 }
 
@@ -162,6 +199,8 @@ pub enum Event {
     Config,
     /// Rows just written.
     Rows(Vec<LogRow>),
+    /// A gateway needs room in these accounts: holders, give back what you do not use.
+    Recall(Vec<Account>),
 }
 
 /// Writes one message.

@@ -112,7 +112,15 @@ pub fn describe(row: &LogRow, content: Option<&Content>) -> String {
     field("session", row.session.clone().unwrap_or_else(|| "-".into()));
     field("run", row.run.clone());
     if let Some(c) = &row.caller {
-        field("caller", c.clone());
+        let parts: Vec<String> = [
+            ("key", &c.key),
+            ("team", &c.team),
+            ("customer", &c.customer),
+        ]
+        .into_iter()
+        .filter_map(|(what, v)| v.as_ref().map(|v| format!("{what} {v}")))
+        .collect();
+        field("caller", parts.join(", "));
     }
     let target = if row.provider.is_empty() {
         "no provider chosen".to_owned()

@@ -193,6 +193,7 @@ mod tests {
             error: None,
             stream: false,
             usage: Usage {
+                cache_creation: None,
                 input_tokens: 1000,
                 output_tokens: 52,
                 cache_read_input_tokens: 234,

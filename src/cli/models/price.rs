@@ -146,6 +146,7 @@ fn set(store: &Store, args: SetArgs) -> Result<ExitCode, CliError> {
     // with a cache discount must not start billing cache reads at the full input price.
     let kept = before.as_ref().map(|b| b.price);
     let price = Price {
+        cache_write_1h: None,
         input: args.input,
         output: args.output,
         cache_read: args.cache_read.or(kept.and_then(|k| k.cache_read)),

@@ -85,14 +85,19 @@ struct ErrorInner<'a> {
 
 /// The human message of an Anthropic-format error body.
 pub fn error_message(body: &[u8]) -> String {
-    match serde_json::from_slice::<ErrorBody<'_>>(body) {
+    let message = match serde_json::from_slice::<ErrorBody<'_>>(body) {
         Ok(ErrorBody {
             error: Some(ErrorInner { message: Some(m) }),
             ..
         })
         | Ok(ErrorBody {
             message: Some(m), ..
-        }) => m.into_owned(),
+        }) => Some(m),
+        _ => None,
+    };
+    // A blank message says nothing; the start of the body says more.
+    match message {
+        Some(m) if !m.trim().is_empty() => m.trim().to_owned(),
         _ => super::body_excerpt(body),
     }
 }
@@ -218,6 +223,7 @@ mod tests {
         assert_eq!(
             d.usage(),
             Usage {
+                cache_creation: None,
                 input_tokens: 10,
                 output_tokens: 42,
                 cache_read_input_tokens: 5,
@@ -263,5 +269,19 @@ mod tests {
             "bad"
         );
         assert_eq!(error_message(br#"{"message":"denied"}"#), "denied");
+    }
+
+    #[test]
+    fn a_blank_error_message_gives_the_body_instead() {
+        // Regression: `{"error":{"message":""}}` became the error `anthropic: `, saying nothing.
+        let body = br#"{"type":"error","error":{"type":"api_error","message":" \n "}}"#;
+        assert_eq!(
+            error_message(body),
+            r#"{"type":"error","error":{"type":"api_error","message":" \n "}}"#
+        );
+        assert_eq!(
+            error_message(br#"{"error":{"message":""}}"#),
+            r#"{"error":{"message":""}}"#
+        );
     }
 }

@@ -131,8 +131,9 @@ pub(super) fn google_error(e: GoogleError<'_>, http: Option<u16>) -> ApiError {
             _ => ErrorKind::from_status(status),
         }
     };
-    // Keep Google's status where it already says the same class, else Anthropic's.
-    let status = if ErrorKind::from_status(status) == kind {
+    // Keep Google's status where it is an error status of the same class, else Anthropic's:
+    // a 200, a 0 or a 700 (or such a `code` in the body) must not reach the client.
+    let status = if (400..=599).contains(&status) && ErrorKind::from_status(status) == kind {
         status
     } else {
         kind.status()
@@ -143,6 +144,7 @@ pub(super) fn google_error(e: GoogleError<'_>, http: Option<u16>) -> ApiError {
         .filter(|d| d.kind.as_deref().is_some_and(|k| k.ends_with("RetryInfo")))
         .find_map(|d| d.retry_delay.as_deref().and_then(seconds));
     ApiError {
+        should_retry: None,
         status,
         kind,
         message,
@@ -154,4 +156,46 @@ pub(super) fn google_error(e: GoogleError<'_>, http: Option<u16>) -> ApiError {
 pub(super) fn seconds(duration: &str) -> Option<u64> {
     let secs: f64 = duration.trim().strip_suffix('s')?.parse().ok()?;
     (secs.is_finite() && secs >= 0.0).then(|| secs.ceil() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_status_outside_4xx_and_5xx_becomes_the_kinds_own() {
+        // Regression: an answer with status 0, 200 or 700 (or `code` 700 in a stream) whose
+        // kind was `api_error` kept that status, and the client was sent a 0, 200 or 700.
+        for status in [0, 34, 200, 600, 700, 999] {
+            let err = upstream_error("gemini", status, br#"{"error":[]}"#);
+            assert_eq!((err.status, err.kind), (500, ErrorKind::Api), "{status}");
+            let err = upstream_error(
+                "gemini",
+                status,
+                br#"{"error":{"code":502,"message":"Provider returned error"}}"#,
+            );
+            assert_eq!((err.status, err.kind), (500, ErrorKind::Api), "{status}");
+            assert_eq!(err.message, "gemini: Provider returned error");
+        }
+        let err = error_from_value(r#"{"error":{"code":700,"message":"m"}}"#, None);
+        assert_eq!((err.status, err.kind), (500, ErrorKind::Api));
+        let err = upstream_error(
+            "gemini",
+            200,
+            br#"{"error":{"message":"m","status":"NOT_FOUND"}}"#,
+        );
+        assert_eq!((err.status, err.kind), (404, ErrorKind::NotFound));
+    }
+
+    #[test]
+    fn google_statuses_of_the_same_class_are_kept() {
+        let err = upstream_error(
+            "gemini",
+            503,
+            br#"{"error":{"code":503,"message":"The model is overloaded.","status":"UNAVAILABLE"}}"#,
+        );
+        assert_eq!((err.status, err.kind), (503, ErrorKind::Overloaded));
+        let err = upstream_error("gemini", 502, br#"{"error":{"code":502,"message":"m"}}"#);
+        assert_eq!((err.status, err.kind), (502, ErrorKind::Api));
+    }
 }

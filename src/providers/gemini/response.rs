@@ -87,6 +87,7 @@ impl UsageMetadata {
     pub(super) fn to_anthropic(self) -> Usage {
         let cached = self.cached_content_token_count.min(self.prompt_token_count);
         Usage {
+            cache_creation: None,
             input_tokens: self.prompt_token_count - cached,
             output_tokens: self.candidates_token_count + self.thoughts_token_count,
             cache_creation_input_tokens: 0,

@@ -42,6 +42,7 @@ impl WireUsage {
             .unwrap_or(0)
             .min(self.prompt_tokens);
         Usage {
+            cache_creation: None,
             input_tokens: self.prompt_tokens - cached,
             output_tokens: self.completion_tokens,
             cache_creation_input_tokens: 0,

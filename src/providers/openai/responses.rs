@@ -697,6 +697,7 @@ impl WireUsage {
             .unwrap_or(0)
             .min(self.input_tokens - read);
         Usage {
+            cache_creation: None,
             input_tokens: self.input_tokens - read - written,
             output_tokens: self.output_tokens,
             cache_creation_input_tokens: written,

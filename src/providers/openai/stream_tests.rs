@@ -695,6 +695,7 @@ fn usage_is_reported_to_the_gateway() {
     assert_eq!(
         d.usage(),
         Usage {
+            cache_creation: None,
             input_tokens: 152,
             output_tokens: 96,
             cache_creation_input_tokens: 0,

@@ -1,0 +1,92 @@
+//! A request under budgets: admitted against every budget on its chain before it is sent,
+//! and charged once, from its actual usage, when it ends however it ends.
+
+use std::sync::Arc;
+
+use super::Gateway;
+use super::auth::Identity;
+use super::config::Config;
+use crate::catalog::{Pricing, Usd};
+use crate::govern::admit::{self, Admission, Facts};
+use crate::messages::{ApiError, Usage};
+use crate::route::Target;
+use crate::store::logs::RequestId;
+
+/// What a request may spend, and what it spent.
+pub struct Spend {
+    pub id: RequestId,
+    admission: Option<Admission>,
+    pricing: Arc<Pricing>,
+    /// Input tokens as usually counted, for a request cut before the provider said.
+    input_typical: u64,
+    /// It reached a provider (a rate limit counts it).
+    sent: bool,
+}
+
+impl Spend {
+    /// A request no budget applies to (yet).
+    pub fn new(id: RequestId, config: &Config) -> Spend {
+        Spend {
+            id,
+            admission: None,
+            pricing: Arc::clone(&config.pricing),
+            input_typical: 0,
+            sent: false,
+        }
+    }
+
+    /// Reserves room for the request in every budget on its chain; refuses it when one has
+    /// none. A caller with no budget on its chain passes at no cost.
+    pub async fn admit(
+        &mut self,
+        gateway: &Gateway,
+        config: &Config,
+        who: &Identity,
+        target: &Target,
+        body: &[u8],
+    ) -> Result<(), ApiError> {
+        let chain = config.budgets.chain(
+            gateway.session.as_ref(),
+            &who.caller,
+            &target.provider,
+            target.key_name.as_deref(),
+        );
+        if chain.is_empty() {
+            return Ok(());
+        }
+        let facts = Facts::of(
+            body,
+            &target.provider,
+            &target.upstream_model,
+            &config.pricing,
+        );
+        self.input_typical = facts.input_typical;
+        self.admission =
+            admit::admit(&gateway.leases, &chain, &facts, crate::store::now_ms()).await?;
+        Ok(())
+    }
+
+    /// The request is going to a provider.
+    pub fn sent(&mut self) {
+        self.sent = true;
+    }
+
+    /// Whether budgets count this request (then a cut stream's usage is estimated).
+    pub fn is_metered(&self) -> bool {
+        self.admission.is_some()
+    }
+
+    /// Input tokens as usually counted for this request's body.
+    pub fn input_estimate(&self) -> u64 {
+        self.input_typical
+    }
+
+    /// Charges the request's `usage` at `target`'s price to its budgets (once: later calls
+    /// charge nothing); its cost, when it was counted here.
+    pub fn settle(&mut self, provider: &str, model: &str, usage: &Usage) -> Option<Usd> {
+        let admission = self.admission.take()?;
+        let cost = self.pricing.cost(provider, model, usage);
+        admission.settle(self.id, usage, cost, self.sent);
+        cost
+    }
+}

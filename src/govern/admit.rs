@@ -1,0 +1,413 @@
+//! Admission: the budgets on a request's chain, what the request may cost at worst, the
+//! room reserved for it, and the charge that replaces that room when it ends.
+
+use jiff::tz::TimeZone;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::amount::Nanodollars;
+use super::lease::{Leases, Reservation, Shortfall};
+use super::meter::{Account, Meter, Metric};
+use super::period::{Period, Window, format_instant, parse_tz};
+use super::scope::{BudgetId, Caller, Scope};
+use crate::catalog::{Price, Pricing, Usd};
+use crate::messages::{ApiError, ErrorKind, Usage};
+use crate::store::budgets::BudgetRecord;
+use crate::store::logs::RequestId;
+
+/// Tokens an image may count for at most (Anthropic's largest is ~1,600; OpenAI's tiles at
+/// high detail reach ~2,800).
+const IMAGE_TOKENS_MAX: u64 = 3_000;
+/// Output tokens assumed when neither the request nor the catalog bounds them.
+const OUTPUT_UNBOUNDED: u64 = 128_000;
+
+/// One budget in force: its record, its time zone, and its meters with their limits.
+#[derive(Debug)]
+pub struct Rule {
+    pub record: BudgetRecord,
+    pub tz: TimeZone,
+    /// Each meter, its name in the ledger, and its limit.
+    pub meters: Vec<(Meter, String, u64)>,
+}
+
+impl Rule {
+    /// The rule a record sets; an unknown time zone falls back to UTC (`bgw budget set`
+    /// refuses one, so only a zone this system no longer knows gets here).
+    pub fn new(record: BudgetRecord) -> Rule {
+        let tz = record
+            .tz
+            .as_deref()
+            .and_then(|name| parse_tz(name).ok())
+            .unwrap_or(TimeZone::UTC);
+        let meters = record
+            .meters()
+            .into_iter()
+            .map(|(m, limit)| {
+                let key = m.key();
+                (m, key, limit)
+            })
+            .collect();
+        Rule { record, tz, meters }
+    }
+
+    /// The window of `period` this rule is in at `now_ms`.
+    pub fn window(&self, period: Period, now_ms: u64) -> Window {
+        period.window(now_ms, &self.tz, self.record.created_ms)
+    }
+
+    /// The time zone's name as the user gave it (`UTC` by default).
+    pub fn tz_name(&self) -> &str {
+        self.record.tz.as_deref().unwrap_or("UTC")
+    }
+}
+
+/// Every budget in force, by scope and name.
+#[derive(Debug, Default)]
+pub struct Budgets {
+    rules: HashMap<BudgetId, Arc<Rule>>,
+}
+
+impl Budgets {
+    /// The budgets these records set.
+    pub fn new(records: Vec<BudgetRecord>) -> Budgets {
+        Budgets {
+            rules: records
+                .into_iter()
+                .map(|r| (r.id.clone(), Arc::new(Rule::new(r))))
+                .collect(),
+        }
+    }
+
+    /// The budget of `id`.
+    pub fn get(&self, id: &BudgetId) -> Option<&Arc<Rule>> {
+        self.rules.get(id)
+    }
+
+    /// The rules on the chain of a request (after `session`, a `bgw run` budget): key, team,
+    /// customer, provider, provider key, global.
+    pub fn chain(
+        &self,
+        session: Option<&Arc<Rule>>,
+        caller: &Caller,
+        provider: &str,
+        provider_key: Option<&str>,
+    ) -> Vec<Arc<Rule>> {
+        let mut chain: Vec<Arc<Rule>> = session.into_iter().cloned().collect();
+        if self.rules.is_empty() {
+            return chain;
+        }
+        let links = [
+            (Scope::Key, caller.key.as_deref()),
+            (Scope::Team, caller.team.as_deref()),
+            (Scope::Customer, caller.customer.as_deref()),
+            (Scope::Provider, Some(provider)),
+            (Scope::ProviderKey, provider_key),
+            (Scope::Global, Some("")),
+        ];
+        for (scope, name) in links {
+            if let Some(rule) = name.and_then(|n| self.rules.get(&BudgetId::new(scope, n))) {
+                chain.push(Arc::clone(rule));
+            }
+        }
+        chain
+    }
+}
+
+/// What admission needs to know of a request.
+#[derive(Debug, Clone)]
+pub struct Facts<'a> {
+    pub provider: &'a str,
+    pub model: &'a str,
+    /// Input tokens at most, and as usually counted.
+    pub input_max: u64,
+    pub input_typical: u64,
+    /// Output tokens at most (`max_tokens`, as clamped to the model's limit).
+    pub output_max: u64,
+    /// The request marks parts for the prompt cache (writes cost more than input).
+    pub caches: bool,
+    pub pricing: &'a Pricing,
+}
+
+impl Facts<'_> {
+    /// What the request may cost at most at `price`.
+    pub fn worst_cost(&self, price: &Price) -> Nanodollars {
+        let input = if self.caches {
+            price
+                .input
+                .max(price.cache_write.unwrap_or(price.input))
+                .max(price.cache_write_1h.unwrap_or(price.input))
+        } else {
+            price.input
+        };
+        let usd = (self.input_max as f64 * input + self.output_max as f64 * price.output) / 1e6;
+        // Rounded up: a worst case never falls short of what can happen.
+        Nanodollars((usd * 1e9).ceil() as u64)
+    }
+}
+
+impl<'a> Facts<'a> {
+    /// The facts of a Messages `body` bound for `provider/model`, read without parsing it.
+    pub fn of(body: &[u8], provider: &'a str, model: &'a str, pricing: &'a Pricing) -> Facts<'a> {
+        let (input_max, input_typical) = input_bounds(body);
+        let cap = crate::catalog::lookup(provider, model).map(|m| u64::from(m.max_output));
+        let output_max = match (max_tokens(body), cap) {
+            (Some(asked), Some(cap)) => asked.min(cap),
+            (Some(asked), None) => asked,
+            (None, Some(cap)) => cap,
+            (None, None) => OUTPUT_UNBOUNDED,
+        };
+        Facts {
+            provider,
+            model,
+            input_max,
+            input_typical,
+            output_max,
+            caches: memchr::memmem::find(body, b"\"cache_control\"").is_some(),
+            pricing,
+        }
+    }
+}
+
+/// The largest `"max_tokens": N` in a body. Inside a JSON string its quotes would be escaped,
+/// so every match is a key; a nested one (a tool's schema) can only make the bound larger.
+fn max_tokens(body: &[u8]) -> Option<u64> {
+    let key = b"\"max_tokens\"";
+    memchr::memmem::find_iter(body, key)
+        .filter_map(|at| {
+            let rest = &body[at + key.len()..];
+            let rest = rest
+                .trim_ascii_start()
+                .strip_prefix(b":")?
+                .trim_ascii_start();
+            let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+            std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()
+        })
+        .max()
+}
+
+/// The input tokens of a Messages body at most, and as usually counted, without parsing it:
+/// text is at most one token per 2 bytes (usually one per 4), an image at most
+/// [`IMAGE_TOKENS_MAX`] whatever its size in base64. Microseconds for a 1 MB body.
+pub fn input_bounds(body: &[u8]) -> (u64, u64) {
+    let mut image_bytes = 0usize;
+    let mut images = 0u64;
+    let finder = memchr::memmem::Finder::new(b"\"data\":\"");
+    for at in finder.find_iter(body) {
+        let start = at + 8;
+        let Some(len) = memchr::memchr(b'"', &body[start..]) else {
+            break;
+        };
+        let before = &body[at.saturating_sub(256)..at];
+        if len > 256 && memchr::memmem::find(before, b"image/").is_some() {
+            image_bytes += len;
+            images += 1;
+        }
+    }
+    let text = (body.len() - image_bytes) as u64;
+    (
+        text / 2 + images * IMAGE_TOKENS_MAX,
+        text / 4 + images * (IMAGE_TOKENS_MAX / 2),
+    )
+}
+
+/// A request admitted under budgets: its reservation and what each part counts.
+pub struct Admission {
+    reservation: Reservation,
+    metrics: Vec<Metric>,
+}
+
+impl Admission {
+    /// The request `id` ended: `usage` as reported (or estimated when it was cut), `cost` its
+    /// price, `sent` whether it reached a provider. Charged once; the reservation goes.
+    pub fn settle(self, id: RequestId, usage: &Usage, cost: Option<Usd>, sent: bool) {
+        let actual: Vec<u64> = self
+            .metrics
+            .iter()
+            .map(|m| match m {
+                Metric::Usd => cost.map_or(0, |c| Nanodollars::from_usd(c.0).0),
+                Metric::Requests => u64::from(sent),
+                Metric::Tokens => usage.total_input().saturating_add(usage.output_tokens),
+            })
+            .collect();
+        self.reservation.settle(id, &actual);
+    }
+}
+
+/// Reserves room for a request in every meter of `chain`; `None` when no meter applies.
+pub async fn admit(
+    leases: &Leases,
+    chain: &[Arc<Rule>],
+    facts: &Facts<'_>,
+    now_ms: u64,
+) -> Result<Option<Admission>, ApiError> {
+    if chain.is_empty() {
+        return Ok(None);
+    }
+    let mut needs = Vec::new();
+    let mut metrics = Vec::new();
+    let mut rules = Vec::new();
+    let mut worst = None;
+    for rule in chain {
+        for (meter, key, _) in &rule.meters {
+            let need = match meter.metric {
+                Metric::Usd => {
+                    let price = worst.get_or_insert_with(|| {
+                        facts
+                            .pricing
+                            .price(facts.provider, facts.model)
+                            .map(|e| facts.worst_cost(&e.price))
+                    });
+                    match price {
+                        Some(w) => w.0,
+                        None => return Err(unpriced(facts, &rule.record.id)),
+                    }
+                }
+                Metric::Requests => 1,
+                Metric::Tokens => facts.input_typical,
+            };
+            let window = rule.window(meter.period, now_ms);
+            needs.push((
+                Account {
+                    meter: key.clone(),
+                    window: window.start_ms,
+                },
+                need,
+            ));
+            metrics.push(meter.metric);
+            rules.push((Arc::clone(rule), meter.clone(), window, need));
+        }
+    }
+    if needs.is_empty() {
+        return Ok(None);
+    }
+    match leases.reserve(needs.clone()).await {
+        Ok(reservation) => Ok(Some(Admission {
+            reservation,
+            metrics,
+        })),
+        Err(Shortfall::Refused {
+            account,
+            spent,
+            limit,
+        }) => {
+            let (rule, meter, window, need) = needs
+                .iter()
+                .zip(&rules)
+                .find(|((a, _), _)| *a == account)
+                .map(|(_, r)| r.clone())
+                .ok_or_else(|| {
+                    ApiError::new(
+                        ErrorKind::Api,
+                        "a budget refused an account it does not hold",
+                    )
+                })?;
+            Err(refusal(&rule, &meter, window, spent, limit, need, now_ms))
+        }
+        Err(Shortfall::Unavailable(why)) => Err(ApiError::new(
+            ErrorKind::Overloaded,
+            format!(
+                "bgw could not check this request against its budgets: {why}; try again in a moment"
+            ),
+        )
+        .with_status(503)),
+    }
+}
+
+fn unpriced(facts: &Facts<'_>, budget: &BudgetId) -> ApiError {
+    ApiError::invalid(format!(
+        "`{}/{}` has no known price, and the budget of {budget} counts dollars: bgw will not count it as $0. Set its price (US dollars per million tokens) with `bgw models price set {}/{} --input X --output Y`",
+        facts.provider, facts.model, facts.provider, facts.model
+    ))
+}
+
+/// "this month", "today", "in these 30 days": the window a period's spend is counted in.
+fn period_phrase(period: Period) -> String {
+    match period {
+        Period::Minute => "this minute".into(),
+        Period::Hour => "this hour".into(),
+        Period::Day => "today".into(),
+        Period::Week => "this week".into(),
+        Period::Month => "this month".into(),
+        Period::Year => "this year".into(),
+        Period::Total => "in total".into(),
+        Period::Days(n) => format!("in these {n} days"),
+    }
+}
+
+/// The command that raises a budget, as the user would type it.
+fn raise_hint(id: &BudgetId, metric: Metric, period: Period) -> String {
+    let target = match id.scope {
+        Scope::Session => return "start the session again with a larger `bgw run --budget`".into(),
+        Scope::Global => "global".to_owned(),
+        _ => id.to_string(),
+    };
+    match metric {
+        Metric::Usd => format!("`bgw budget set {target} AMOUNT/{period}`"),
+        Metric::Requests => format!("`bgw budget set {target} --rate N/{period}`"),
+        Metric::Tokens => format!("`bgw budget set {target} --tokens N/{period}`"),
+    }
+}
+
+/// The refusal Claude Code shows for a meter with no room: a spent budget is a 429 it must
+/// not retry; a rate limit is a 429 with `retry-after`, which it waits out.
+pub fn refusal(
+    rule: &Rule,
+    meter: &Meter,
+    window: Window,
+    spent: u64,
+    limit: u64,
+    need: u64,
+    now_ms: u64,
+) -> ApiError {
+    let id = &rule.record.id;
+    let resets = window
+        .end_ms
+        .map(|end| format!("resets {}", format_instant(end, &rule.tz, rule.tz_name())));
+    match meter.metric {
+        Metric::Usd => {
+            let (spent, limit, need) = (Nanodollars(spent), Nanodollars(limit), Nanodollars(need));
+            let left = Nanodollars(limit.0.saturating_sub(spent.0));
+            let state = if left.0 == 0 {
+                format!(
+                    "is spent: {spent} of {limit} {}",
+                    period_phrase(meter.period)
+                )
+            } else {
+                format!(
+                    "has {left} left of {limit} {} ({spent} spent), and this request may cost up to {need} (its input and `max_tokens`)",
+                    period_phrase(meter.period)
+                )
+            };
+            let resets = resets.map_or_else(String::new, |r| format!("; it {r}"));
+            let mut e = ApiError::new(
+                ErrorKind::RateLimit,
+                format!(
+                    "bgw: the budget of {id} {state}{resets}. To raise it: {}",
+                    raise_hint(id, meter.metric, meter.period)
+                ),
+            );
+            e.should_retry = Some(false);
+            e
+        }
+        Metric::Requests | Metric::Tokens => {
+            let unit = if meter.metric == Metric::Requests {
+                "requests"
+            } else {
+                "tokens"
+            };
+            let wait_s = window
+                .end_ms
+                .map_or(60, |end| end.saturating_sub(now_ms).div_ceil(1000).max(1));
+            let mut e = ApiError::new(
+                ErrorKind::RateLimit,
+                format!(
+                    "bgw: the rate limit of {id} is reached: {spent} of {limit} {unit} per {}; try again in {wait_s} s. To raise it: {}",
+                    meter.period,
+                    raise_hint(id, meter.metric, meter.period)
+                ),
+            );
+            e.retry_after = Some(wait_s);
+            e
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! Who may spend what: virtual keys, teams and customers, budgets and rate limits.
+
+pub mod access;
+pub mod admit;
+pub mod amount;
+pub mod lease;
+pub mod meter;
+pub mod period;
+pub mod scope;
+pub mod vkey;
