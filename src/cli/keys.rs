@@ -27,6 +27,9 @@ pub enum KeysCommand {
         /// The key's name, as `bgw keys list` shows it
         name: String,
     },
+    /// Virtual keys: the keys bgw gives its own callers, each with its models, budget and expiry
+    #[command(subcommand)]
+    Virtual(super::virtual_keys::VirtualCommand),
 }
 
 /// `bgw keys add` options.
@@ -75,6 +78,7 @@ pub fn run(store: &Store, cmd: KeysCommand) -> Result<ExitCode, CliError> {
     match cmd {
         KeysCommand::Add(args) => add(store, args),
         KeysCommand::List => list(store),
+        KeysCommand::Virtual(cmd) => super::virtual_keys::run(store, cmd),
         KeysCommand::Rm { name } => {
             if store.remove_key(&name)? {
                 eprintln!("removed key `{name}`");

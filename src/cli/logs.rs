@@ -60,7 +60,8 @@ pub enum LogsCommand {
         /// The request's id, or its start as the table shows it
         id: String,
     },
-    /// Totals per provider, model, session or team: requests, errors, tokens, cost, latency
+    /// Totals per provider, model, session, virtual key, team or customer: requests, errors,
+    /// tokens, cost, latency
     Stats(StatsArgs),
     /// Show or change what the request log keeps and for how long
     Settings(SettingsArgs),
@@ -98,6 +99,18 @@ pub struct Filter {
     /// Only requests of one Claude Code session (its session id)
     #[arg(long, value_name = "ID")]
     pub session: Option<String>,
+
+    /// Only requests made with this virtual key
+    #[arg(long, value_name = "NAME")]
+    pub key: Option<String>,
+
+    /// Only requests of this team's virtual keys
+    #[arg(long, value_name = "NAME")]
+    pub team: Option<String>,
+
+    /// Only requests of this customer's virtual keys
+    #[arg(long, value_name = "NAME")]
+    pub customer: Option<String>,
 }
 
 impl Filter {
@@ -111,6 +124,9 @@ impl Filter {
             until: self.until.or(other.until),
             search: self.search.or(other.search),
             session: self.session.or(other.session),
+            key: self.key.or(other.key),
+            team: self.team.or(other.team),
+            customer: self.customer.or(other.customer),
         }
     }
 
@@ -122,6 +138,9 @@ impl Filter {
             provider: self.provider.clone(),
             model: self.model.clone(),
             session: self.session.clone(),
+            key: self.key.clone(),
+            team: self.team.clone(),
+            customer: self.customer.clone(),
             status: self.status,
             search: self.search.clone().filter(|s| !s.is_empty()),
             ..LogQuery::default()
@@ -150,8 +169,12 @@ pub enum By {
     Model,
     /// Claude Code's session
     Session,
-    /// The virtual key or team that made the request
+    /// The virtual key that made the request
+    Key,
+    /// The virtual key's team
     Team,
+    /// The virtual key's customer
+    Customer,
 }
 
 /// `bgw logs settings` options; without any, the current settings are printed.

@@ -1,5 +1,6 @@
 //! The command line: clap definitions and dispatch, one file per subcommand.
 
+pub mod budget;
 pub mod claude_settings;
 pub mod format;
 pub mod keys;
@@ -9,6 +10,7 @@ pub mod output;
 pub mod run;
 pub mod self_update;
 pub mod serve;
+pub mod virtual_keys;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -41,6 +43,8 @@ pub enum Command {
     Keys(keys::KeysCommand),
     /// List the models each configured provider offers
     Models(models::ModelsArgs),
+    /// Budgets and rate limits per virtual key, team, customer, provider or in all
+    Budget(budget::BudgetArgs),
     /// Show the request log: every request, its provider, tokens, cost
     Logs(logs::LogsArgs),
     /// Replace this bgw with the newest release (sha256 checked), if install.sh installed it
@@ -64,6 +68,7 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => serve::run(&store, args),
         Command::Keys(cmd) => keys::run(&store, cmd),
         Command::Models(args) => models::run(&store, args),
+        Command::Budget(args) => budget::run(&store, args),
         Command::Logs(args) => logs::run(&store, args),
         Command::SelfUpdate(args) => self_update::run(args),
         Command::StoreOwner => crate::store::owner::run(store.dir(), crate::store::owner::IDLE)

@@ -45,6 +45,15 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 0)]
     pub port: u16,
 
+    /// Charge this session to the stored virtual key NAME (its budgets, team and customer),
+    /// without handling its secret
+    #[arg(long, value_name = "NAME")]
+    pub key: Option<String>,
+
+    /// Stop this session once it has spent this many US dollars (`5`, `$12.50`)
+    #[arg(long, value_name = "USD")]
+    pub budget: Option<String>,
+
     /// The Claude Code executable [default: `claude` on PATH]
     #[arg(long, env = "BGW_CLAUDE_BIN", value_name = "PATH")]
     pub claude_bin: Option<PathBuf>,
@@ -60,6 +69,23 @@ pub struct RunArgs {
 /// Runs Claude Code through a fresh gateway.
 pub fn run(store: &Store, args: RunArgs) -> Result<ExitCode, CliError> {
     let mut settings = args.gateway.settings()?;
+    if let Some(name) = &args.key {
+        let key = store.virtual_key(name)?.ok_or_else(|| {
+            CliError::new(format!("no virtual key `{name}`"))
+                .hint(format!("make it with `bgw keys virtual create {name}`, or see them with `bgw keys virtual list`"))
+        })?;
+        crate::govern::access::check_usable(&key, crate::store::now_ms())
+            .map_err(|e| CliError::new(e.message.trim_start_matches("bgw: ").to_owned()))?;
+        settings.default_key = Some(name.clone());
+    }
+    if let Some(budget) = &args.budget {
+        let amount = crate::govern::amount::Nanodollars::parse(budget)
+            .map_err(|e| CliError::new(format!("`--budget`: {e}")))?;
+        if amount.0 == 0 {
+            return Err(CliError::new("`--budget` must be more than $0"));
+        }
+        settings.session_budget = Some(amount);
+    }
     let routes = load_routes(store)?;
     let anthropic_usable = routes.is_usable("anthropic") || has_claude_credential();
     let tiers = tier_env(&args, anthropic_usable);

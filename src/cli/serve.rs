@@ -74,6 +74,11 @@ pub struct ServeArgs {
     #[arg(long, env = "BGW_PORT", default_value_t = 8080)]
     pub port: u16,
 
+    /// Serve requests without a virtual key too (as anonymous callers), even once virtual
+    /// keys exist or on a non-loopback `--host`
+    #[arg(long)]
+    pub allow_anonymous: bool,
+
     #[command(flatten)]
     pub gateway: GatewayArgs,
 }
@@ -87,11 +92,20 @@ pub fn load_routes(store: &Store) -> Result<Routes, CliError> {
 pub fn run(store: &Store, args: ServeArgs) -> Result<ExitCode, CliError> {
     let mut settings = args.gateway.settings()?;
     settings.loopback_only = args.host.is_loopback();
+    settings.require_key = !args.allow_anonymous;
     if !args.host.is_loopback() {
-        super::output::warn(&format!(
-            "listening on {}: anything that can reach this port can spend your keys",
-            args.host
-        ));
+        if args.allow_anonymous {
+            super::output::warn(&format!(
+                "listening on {} with `--allow-anonymous`: anything that can reach this port can spend your keys",
+                args.host
+            ));
+        } else if store.virtual_keys()?.is_empty() {
+            return Err(CliError::new(format!(
+                "refusing to listen on {} without virtual keys: anything that can reach the port could spend your provider keys",
+                args.host
+            ))
+            .hint("create one per caller (`bgw keys virtual create alice`), or accept anyone with `--allow-anonymous`"));
+        }
     }
     let rt = super::runtime(super::shared_workers())?;
     rt.block_on(async move {
@@ -114,6 +128,81 @@ pub fn run(store: &Store, args: ServeArgs) -> Result<ExitCode, CliError> {
 /// The end-of-session line: this gateway's rows in the request log, totalled. Without a log
 /// (`--no-log`), or when the store cannot answer, the gateway's own counts.
 pub async fn session_line(gw: &std::sync::Arc<gateway::Gateway>, store: &Store) -> String {
+    // Charges still on their way to the ledger are written first, so the budgets say all.
+    let charging = std::sync::Arc::clone(gw);
+    let _ =
+        tokio::task::spawn_blocking(move || charging.leases.flush(Duration::from_secs(5))).await;
+    let budgets = {
+        let (gw, store) = (std::sync::Arc::clone(gw), store.clone());
+        tokio::task::spawn_blocking(move || budget_line(&gw, &store))
+            .await
+            .ok()
+            .flatten()
+    };
+    let line = requests_line(gw, store).await;
+    match budgets {
+        Some(b) => format!("{line}\n{b}"),
+        None => line,
+    }
+}
+
+/// Where the budgets this session was charged to stand: its own (`--budget`) and those of
+/// its virtual key, team, customer and the global one; `⚠` past a warning threshold.
+fn budget_line(gw: &gateway::Gateway, store: &Store) -> Option<String> {
+    use crate::govern::standing::Standing;
+    let config = gw.current_config();
+    let caller = gw
+        .settings
+        .default_key
+        .as_deref()
+        .and_then(|name| config.access.by_name(name))
+        .map(|k| crate::govern::access::caller_of(k))
+        .unwrap_or_default();
+    let now = crate::store::now_ms();
+    let mut standings: Vec<Standing> = Vec::new();
+    if let Some(rule) = &gw.session {
+        for mut s in Standing::of(rule, now) {
+            s.spent = gw.leases.known(&s.account).map_or(0, |(spent, _)| spent);
+            standings.push(s);
+        }
+    }
+    let shared: Vec<Standing> = config
+        .budgets
+        .chain(None, &caller, "", None)
+        .iter()
+        .flat_map(|rule| Standing::of(rule, now))
+        .filter(|s| s.meter.metric == crate::govern::meter::Metric::Usd)
+        .collect();
+    if !shared.is_empty() {
+        let states = store
+            .accounts(shared.iter().map(|s| s.account.clone()).collect())
+            .ok()?;
+        for (mut s, state) in shared.into_iter().zip(states) {
+            s.spent = state.spent;
+            standings.push(s);
+        }
+    }
+    if standings.is_empty() {
+        return None;
+    }
+    let parts: Vec<String> = standings
+        .iter()
+        .map(|s| {
+            let mark = if s.warns() { " ⚠" } else { "" };
+            format!(
+                "{} {} of {} ({:.0}%){mark}",
+                s.rule.record.id,
+                s.amount(s.spent),
+                s.limit_text(),
+                s.used() * 100.0
+            )
+        })
+        .collect();
+    Some(format!("bgw: budgets: {}", parts.join(", ")))
+}
+
+/// The session's requests, tokens, cost and providers, from its rows in the request log.
+async fn requests_line(gw: &std::sync::Arc<gateway::Gateway>, store: &Store) -> String {
     let Some(log) = &gw.log else {
         return gw.stats.totals().summary_line();
     };

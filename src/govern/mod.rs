@@ -7,4 +7,5 @@ pub mod lease;
 pub mod meter;
 pub mod period;
 pub mod scope;
+pub mod standing;
 pub mod vkey;

@@ -105,7 +105,8 @@ impl BudgetId {
 impl fmt::Display for BudgetId {
     /// `team eng`, `global`: as typed after `bgw budget set`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.name.is_empty() {
+        // A session's name is its gateway's run id, which says nothing to a person.
+        if self.name.is_empty() || self.scope == Scope::Session {
             f.write_str(self.scope.as_str())
         } else {
             write!(f, "{} {}", self.scope, self.name)

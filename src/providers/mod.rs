@@ -7,6 +7,8 @@
 pub mod anthropic;
 pub mod azure;
 pub mod client;
+#[cfg(test)]
+mod error_fuzz_tests;
 pub mod gemini;
 pub mod inputs;
 pub mod openai;

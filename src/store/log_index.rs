@@ -20,10 +20,22 @@ pub enum Field {
     Model,
     Session,
     Run,
+    /// The caller's virtual key, team and customer.
+    Key,
+    Team,
+    Customer,
 }
 
 impl Field {
-    const ALL: [Field; 4] = [Field::Provider, Field::Model, Field::Session, Field::Run];
+    const ALL: [Field; 7] = [
+        Field::Provider,
+        Field::Model,
+        Field::Session,
+        Field::Run,
+        Field::Key,
+        Field::Team,
+        Field::Customer,
+    ];
 
     fn table(self) -> TableDefinition<'static, (&'static str, u128), &'static [u8]> {
         match self {
@@ -31,6 +43,9 @@ impl Field {
             Field::Model => TableDefinition::new("log_model_ids"),
             Field::Session => TableDefinition::new("log_session_ids"),
             Field::Run => TableDefinition::new("log_run_ids"),
+            Field::Key => TableDefinition::new("log_key_ids"),
+            Field::Team => TableDefinition::new("log_team_ids"),
+            Field::Customer => TableDefinition::new("log_customer_ids"),
         }
     }
 
@@ -41,6 +56,10 @@ impl Field {
             Field::Model => TableDefinition::new("log_by_model"),
             Field::Session => TableDefinition::new("log_by_session"),
             Field::Run => TableDefinition::new("log_by_run"),
+            // Schema 2 had no callers; these never existed, and migrating skips them.
+            Field::Key => TableDefinition::new("log_by_key"),
+            Field::Team => TableDefinition::new("log_by_team"),
+            Field::Customer => TableDefinition::new("log_by_customer"),
         }
     }
 }

@@ -228,6 +228,19 @@ struct RowKeys<'a> {
     status: u16,
     #[serde(default)]
     error: Option<serde::de::IgnoredAny>,
+    #[serde(borrow, default)]
+    caller: Option<CallerKeys<'a>>,
+}
+
+/// A row's caller, borrowed from its JSON.
+#[derive(Deserialize)]
+struct CallerKeys<'a> {
+    #[serde(borrow, default)]
+    key: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    team: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    customer: Option<std::borrow::Cow<'a, str>>,
 }
 
 /// A row with its content, as a gateway hands it to the store.
@@ -265,6 +278,13 @@ pub struct LogQuery {
     pub model: Option<String>,
     #[serde(default)]
     pub session: Option<String>,
+    /// The caller's virtual key, team or customer.
+    #[serde(default)]
+    pub key: Option<String>,
+    #[serde(default)]
+    pub team: Option<String>,
+    #[serde(default)]
+    pub customer: Option<String>,
     #[serde(default)]
     pub run: Option<String>,
     #[serde(default)]
@@ -296,6 +316,9 @@ impl LogQuery {
                 .as_deref()
                 .is_none_or(|s| row.session.as_deref() == Some(s))
             && self.run.as_deref().is_none_or(|r| row.run == r)
+            && caller_is(self.key.as_deref(), row, |c| &c.key)
+            && caller_is(self.team.as_deref(), row, |c| &c.team)
+            && caller_is(self.customer.as_deref(), row, |c| &c.customer)
             && match self.status {
                 None => true,
                 Some(StatusFilter::Ok) => !row.failed(),
@@ -316,6 +339,15 @@ impl LogQuery {
             .map_or(u128::MAX, |u| RequestId::floor(u).0.saturating_sub(1));
         (low, high)
     }
+}
+
+/// Whether the row's caller has `want` in the part `part` picks (any row when `want` is `None`).
+fn caller_is(want: Option<&str>, row: &LogRow, part: impl Fn(&Caller) -> &Option<String>) -> bool {
+    want.is_none_or(|w| {
+        row.caller
+            .as_ref()
+            .is_some_and(|c| part(c).as_deref() == Some(w))
+    })
 }
 
 /// Makes the log tables (inside the schema check's transaction).
@@ -372,6 +404,17 @@ pub fn insert(
             lists.add(Field::Session, s, id);
         }
         lists.add(Field::Run, &k.run, id);
+        if let Some(c) = &k.caller {
+            for (field, value) in [
+                (Field::Key, &c.key),
+                (Field::Team, &c.team),
+                (Field::Customer, &c.customer),
+            ] {
+                if let Some(v) = value {
+                    lists.add(field, v, id);
+                }
+            }
+        }
         if k.status >= 400 || k.error.is_some() {
             errors.insert(id, ()).map_err(db_err)?;
         }
@@ -454,12 +497,16 @@ pub fn scan(
         taken += 1;
         Ok(visit(row) && taken < limit)
     };
-    // The index that narrows most: session, run, errors, model, provider, else time.
-    let index = if let Some(s) = &query.session {
-        Some((Field::Session, s.as_str()))
-    } else {
-        query.run.as_deref().map(|r| (Field::Run, r))
-    };
+    // The index that narrows most: session, run, caller, errors, model, provider, else time.
+    let index = [
+        (Field::Session, &query.session),
+        (Field::Run, &query.run),
+        (Field::Key, &query.key),
+        (Field::Team, &query.team),
+        (Field::Customer, &query.customer),
+    ]
+    .into_iter()
+    .find_map(|(field, value)| value.as_deref().map(|v| (field, v)));
     if let Some((field, value)) = index {
         return log_index::walk(tx, field, value, (low, high), query.oldest_first, consider);
     }

@@ -16,7 +16,9 @@ pub fn run(store: &Store, args: &StatsArgs, json: bool) -> Result<ExitCode, CliE
         By::Provider => StatsBy::Provider,
         By::Model => StatsBy::Model,
         By::Session => StatsBy::Session,
+        By::Key => StatsBy::Key,
         By::Team => StatsBy::Team,
+        By::Customer => StatsBy::Customer,
     };
     let query = args.filter.query();
     let rows = store.log_stats(&query, by)?;
@@ -63,7 +65,9 @@ fn by_name(by: By) -> &'static str {
         By::Provider => "PROVIDER",
         By::Model => "MODEL",
         By::Session => "SESSION",
+        By::Key => "KEY",
         By::Team => "TEAM",
+        By::Customer => "CUSTOMER",
     }
 }
 

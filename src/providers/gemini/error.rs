@@ -155,7 +155,8 @@ pub(super) fn google_error(e: GoogleError<'_>, http: Option<u16>) -> ApiError {
 /// Whole seconds (rounded up) from a protobuf duration such as `"30s"` or `"1.5s"`.
 pub(super) fn seconds(duration: &str) -> Option<u64> {
     let secs: f64 = duration.trim().strip_suffix('s')?.parse().ok()?;
-    (secs.is_finite() && secs >= 0.0).then(|| secs.ceil() as u64)
+    // A day at most: a client told to wait longer has been told nothing it can use.
+    (secs.is_finite() && secs >= 0.0).then(|| secs.ceil().min(86_400.0) as u64)
 }
 
 #[cfg(test)]
