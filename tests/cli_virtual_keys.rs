@@ -281,6 +281,29 @@ fn budget_rate_and_tokens_land_in_the_keys_budget() {
     );
     let (table, _) = ok(data.path(), &["keys", "virtual", "list"]);
     assert_contains(&table, "$50.00/month");
+    // The same record `bgw budget` shows and changes.
+    let (budgets, _) = ok(data.path(), &["budget", "--json"]);
+    let budgets: Vec<Value> = serde_json::from_str(&budgets).unwrap();
+    let meters: Vec<(&str, &str, u64, &str)> = budgets
+        .iter()
+        .map(|b| {
+            (
+                b["scope"].as_str().unwrap(),
+                b["name"].as_str().unwrap(),
+                b["limit"].as_u64().unwrap(),
+                b["metric"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        meters,
+        [
+            ("key", "alice", 50_000_000_000, "usd"),
+            ("key", "alice", 60, "requests"),
+            ("key", "alice", 2_000_000, "tokens"),
+            ("key", "alice", 100_000_000, "tokens"),
+        ]
+    );
 
     // `rm` takes the limits with the key: one made again under the name starts without them.
     let (_, stderr) = ok(data.path(), &["keys", "virtual", "rm", "alice"]);

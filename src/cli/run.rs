@@ -316,6 +316,12 @@ fn exit_code(status: std::process::ExitStatus) -> u8 {
 }
 
 /// The per-run secret; without randomness from the OS there is no safe one, so no session.
+///
+/// It is shaped as a JWT whose audience is `claude-gateway` (unsigned: its third part is 192
+/// random bits, which only this gateway checks, as a whole). Given to Claude Code as its
+/// `ANTHROPIC_AUTH_TOKEN`, that audience is what makes it read a gateway's usage-limit
+/// headers and warn before a budget runs out (Claude Code 2.1.330 reads `aud` without
+/// checking any signature); as a plain header it is just a long secret.
 fn random_token() -> Result<String, CliError> {
     let mut bytes = [0u8; 24];
     getrandom::fill(&mut bytes).map_err(|e| {
@@ -323,5 +329,11 @@ fn random_token() -> Result<String, CliError> {
             "cannot make a session secret: the OS gave no randomness ({e})"
         ))
     })?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    let mut token = String::new();
+    crate::messages::signature::base64url(br#"{"alg":"none","typ":"JWT"}"#, &mut token);
+    token.push('.');
+    crate::messages::signature::base64url(br#"{"aud":"claude-gateway","iss":"bgw"}"#, &mut token);
+    token.push('.');
+    crate::messages::signature::base64url(&bytes, &mut token);
+    Ok(token)
 }

@@ -276,9 +276,29 @@ async fn answer(
     if let Some(p) = pending.as_mut() {
         p.streamed(stream);
     }
+    let usage_headers = spend.usage_headers(gateway);
     let mut passed_back = HeaderMap::new();
     if wire == Wire::Anthropic {
         pass_back_headers(upstream.headers(), &mut passed_back);
+        // The caller's own budget speaks in these headers, not the upstream's quota.
+        if !usage_headers.is_empty() {
+            let theirs: Vec<_> = passed_back
+                .keys()
+                .filter(|n| crate::govern::notice::is_usage_header(n.as_str()))
+                .cloned()
+                .collect();
+            for name in theirs {
+                passed_back.remove(name);
+            }
+        }
+    }
+    for (name, value) in usage_headers {
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(name.as_bytes()),
+            http::HeaderValue::from_str(&value),
+        ) {
+            passed_back.insert(name, value);
+        }
     }
     let mut resp = if stream {
         start_stream(

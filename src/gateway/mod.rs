@@ -128,7 +128,7 @@ impl Gateway {
         let gateway = Arc::new_cyclic(|me: &Weak<Gateway>| {
             if let Some(store) = &store {
                 let me = me.clone();
-                store.watch_config(move |event| match me.upgrade() {
+                store.watch_config_acking(move |event| match me.upgrade() {
                     Some(gw) => {
                         gw.heard_of(event);
                         true

@@ -116,6 +116,14 @@ pub fn error_response(e: &ApiError) -> Response<GatewayBody> {
         resp.headers_mut()
             .insert(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
     }
+    for (name, value) in &e.headers {
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(name.as_bytes()),
+            http::HeaderValue::from_str(value),
+        ) {
+            resp.headers_mut().insert(name, value);
+        }
+    }
     resp
 }
 

@@ -81,6 +81,15 @@ impl Spend {
         self.input_typical
     }
 
+    /// The usage headers Claude Code warns from, for a caller with a money budget on its
+    /// chain ([`crate::govern::notice`]); none for anyone else.
+    pub fn usage_headers(&self, gateway: &Gateway) -> Vec<(&'static str, String)> {
+        self.admission
+            .as_ref()
+            .map(|a| a.usage_headers(&gateway.leases))
+            .unwrap_or_default()
+    }
+
     /// Charges the request's `usage` at `target`'s price to its budgets (once: later calls
     /// charge nothing); its cost, when it was counted here.
     pub fn settle(&mut self, provider: &str, model: &str, usage: &Usage) -> Option<Usd> {

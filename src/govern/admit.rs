@@ -7,11 +7,14 @@ use std::sync::Arc;
 
 use super::amount::Nanodollars;
 use super::lease::{Leases, Reservation, Shortfall};
-use super::meter::{Account, Meter, Metric};
-use super::period::{Period, Window, format_instant, parse_tz};
+use super::meter::{Meter, Metric};
+use super::notice;
+use super::period::{Period, Window, parse_tz};
 use super::scope::{BudgetId, Caller, Scope};
+use super::standing::Standing;
 use crate::catalog::{Price, Pricing, Usd};
 use crate::messages::{ApiError, ErrorKind, Usage};
+use crate::observe::session::thousands;
 use crate::store::budgets::BudgetRecord;
 use crate::store::logs::RequestId;
 
@@ -210,10 +213,10 @@ pub fn input_bounds(body: &[u8]) -> (u64, u64) {
     )
 }
 
-/// A request admitted under budgets: its reservation and what each part counts.
+/// A request admitted under budgets: its reservation, and each meter it was reserved in.
 pub struct Admission {
     reservation: Reservation,
-    metrics: Vec<Metric>,
+    standings: Vec<Standing>,
 }
 
 impl Admission {
@@ -221,15 +224,31 @@ impl Admission {
     /// price, `sent` whether it reached a provider. Charged once; the reservation goes.
     pub fn settle(self, id: RequestId, usage: &Usage, cost: Option<Usd>, sent: bool) {
         let actual: Vec<u64> = self
-            .metrics
+            .standings
             .iter()
-            .map(|m| match m {
+            .map(|s| match s.meter.metric {
                 Metric::Usd => cost.map_or(0, |c| Nanodollars::from_usd(c.0).0),
                 Metric::Requests => u64::from(sent),
                 Metric::Tokens => usage.total_input().saturating_add(usage.output_tokens),
             })
             .collect();
         self.reservation.settle(id, &actual);
+    }
+
+    /// The usage headers of a served response: where the most used money budget on the
+    /// chain stands, as this gateway last heard ([`super::notice`]).
+    pub fn usage_headers(&self, leases: &Leases) -> Vec<(&'static str, String)> {
+        let money: Vec<Standing> = self
+            .standings
+            .iter()
+            .filter(|s| s.meter.metric == Metric::Usd)
+            .map(|s| {
+                let mut s = s.clone();
+                s.spent = leases.known(&s.account).map_or(0, |(spent, _)| spent);
+                s
+            })
+            .collect();
+        notice::standing_headers(&money)
     }
 }
 
@@ -240,16 +259,12 @@ pub async fn admit(
     facts: &Facts<'_>,
     now_ms: u64,
 ) -> Result<Option<Admission>, ApiError> {
-    if chain.is_empty() {
-        return Ok(None);
-    }
     let mut needs = Vec::new();
-    let mut metrics = Vec::new();
-    let mut rules = Vec::new();
+    let mut standings = Vec::new();
     let mut worst = None;
     for rule in chain {
-        for (meter, key, _) in &rule.meters {
-            let need = match meter.metric {
+        for s in Standing::of(rule, now_ms) {
+            let need = match s.meter.metric {
                 Metric::Usd => {
                     let price = worst.get_or_insert_with(|| {
                         facts
@@ -265,16 +280,8 @@ pub async fn admit(
                 Metric::Requests => 1,
                 Metric::Tokens => facts.input_typical,
             };
-            let window = rule.window(meter.period, now_ms);
-            needs.push((
-                Account {
-                    meter: key.clone(),
-                    window: window.start_ms,
-                },
-                need,
-            ));
-            metrics.push(meter.metric);
-            rules.push((Arc::clone(rule), meter.clone(), window, need));
+            needs.push((s.account.clone(), need));
+            standings.push(s);
         }
     }
     if needs.is_empty() {
@@ -283,25 +290,27 @@ pub async fn admit(
     match leases.reserve(needs.clone()).await {
         Ok(reservation) => Ok(Some(Admission {
             reservation,
-            metrics,
+            standings,
         })),
         Err(Shortfall::Refused {
             account,
             spent,
             limit,
         }) => {
-            let (rule, meter, window, need) = needs
-                .iter()
-                .zip(&rules)
-                .find(|((a, _), _)| *a == account)
-                .map(|(_, r)| r.clone())
+            let (mut standing, need) = standings
+                .into_iter()
+                .zip(needs)
+                .find(|(s, _)| s.account == account)
+                .map(|(s, (_, need))| (s, need))
                 .ok_or_else(|| {
                     ApiError::new(
                         ErrorKind::Api,
                         "a budget refused an account it does not hold",
                     )
                 })?;
-            Err(refusal(&rule, &meter, window, spent, limit, need, now_ms))
+            standing.spent = spent;
+            standing.limit = if limit > 0 { limit } else { standing.limit };
+            Err(refusal(&standing, need, now_ms))
         }
         Err(Shortfall::Unavailable(why)) => Err(ApiError::new(
             ErrorKind::Overloaded,
@@ -349,61 +358,60 @@ fn raise_hint(id: &BudgetId, metric: Metric, period: Period) -> String {
 }
 
 /// The refusal Claude Code shows for a meter with no room: a spent budget is a 429 it must
-/// not retry; a rate limit is a 429 with `retry-after`, which it waits out.
-pub fn refusal(
-    rule: &Rule,
-    meter: &Meter,
-    window: Window,
-    spent: u64,
-    limit: u64,
-    need: u64,
-    now_ms: u64,
-) -> ApiError {
-    let id = &rule.record.id;
-    let resets = window
+/// not retry, with the usage headers that make it print the message as it is; a rate limit
+/// is a 429 with `retry-after`, which it waits out.
+pub fn refusal(s: &Standing, need: u64, now_ms: u64) -> ApiError {
+    let id = &s.rule.record.id;
+    let raise = raise_hint(id, s.meter.metric, s.meter.period);
+    let wait_s = s
+        .window
         .end_ms
-        .map(|end| format!("resets {}", format_instant(end, &rule.tz, rule.tz_name())));
-    match meter.metric {
+        .map(|end| end.saturating_sub(now_ms).div_ceil(1000).max(1));
+    match s.meter.metric {
         Metric::Usd => {
-            let (spent, limit, need) = (Nanodollars(spent), Nanodollars(limit), Nanodollars(need));
-            let left = Nanodollars(limit.0.saturating_sub(spent.0));
-            let state = if left.0 == 0 {
+            let left = s.limit.saturating_sub(s.spent);
+            let state = if left == 0 {
                 format!(
-                    "is spent: {spent} of {limit} {}",
-                    period_phrase(meter.period)
+                    "is spent: {} of {} {}",
+                    s.amount(s.spent),
+                    s.amount(s.limit),
+                    period_phrase(s.meter.period)
                 )
             } else {
                 format!(
-                    "has {left} left of {limit} {} ({spent} spent), and this request may cost up to {need} (its input and `max_tokens`)",
-                    period_phrase(meter.period)
+                    "has {} left of {} {}, and this request may cost up to {} (its input and `max_tokens`)",
+                    s.amount(left),
+                    s.amount(s.limit),
+                    period_phrase(s.meter.period),
+                    s.amount(need)
                 )
             };
-            let resets = resets.map_or_else(String::new, |r| format!("; it {r}"));
+            let resets = s
+                .resets()
+                .map_or_else(String::new, |r| format!(" · resets {r}"));
             let mut e = ApiError::new(
                 ErrorKind::RateLimit,
-                format!(
-                    "bgw: the budget of {id} {state}{resets}. To raise it: {}",
-                    raise_hint(id, meter.metric, meter.period)
-                ),
+                format!("bgw: the budget of {id} {state}{resets} · to raise it: {raise}"),
             );
             e.should_retry = Some(false);
+            e.retry_after = wait_s;
+            e.headers = notice::refusal_headers(s);
             e
         }
         Metric::Requests | Metric::Tokens => {
-            let unit = if meter.metric == Metric::Requests {
+            let unit = if s.meter.metric == Metric::Requests {
                 "requests"
             } else {
                 "tokens"
             };
-            let wait_s = window
-                .end_ms
-                .map_or(60, |end| end.saturating_sub(now_ms).div_ceil(1000).max(1));
+            let wait_s = wait_s.unwrap_or(60);
             let mut e = ApiError::new(
                 ErrorKind::RateLimit,
                 format!(
-                    "bgw: the rate limit of {id} is reached: {spent} of {limit} {unit} per {}; try again in {wait_s} s. To raise it: {}",
-                    meter.period,
-                    raise_hint(id, meter.metric, meter.period)
+                    "bgw: the rate limit of {id} is reached: {} of {} {unit} per {}; try again in {wait_s} s · to raise it: {raise}",
+                    thousands(s.spent),
+                    thousands(s.limit),
+                    s.meter.period,
                 ),
             );
             e.retry_after = Some(wait_s);

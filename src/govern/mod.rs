@@ -5,6 +5,7 @@ pub mod admit;
 pub mod amount;
 pub mod lease;
 pub mod meter;
+pub mod notice;
 pub mod period;
 pub mod scope;
 pub mod standing;

@@ -78,6 +78,8 @@ pub struct ApiError {
     pub retry_after: Option<u64>,
     /// Whether the client may send it again (`x-should-retry`); `None`: as the status says.
     pub should_retry: Option<bool>,
+    /// More response headers (a spent budget's usage headers, which Claude Code reads).
+    pub headers: Vec<(&'static str, String)>,
 }
 
 #[derive(Serialize)]
@@ -103,6 +105,7 @@ impl ApiError {
             message: message.into(),
             retry_after: None,
             should_retry: None,
+            headers: Vec::new(),
         }
     }
 
@@ -131,6 +134,7 @@ impl ApiError {
             message: format!("{provider}: {message}"),
             retry_after: None,
             should_retry: None,
+            headers: Vec::new(),
         }
     }
 

@@ -283,7 +283,7 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Appends `bytes` in base64url without padding.
-fn base64url(bytes: &[u8], out: &mut String) {
+pub(crate) fn base64url(bytes: &[u8], out: &mut String) {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     for chunk in bytes.chunks(3) {
         let n = chunk

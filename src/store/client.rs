@@ -146,9 +146,10 @@ impl Conn {
             .ok_or_else(|| io::Error::new(io::ErrorKind::UnexpectedEof, "the store owner left"))
     }
 
-    /// Turns this connection into a stream of events.
-    pub fn watch(mut self, rows: bool) -> io::Result<Watching> {
-        let reply = self.call(&Request::Watch { rows })?;
+    /// Turns this connection into a stream of events; with `acks`, each config change is
+    /// to be acknowledged ([`Watching::ack`]).
+    pub fn watch(mut self, rows: bool, acks: bool) -> io::Result<Watching> {
+        let reply = self.call(&Request::Watch { rows, acks })?;
         // Events come when they come: a watcher waits for them without end.
         self.stream.set_read_timeout(None)?;
         match reply {
@@ -168,6 +169,11 @@ pub struct Watching {
 }
 
 impl Watching {
+    /// Says the config change `seq` has been acted on.
+    pub fn ack(&mut self, seq: u64) -> io::Result<()> {
+        wire::send(&mut self.stream, &wire::Ack { config: seq })
+    }
+
     /// The next event; an error when the owner is gone.
     pub fn next_event(&mut self) -> io::Result<wire::Event> {
         wire::receive(&mut self.stream)?

@@ -392,22 +392,34 @@ impl Store {
     /// and rows written. After the owner changes, it says [`Watch::Reconnected`], since events
     /// may have been missed; the thread ends when `on_event` returns false.
     pub fn watch(&self, on_event: impl FnMut(Watch) -> bool + Send + 'static) {
-        self.watch_for(true, on_event);
+        self.watch_for(true, false, on_event);
     }
 
     /// As [`Store::watch`], without the rows: config changes and reconnections only.
     pub fn watch_config(&self, on_event: impl FnMut(Watch) -> bool + Send + 'static) {
-        self.watch_for(false, on_event);
+        self.watch_for(false, false, on_event);
     }
 
-    fn watch_for(&self, rows: bool, mut on_event: impl FnMut(Watch) -> bool + Send + 'static) {
+    /// As [`Store::watch_config`], and whoever changes the config hears that it is done only
+    /// once `on_event` has returned for the change (a moment at most): a running gateway
+    /// applies a key or budget before the command that set it returns.
+    pub fn watch_config_acking(&self, on_event: impl FnMut(Watch) -> bool + Send + 'static) {
+        self.watch_for(false, true, on_event);
+    }
+
+    fn watch_for(
+        &self,
+        rows: bool,
+        acks: bool,
+        mut on_event: impl FnMut(Watch) -> bool + Send + 'static,
+    ) {
         let dir = self.dir.clone();
         let launch = self.launch.clone();
         std::thread::spawn(move || {
             let mut first = true;
             loop {
                 let watching = Conn::open(&dir, &launch).and_then(|c| {
-                    c.watch(rows)
+                    c.watch(rows, acks)
                         .map_err(|e| StoreError::Db(format!("cannot watch the store: {e}")))
                 });
                 let mut watching = match watching {
@@ -423,7 +435,13 @@ impl Store {
                 first = false;
                 while let Ok(event) = watching.next_event() {
                     let go_on = match event {
-                        Event::Config => on_event(Watch::Config),
+                        Event::Config(seq) => {
+                            let go_on = on_event(Watch::Config);
+                            if acks && watching.ack(seq).is_err() {
+                                break;
+                            }
+                            go_on
+                        }
                         Event::Rows(rows) => on_event(Watch::Rows(rows)),
                         Event::Recall(accounts) => on_event(Watch::Recall(accounts)),
                     };

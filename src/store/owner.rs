@@ -44,6 +44,9 @@ const GROUP_WINDOW: Duration = Duration::from_millis(50);
 const LIVE_WINDOW: Duration = Duration::from_millis(50);
 /// Rows that make a commit go at once.
 const GROUP_ROWS: usize = 2_000;
+/// How long a config change waits for the gateways to apply it: a gateway that does not
+/// answer (stopped in a debugger) must not hold up `bgw` for long.
+const ACK_WAIT: Duration = Duration::from_secs(2);
 
 /// An append (of log rows, or of budget charges) waiting for its commit.
 struct Job {
@@ -64,6 +67,11 @@ struct Shared {
     jobs: Mutex<Option<Sender<Job>>>,
     /// Each watcher, and whether it wants rows (gateways want only config changes).
     watchers: Mutex<Vec<(Sender<Event>, bool)>>,
+    /// The number of the last config change.
+    config_seq: std::sync::atomic::AtomicU64,
+    /// Watchers that acknowledge config changes: the last change each has acted on.
+    acks: Mutex<std::collections::HashMap<u64, u64>>,
+    acked: std::sync::Condvar,
     connections: AtomicUsize,
     last_activity: Mutex<Instant>,
     retire: AtomicBool,
@@ -88,6 +96,27 @@ impl Shared {
         let rows = matches!(event, Event::Rows(_));
         if let Ok(mut w) = self.watchers.lock() {
             w.retain(|(tx, wants_rows)| (rows && !wants_rows) || tx.send(event.clone()).is_ok());
+        }
+    }
+
+    /// Tells every watcher the config changed, then waits (a moment at most) until each
+    /// watcher that acknowledges has acted on it.
+    fn config_changed(&self) {
+        let seq = self.config_seq.fetch_add(1, Ordering::AcqRel) + 1;
+        self.broadcast(&Event::Config(seq));
+        let deadline = Instant::now() + ACK_WAIT;
+        let Ok(mut acks) = self.acks.lock() else {
+            return;
+        };
+        while acks.values().any(|&a| a < seq) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            acks = match self.acked.wait_timeout(acks, left) {
+                Ok((a, _)) => a,
+                Err(_) => return,
+            };
         }
     }
 
@@ -134,6 +163,9 @@ pub fn run(dir: &Path, idle: Duration) -> Result<bool, StoreError> {
         ledger,
         jobs: Mutex::new(Some(jobs_tx)),
         watchers: Mutex::new(Vec::new()),
+        config_seq: std::sync::atomic::AtomicU64::new(0),
+        acks: Mutex::new(std::collections::HashMap::new()),
+        acked: std::sync::Condvar::new(),
         connections: AtomicUsize::new(0),
         last_activity: Mutex::new(Instant::now()),
         retire: AtomicBool::new(false),
@@ -229,8 +261,8 @@ fn serve_requests(shared: &Shared, stream: &UnixStream, holder: &mut Option<u64>
             return;
         }
         shared.touch();
-        if let Request::Watch { rows } = request {
-            watch(shared, stream, rows);
+        if let Request::Watch { rows, acks } = request {
+            watch(shared, stream, rows, acks);
             return;
         }
         if let Request::Register { holder: h, .. } = &request {
@@ -342,12 +374,12 @@ fn answer(
     })
 }
 
-/// A config table changed: every watcher is told, and the ledger reads budgets again.
+/// A config table changed: the ledger reads budgets again, and every watcher is told.
 fn config_changed(shared: &Shared, table: &str) {
     if table == "budgets" {
         shared.ledger.budgets_changed();
     }
-    shared.broadcast(&Event::Config);
+    shared.config_changed();
 }
 
 /// Hands rows and charges to the writer and waits for their commit.
@@ -381,31 +413,81 @@ fn commit(
     })
 }
 
-/// Sends events on `stream` until the client goes away.
-fn watch(shared: &Shared, stream: &UnixStream, rows: bool) {
+/// Sends events on `stream` until the client goes away; with `acks`, reads its
+/// acknowledgements of config changes on a thread of their own.
+fn watch(shared: &Shared, stream: &UnixStream, rows: bool, acks: bool) {
     let (tx, rx) = mpsc::channel();
     if let Ok(mut w) = shared.watchers.lock() {
         w.push((tx, rows));
     }
+    let gone = Arc::new(AtomicBool::new(false));
+    let reader = if acks {
+        match stream.try_clone() {
+            Ok(theirs) => {
+                let id = next_watcher_id();
+                // It has read the config as it was when it started watching.
+                let now = shared.config_seq.load(Ordering::Acquire);
+                if let Ok(mut a) = shared.acks.lock() {
+                    a.insert(id, now);
+                }
+                let gone = Arc::clone(&gone);
+                Some((id, move |shared: &Shared| {
+                    while let Ok(Some(ack)) = wire::receive::<wire::Ack>(&mut &theirs) {
+                        if let Ok(mut a) = shared.acks.lock() {
+                            a.insert(id, ack.config);
+                        }
+                        shared.acked.notify_all();
+                    }
+                    gone.store(true, Ordering::Release);
+                }))
+            }
+            Err(_) => return,
+        }
+    } else {
+        None
+    };
     let mut writer = stream;
     if wire::send(&mut writer, &Reply::Done(true)).is_err() {
         return;
     }
-    loop {
-        match rx.recv_timeout(Duration::from_millis(500)) {
-            Ok(event) => {
-                if wire::send(&mut writer, &event).is_err() {
-                    return;
+    std::thread::scope(|scope| {
+        let acker = reader.map(|(id, read)| (id, scope.spawn(move || read(shared))));
+        loop {
+            match rx.recv_timeout(Duration::from_millis(500)) {
+                Ok(event) => {
+                    if wire::send(&mut writer, &event).is_err() {
+                        break;
+                    }
                 }
-            }
-            Err(RecvTimeoutError::Timeout) => {
-                if peer_closed(stream) || shared.stopping.load(Ordering::Acquire) {
-                    return;
+                Err(RecvTimeoutError::Timeout) => {
+                    // An acking watcher's own reader sees it leave; others never write.
+                    let closed = if acker.is_some() {
+                        gone.load(Ordering::Acquire)
+                    } else {
+                        peer_closed(stream)
+                    };
+                    if closed || shared.stopping.load(Ordering::Acquire) {
+                        break;
+                    }
                 }
+                Err(RecvTimeoutError::Disconnected) => break,
             }
-            Err(RecvTimeoutError::Disconnected) => return,
         }
-    }
+        if let Some((id, _)) = acker {
+            // Its acknowledgements are no longer waited for; the reader ends with the socket.
+            if let Ok(mut a) = shared.acks.lock() {
+                a.remove(&id);
+            }
+            shared.acked.notify_all();
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+    });
+}
+
+/// A number for each watcher that acknowledges, unique in this process.
+fn next_watcher_id() -> u64 {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed) as u64
 }
 
 /// Whether the other end hung up (a watcher never writes, so any read is end of file).

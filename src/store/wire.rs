@@ -99,10 +99,14 @@ pub enum Request {
         by: StatsBy,
     },
     /// From now on, send [`Event`]s on this connection: config changes, and with `rows`
-    /// every row written too.
+    /// every row written too. With `acks`, the watcher answers each config change with an
+    /// [`Ack`] once it has acted on it, and whoever made the change hears it is done only
+    /// then (a gateway applies a new key or budget before `bgw` returns).
     Watch {
         #[serde(default)]
         rows: bool,
+        #[serde(default)]
+        acks: bool,
     },
     /// Finish what is in hand, release the file and exit (a bgw of another version wants it).
     Retire,
@@ -195,12 +199,19 @@ pub enum Reply {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "event", content = "value", rename_all = "snake_case")]
 pub enum Event {
-    /// A config table changed (keys, prices, settings): read it again.
-    Config,
+    /// A config table changed (keys, prices, settings): read it again. Numbered, for the
+    /// watcher's [`Ack`].
+    Config(u64),
     /// Rows just written.
     Rows(Vec<LogRow>),
     /// A gateway needs room in these accounts: holders, give back what you do not use.
     Recall(Vec<Account>),
+}
+
+/// A watcher has acted on the config change of this number.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct Ack {
+    pub config: u64,
 }
 
 /// Writes one message.

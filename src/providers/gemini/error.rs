@@ -144,11 +144,9 @@ pub(super) fn google_error(e: GoogleError<'_>, http: Option<u16>) -> ApiError {
         .filter(|d| d.kind.as_deref().is_some_and(|k| k.ends_with("RetryInfo")))
         .find_map(|d| d.retry_delay.as_deref().and_then(seconds));
     ApiError {
-        should_retry: None,
         status,
-        kind,
-        message,
         retry_after,
+        ..ApiError::new(kind, message)
     }
 }
 
