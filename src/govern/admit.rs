@@ -419,3 +419,60 @@ pub fn refusal(s: &Standing, need: u64, now_ms: u64) -> ApiError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn price(input: f64, output: f64) -> Price {
+        Price {
+            input,
+            output,
+            cache_read: Some(input / 10.0),
+            cache_write: Some(input * 1.25),
+            cache_write_1h: Some(input * 2.0),
+        }
+    }
+
+    #[test]
+    fn the_largest_max_tokens_bounds_the_output_clamped_to_the_models_limit() {
+        let pricing = Pricing::builtin();
+        let body = br#"{"model":"m","max_tokens":32000,"tools":[{"input_schema":{"properties":{"max_tokens":{"type":"integer"}}}}],"messages":[{"role":"user","content":"say \"max_tokens\": 999999"}]}"#;
+        // gpt-4o writes 16,384 tokens at most.
+        let f = Facts::of(body, "openai", "gpt-4o", &pricing);
+        assert_eq!(f.output_max, 16_384);
+        let f = Facts::of(body, "openai", "house-model", &pricing);
+        assert_eq!(f.output_max, 32_000);
+        let none = br#"{"model":"m","messages":[]}"#;
+        assert_eq!(
+            Facts::of(none, "openai", "gpt-4o", &pricing).output_max,
+            16_384
+        );
+        assert_eq!(
+            Facts::of(none, "openai", "house-model", &pricing).output_max,
+            OUTPUT_UNBOUNDED
+        );
+    }
+
+    #[test]
+    fn an_image_counts_as_an_image_not_as_its_base64() {
+        let data = "A".repeat(400_000);
+        let body = format!(
+            r#"{{"messages":[{{"role":"user","content":[{{"type":"image","source":{{"type":"base64","media_type":"image/png","data":"{data}"}}}},{{"type":"text","text":"what is it?"}}]}}]}}"#
+        );
+        let (max, typical) = input_bounds(body.as_bytes());
+        let text = (body.len() - data.len()) as u64;
+        assert_eq!(max, text / 2 + IMAGE_TOKENS_MAX);
+        assert_eq!(typical, text / 4 + IMAGE_TOKENS_MAX / 2);
+    }
+
+    #[test]
+    fn the_worst_case_prices_every_input_token_as_a_cache_write_when_the_request_caches() {
+        let pricing = Pricing::builtin();
+        let mut f = Facts::of(br#"{}"#, "p", "m", &pricing);
+        (f.input_max, f.output_max) = (1_000_000, 1_000_000);
+        assert_eq!(f.worst_cost(&price(3.0, 15.0)), Nanodollars(18_000_000_000));
+        f.caches = true;
+        assert_eq!(f.worst_cost(&price(3.0, 15.0)), Nanodollars(21_000_000_000));
+    }
+}

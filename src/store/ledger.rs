@@ -438,3 +438,112 @@ impl Ledger {
             .retain(|a, _| !account_is_over(&a.meter, a.window, now_ms));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::govern::period::{Limit, Period};
+    use crate::govern::scope::{BudgetId, Scope};
+    use crate::store::file::open_in_test;
+
+    /// The account of the global $100 (in nanodollars: 100) monthly budget, in window 0.
+    fn account() -> Account {
+        Account {
+            meter: "global#usd/month".into(),
+            window: 0,
+        }
+    }
+
+    /// A store file with a global budget of `limit` nanodollars a month.
+    fn file_with_budget(dir: &std::path::Path, limit: u64) -> File {
+        let file = open_in_test(dir);
+        let mut rec = BudgetRecord::new(BudgetId::new(Scope::Global, ""), 0);
+        rec.money = Some(Limit {
+            amount: crate::govern::amount::Nanodollars(limit),
+            period: Period::Month,
+        });
+        let value = serde_json::to_vec(&rec).unwrap();
+        file.put("budgets", "global", &value, false).unwrap();
+        file
+    }
+
+    fn charge(id: u128, amount: u64) -> Charge {
+        Charge {
+            id: RequestId(id),
+            parts: vec![(account(), amount)],
+        }
+    }
+
+    fn commit(file: &File, charges: &[Charge]) -> Vec<bool> {
+        let tx = file.db.begin_write().unwrap();
+        let fresh = write_charges(&tx, charges).unwrap();
+        tx.commit().unwrap();
+        fresh
+    }
+
+    #[test]
+    fn a_charge_sent_twice_is_counted_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = file_with_budget(dir.path(), 100);
+        assert_eq!(commit(&file, &[charge(7, 30), charge(8, 5)]), [true, true]);
+        // The owner died before answering: the gateway sends the same charges again.
+        assert_eq!(commit(&file, &[charge(7, 30), charge(9, 1)]), [false, true]);
+        let ledger = Ledger::load(&file).unwrap();
+        assert_eq!(ledger.states(&[account()])[0].spent, 36);
+    }
+
+    #[test]
+    fn gateways_together_never_hold_more_than_is_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = file_with_budget(dir.path(), 100);
+        let ledger = Ledger::load(&file).unwrap();
+        let ask = |need| {
+            [Ask {
+                account: account(),
+                need,
+            }]
+        };
+        let first = ledger.grant(&file, 1, &ask(60), |_| {}).unwrap();
+        // 60, and a quarter of the 40 left beyond it.
+        assert_eq!((first[0].ok, first[0].added), (true, 70));
+        // Gateway 2 needs 60; gateway 1 is asked for its unused part and gives back 10.
+        let second = ledger
+            .grant(&file, 2, &ask(60), |recall| {
+                assert_eq!(recall.accounts, [account()]);
+                ledger.release(1, &[(account(), 10)]);
+            })
+            .unwrap();
+        assert_eq!((second[0].ok, second[0].added), (false, 40));
+        assert_eq!(ledger.states(&[account()])[0].held, 100);
+        // Gateway 1's request cost 55: spent, and no longer held.
+        ledger.charged(1, &[charge(1, 55)], &[true]);
+        let state = &ledger.states(&[account()])[0];
+        assert_eq!((state.spent, state.held), (55, 45));
+        // Gateway 2 goes away: what it held is free again.
+        ledger.forget(2);
+        let third = ledger.grant(&file, 3, &ask(40), |_| {}).unwrap();
+        assert!(third[0].ok);
+        let state = &ledger.states(&[account()])[0];
+        assert!(state.spent + state.held <= 100, "{state:?}");
+    }
+
+    #[test]
+    fn a_meter_no_budget_sets_is_granted_as_asked_and_held_nowhere() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = open_in_test(dir.path());
+        let ledger = Ledger::load(&file).unwrap();
+        let got = ledger
+            .grant(
+                &file,
+                1,
+                &[Ask {
+                    account: account(),
+                    need: 5,
+                }],
+                |_| {},
+            )
+            .unwrap();
+        assert_eq!((got[0].ok, got[0].added, got[0].limit), (true, 5, None));
+        assert_eq!(ledger.states(&[account()])[0].held, 0);
+    }
+}
