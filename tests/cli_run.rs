@@ -51,6 +51,16 @@ impl Drop for Session {
 impl Session {
     /// Starts `bgw run ARGS…` with the fake claude and waits until claude is running.
     fn start(args: &[&str], env: &[(&str, &str)], exit: u8) -> Session {
+        Session::start_with(args, env, exit, |_| {})
+    }
+
+    /// As [`Session::start`], after `prepare` has set up the data dir.
+    fn start_with(
+        args: &[&str],
+        env: &[(&str, &str)],
+        exit: u8,
+        prepare: impl FnOnce(&Path),
+    ) -> Session {
         let data = tempfile::tempdir().unwrap();
         let scratch = tempfile::tempdir().unwrap();
         let fake = scratch.path().join("claude");
@@ -62,6 +72,7 @@ impl Session {
             .output()
             .unwrap();
         assert!(key.status.success());
+        prepare(data.path());
         let mut cmd = command(data.path());
         cmd.arg("run")
             .args(args)
@@ -110,6 +121,21 @@ impl Session {
             }
         }
         (vars, args)
+    }
+
+    /// The session's data dir.
+    fn data(&self) -> &Path {
+        self._dirs.0.path()
+    }
+
+    /// A client of the session's gateway presenting its secret, as claude does.
+    fn client(&self) -> (Client, String) {
+        let (vars, _) = self.seen();
+        let token = vars["ANTHROPIC_CUSTOM_HEADERS"]
+            .strip_prefix("x-bgw-session-token: ")
+            .unwrap()
+            .to_owned();
+        (Client::new(port_of(&vars["ANTHROPIC_BASE_URL"])), token)
     }
 
     /// Lets claude exit; returns bgw's exit code and stderr.
@@ -363,4 +389,136 @@ fn a_missing_claude_is_a_clear_error() {
         &String::from_utf8_lossy(&o.stderr),
         "`/nonexistent/claude` (from `--claude-bin` or BGW_CLAUDE_BIN) is not a file",
     );
+}
+
+/// `bgw ARGS…` on `data`, which must succeed.
+fn bgw_ok(data: &Path, args: &[&str]) {
+    let out = command(data).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "`bgw {}`: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A provider `mock` at `mock`'s URL whose model `house` costs $0.001 an output token and
+/// nothing for input: a request's worst case is its `max_tokens` × $0.001.
+fn mock_provider(data: &Path, mock: &support::Mock) {
+    bgw_ok(
+        data,
+        &[
+            "keys",
+            "add",
+            "mock",
+            "--compat",
+            "openai",
+            "--value",
+            "sk-mock-000000000000",
+            "--base-url",
+            &mock.at("/v1"),
+        ],
+    );
+    bgw_ok(
+        data,
+        &[
+            "models",
+            "price",
+            "set",
+            "mock/house",
+            "--input",
+            "0",
+            "--output",
+            "1000",
+        ],
+    );
+}
+
+/// A request as claude would send it through the session (its secret as a bearer token).
+async fn ask(client: &Client, token: &str) -> support::Response {
+    let mut body = support::messages_request("mock/house", false);
+    body["max_tokens"] = serde_json::json!(100);
+    client
+        .post_json_with(
+            "/v1/messages",
+            &[("authorization", &format!("Bearer {token}"))],
+            &body,
+        )
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_budget_stops_the_session_where_it_was_set() {
+    let mock =
+        support::Mock::answering(|_| support::openai::reply("house", "Hello.", 10, 50)).await;
+    let session = Session::start_with(&["--budget", "0.15"], &[], 0, |data| {
+        mock_provider(data, &mock);
+    });
+    let (client, token) = session.client();
+    // Each answer costs $0.05; each request may cost $0.10: two fit $0.15, a third does not.
+    for _ in 0..2 {
+        assert_eq!(ask(&client, &token).await.status, 200);
+    }
+    let refused = ask(&client, &token).await;
+    assert_eq!(refused.header("x-should-retry"), Some("false"));
+    let message = support::expect_error(refused, 429, "rate_limit_error").await;
+    assert_contains(
+        &message,
+        "the budget of session has $0.0500 left of $0.1500 in total, and this request may cost up to $0.1000",
+    );
+    assert_contains(
+        &message,
+        "start the session again with a larger `bgw run --budget`",
+    );
+    assert_eq!(mock.requests().len(), 2);
+    let (code, stderr) = session.finish();
+    assert_eq!(code, Some(0));
+    assert_contains(&stderr, "bgw: budgets: session $0.1000 of $0.1500 (67%)");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_run_with_a_virtual_key_is_charged_to_it_and_its_team() {
+    let mock =
+        support::Mock::answering(|_| support::openai::reply("house", "Hello.", 10, 50)).await;
+    let session = Session::start_with(&["--key", "alice"], &[], 0, |data| {
+        mock_provider(data, &mock);
+        let made = command(data)
+            .args(["keys", "virtual", "create", "alice", "--team", "eng"])
+            .output()
+            .unwrap();
+        assert!(made.status.success());
+        bgw_ok(
+            data,
+            &["budget", "set", "team", "eng", "1/month", "--warn", "5"],
+        );
+    });
+    let (client, token) = session.client();
+    assert_eq!(ask(&client, &token).await.status, 200);
+    let second = ask(&client, &token).await;
+    // $0.05 of $1: past the team's 5% warning.
+    assert_eq!(
+        second.header("anthropic-ratelimit-unified-status"),
+        Some("allowed_warning")
+    );
+    assert_eq!(second.status, 200);
+    let (code, stderr) = session.finish();
+    assert_eq!(code, Some(0));
+    assert_contains(
+        &stderr,
+        "bgw: budgets: team eng $0.1000 of $1.00/month (10%) ⚠",
+    );
+}
+
+#[test]
+fn a_session_for_a_virtual_key_that_does_not_exist_does_not_start() {
+    let data = tempfile::tempdir().unwrap();
+    let out = command(data.path())
+        .args(["run", "--key", "nobody"])
+        .env("BGW_CLAUDE_BIN", "/bin/true")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_contains(&stderr, "no virtual key `nobody`");
+    assert_contains(&stderr, "`bgw keys virtual create nobody`");
 }

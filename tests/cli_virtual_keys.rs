@@ -656,3 +656,111 @@ async fn the_key_in_x_bgw_key_works_beside_a_claude_login() {
     assert!(!format!("{:?}", upstream.headers).contains("sk-ant-oat01"));
     no_virtual_key_upstream(&mock);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn to_anthropic_the_login_travels_and_the_virtual_key_never_does() {
+    // The Anthropic passthrough with no stored key sends the client's own Claude login.
+    let mock = Mock::answering(|_| support::anthropic::reply("claude-sonnet-4-5", "Hello.")).await;
+    let bgw = Bgw::setup()
+        .key(&["anthropic", "--base-url", &mock.url()])
+        .start();
+    let (secret, _) = create(bgw.data_dir(), "alice", &[]);
+    let login = "Bearer sk-ant-oat01-claude-login-token";
+    answered(
+        ask(
+            &bgw,
+            "claude-sonnet-4-5",
+            &[("x-bgw-key", &secret), ("authorization", login)],
+        )
+        .await,
+    )
+    .await;
+    // A virtual key in `x-api-key` is bgw's alone: it is not a login to pass on.
+    let refused = ask(&bgw, "claude-sonnet-4-5", &[("x-api-key", &secret)]).await;
+    let message = expect_error(refused, 401, "authentication_error").await;
+    assert_contains(&message, "no key for provider `anthropic`");
+    let upstream = mock.only_request();
+    assert_eq!(upstream.header("authorization"), Some(login));
+    for (name, value) in &upstream.headers {
+        assert!(
+            !String::from_utf8_lossy(value.as_bytes()).contains("bgw-vk-"),
+            "a virtual key went upstream in `{name}`"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_request_log_names_the_caller_and_never_its_secret() {
+    let (bgw, _mock) = gateway().await;
+    let data = bgw.data_dir();
+    let (alice, _) = create(data, "alice", &["--team", "eng", "--customer", "acme"]);
+    let (bob, _) = create(data, "bob", &["--team", "ops"]);
+    for (secret, n) in [(&alice, 2), (&bob, 1)] {
+        for _ in 0..n {
+            answered(ask(&bgw, REQUESTED, &[("x-api-key", secret)]).await).await;
+        }
+    }
+    let rows = |filter: &[&str]| -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let mut args = vec!["logs", "--json"];
+            args.extend_from_slice(filter);
+            let (stdout, _) = ok(data, &args);
+            let rows: Vec<Value> = stdout
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect();
+            if rows.len() >= 3 || !filter.is_empty() || Instant::now() > deadline {
+                return rows;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    let all = rows(&[]);
+    assert_eq!(all.len(), 3);
+    assert_eq!(
+        all[2]["caller"],
+        serde_json::json!({"key": "alice", "team": "eng", "customer": "acme"})
+    );
+    assert_eq!(rows(&["--key", "alice"]).len(), 2);
+    assert_eq!(rows(&["--team", "ops"]).len(), 1);
+    assert_eq!(rows(&["--customer", "acme"]).len(), 2);
+    assert_eq!(rows(&["--customer", "nobody"]).len(), 0);
+    let (stats, _) = ok(data, &["logs", "stats", "--by", "team", "--json"]);
+    let groups: Vec<(String, u64)> = stats
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .map(|v| {
+            (
+                v["group"].as_str().unwrap().to_owned(),
+                v["requests"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(groups, [("eng".to_owned(), 2), ("ops".to_owned(), 1)]);
+    // Nothing the log shows holds a secret: not the rows, not a request shown whole.
+    let id = all[0]["id"].as_str().unwrap();
+    let (shown, _) = ok(data, &["logs", "show", id, "--json"]);
+    let (table, _) = ok(data, &["logs"]);
+    for text in [shown, table, serde_json::to_string(&all).unwrap()] {
+        assert!(!text.contains(&alice) && !text.contains(&bob) && !text.contains("bgw-vk-"));
+    }
+}
+
+/// (Only the refusal: a test listens on 127.0.0.1 alone, and the refusal comes before any
+/// listening.)
+#[test]
+fn serve_on_a_network_address_without_virtual_keys_refuses_to_start() {
+    let data = tempfile::tempdir().unwrap();
+    let stderr = fails(
+        data.path(),
+        &["serve", "--host", "0.0.0.0", "--port", "0"],
+        2,
+    );
+    assert_contains(
+        &stderr,
+        "refusing to listen on 0.0.0.0 without virtual keys",
+    );
+    assert_contains(&stderr, "`bgw keys virtual create alice`");
+    assert_contains(&stderr, "`--allow-anonymous`");
+}

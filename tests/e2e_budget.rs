@@ -337,7 +337,10 @@ fn a_session_that_spends_its_budget_is_warned_then_refused_once_and_goes_on_once
             "models", "price", "set", REQUESTED, "--input", "0", "--output", "1",
         ],
     );
-    bgw(dir, &["budget", "set", "global", "0.10/month"]);
+    bgw(
+        dir,
+        &["budget", "set", "global", "0.10/month", "--warn", "90"],
+    );
 
     let session = Session::start(dir, &format!("--model {REQUESTED}"));
     let tmux = &session.tmux;

@@ -106,8 +106,12 @@ impl Bgw {
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
-                if let Some(rest) = line.strip_prefix("bgw: listening on http://127.0.0.1:") {
-                    let port: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                // `http://127.0.0.1:PORT`, or another host with `--host`.
+                let address = line
+                    .strip_prefix("bgw: listening on http://")
+                    .and_then(|rest| rest.split_whitespace().next());
+                if let Some((_, port)) = address.and_then(|a| a.rsplit_once(':')) {
+                    let port: String = port.chars().take_while(char::is_ascii_digit).collect();
                     if let Ok(p) = port.parse() {
                         let _ = port_tx.send(p);
                     }
