@@ -123,11 +123,6 @@ impl Session {
         (vars, args)
     }
 
-    /// The session's data dir.
-    fn data(&self) -> &Path {
-        self._dirs.0.path()
-    }
-
     /// A client of the session's gateway presenting its secret, as claude does.
     fn client(&self) -> (Client, String) {
         let (vars, _) = self.seen();
