@@ -125,33 +125,31 @@ impl Gateway {
         let session = settings
             .session_budget
             .map(|limit| session_rule(&leases, &run, limit));
-        let gateway = Arc::new_cyclic(|me: &Weak<Gateway>| {
-            if let Some(store) = &store {
-                let me = me.clone();
-                store.watch_config_acking(move |event| match me.upgrade() {
-                    Some(gw) => {
-                        gw.heard_of(event);
-                        true
-                    }
-                    // The gateway is gone: stop watching.
-                    None => false,
-                });
-            }
-            Gateway {
-                config: ArcSwap::from_pointee(config),
-                heard: AtomicU64::new(0),
-                built: AtomicU64::new(0),
-                rebuilt: Notify::new(),
-                store,
-                client,
-                settings,
-                stats: SessionStats::default(),
-                thinking: Arc::new(thinking),
-                log,
-                leases,
-                session,
-            }
+        let gateway = Arc::new(Gateway {
+            config: ArcSwap::from_pointee(config),
+            heard: AtomicU64::new(0),
+            built: AtomicU64::new(0),
+            rebuilt: Notify::new(),
+            store,
+            client,
+            settings,
+            stats: SessionStats::default(),
+            thinking: Arc::new(thinking),
+            log,
+            leases,
+            session,
         });
+        if let Some(store) = &gateway.store {
+            let me: Weak<Gateway> = Arc::downgrade(&gateway);
+            store.watch_config_acking(move |event| match me.upgrade() {
+                Some(gw) => {
+                    gw.heard_of(event);
+                    true
+                }
+                // The gateway is gone: stop watching.
+                None => false,
+            });
+        }
         gateway
             .stats
             .set_pricing((*gateway.config.load().pricing).clone());

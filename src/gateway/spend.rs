@@ -21,6 +21,8 @@ pub struct Spend {
     input_typical: u64,
     /// It reached a provider (a rate limit counts it).
     sent: bool,
+    /// The provider and model it was admitted for.
+    target: Option<(String, String)>,
 }
 
 impl Spend {
@@ -32,6 +34,7 @@ impl Spend {
             pricing: Arc::clone(&config.pricing),
             input_typical: 0,
             sent: false,
+            target: None,
         }
     }
 
@@ -61,6 +64,7 @@ impl Spend {
             &config.pricing,
         );
         self.input_typical = facts.input_typical;
+        self.target = Some((target.provider.clone(), target.upstream_model.clone()));
         self.admission =
             admit::admit(&gateway.leases, &chain, &facts, crate::store::now_ms()).await?;
         Ok(())
@@ -97,5 +101,23 @@ impl Spend {
         let cost = self.pricing.cost(provider, model, usage);
         admission.settle(self.id, usage, cost, self.sent);
         cost
+    }
+}
+
+impl Drop for Spend {
+    /// A request dropped after it was sent and before it was settled (the client went away
+    /// while the provider had not answered yet) is charged its input, which a provider may
+    /// bill already: never less than it may have cost.
+    fn drop(&mut self) {
+        if !self.sent {
+            return;
+        }
+        if let Some((provider, model)) = self.target.clone() {
+            let usage = Usage {
+                input_tokens: self.input_typical,
+                ..Usage::default()
+            };
+            self.settle(&provider, &model, &usage);
+        }
     }
 }

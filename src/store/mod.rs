@@ -429,7 +429,9 @@ impl Store {
                         continue;
                     }
                 };
-                if !first && !on_event(Watch::Reconnected) {
+                // An acknowledging watcher read the config before it watched: what changed in
+                // between it would not hear of, so it hears that anything may have.
+                if (!first || acks) && !on_event(Watch::Reconnected) {
                     return;
                 }
                 first = false;
