@@ -95,6 +95,10 @@ const WARNED: usize = 5;
 const REFUSAL: &str = "bgw: the budget of global has $0.0160 left of $0.1000 this month, and this request may cost up to $0.0164 (its input and `max_tokens`) · resets ";
 /// A part of the refusal that fits on one screen line, to count it by.
 const REFUSAL_MARK: &str = "bgw: the budget of global has";
+/// The refusal as Claude Code shows a turn's error once it has given up on it.
+const REFUSAL_SHOWN: &str = "● bgw: the budget of global has";
+/// What Claude Code's spinner says while it retries a failed request.
+const RETRYING: &str = "retrying in";
 /// Claude Code's usage warning, for 80% used (its reset time follows).
 const WARNING: &str = "You've used 80% of your usage credits · resets ";
 /// What any usage warning of Claude Code's contains.
@@ -185,18 +189,15 @@ fn log_rows(dir: &Path, filters: &[&str]) -> Vec<Value> {
         .collect()
 }
 
-/// The HTTP statuses of the request log, oldest first, once it has `n` rows (a row is
-/// written a moment after its answer).
-fn statuses(dir: &Path, n: usize) -> Vec<u64> {
+/// The request log's rows by HTTP status, `(200, 429, other)`, once it has `n` rows (a row
+/// is written a moment after its answer).
+fn statuses(dir: &Path, n: usize) -> (usize, usize, usize) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let rows = log_rows(dir, &[]);
         if rows.len() >= n || Instant::now() > deadline {
-            return rows
-                .iter()
-                .rev()
-                .map(|r| r["status"].as_u64().unwrap())
-                .collect();
+            let of = |status: u64| rows.iter().filter(|r| r["status"] == status).count();
+            return (of(200), of(429), rows.len() - of(200) - of(429));
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -231,6 +232,7 @@ struct Session {
     tmux: Tmux,
     err: PathBuf,
     code: PathBuf,
+    data: PathBuf,
     _dirs: [tempfile::TempDir; 2],
 }
 
@@ -262,6 +264,7 @@ impl Session {
             tmux,
             err,
             code,
+            data: data.to_owned(),
             _dirs: [project, home],
         }
     }
@@ -293,11 +296,19 @@ impl Session {
 impl Drop for Session {
     fn drop(&mut self) {
         if std::thread::panicking() {
+            let out = |args: &[&str]| {
+                command(&self.data).args(args).output().map_or_else(
+                    |e| e.to_string(),
+                    |o| String::from_utf8_lossy(&o.stdout).into_owned(),
+                )
+            };
             eprintln!(
-                "screen:\n{}\nbgw stderr: {:?}\nbgw exit: {:?}",
+                "screen:\n{}\nbgw stderr: {:?}\nbgw exit: {:?}\nbgw budget --json: {}\nbgw logs --json:\n{}",
                 self.tmux.screen(),
                 std::fs::read_to_string(&self.err),
-                std::fs::read_to_string(&self.code)
+                std::fs::read_to_string(&self.code),
+                out(&["budget", "--json"]),
+                out(&["logs", "--json"]),
             );
         }
     }
@@ -311,6 +322,17 @@ struct Watched {
     warning_screen: String,
     most_refusals: usize,
     refusal_screen: String,
+    /// A screen that showed Claude Code retrying.
+    retrying: Option<String>,
+}
+
+/// Sets its flag when dropped.
+struct SetOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for SetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
 }
 
 #[test]
@@ -337,10 +359,7 @@ fn a_session_that_spends_its_budget_is_warned_then_refused_once_and_goes_on_once
             "models", "price", "set", REQUESTED, "--input", "0", "--output", "1",
         ],
     );
-    bgw(
-        dir,
-        &["budget", "set", "global", "0.10/month", "--warn", "90"],
-    );
+    bgw(dir, &["budget", "set", "global", "0.10/month"]);
 
     let session = Session::start(dir, &format!("--model {REQUESTED}"));
     let tmux = &session.tmux;
@@ -349,6 +368,9 @@ fn a_session_that_spends_its_budget_is_warned_then_refused_once_and_goes_on_once
     let watched = Mutex::new(Watched::default());
 
     std::thread::scope(|scope| {
+        // The watcher stops when this closure ends, by a failed assertion too (the scope
+        // waits for it before it reports the failure).
+        let stop = SetOnDrop(&done);
         // Claude Code shows its warning for about 7 s: a screen read every 200 ms sees it.
         let watcher = scope.spawn(|| {
             while !done.load(Ordering::SeqCst) {
@@ -360,6 +382,9 @@ fn a_session_that_spends_its_budget_is_warned_then_refused_once_and_goes_on_once
                         w.warning_screen.clone_from(&screen);
                     }
                     w.warnings.push((turn, line.trim().to_owned()));
+                }
+                if screen.contains(RETRYING) && w.retrying.is_none() {
+                    w.retrying = Some(screen.clone());
                 }
                 let refusals = count(&screen, REFUSAL_MARK);
                 if refusals > w.most_refusals {
@@ -405,8 +430,10 @@ fn a_session_that_spends_its_budget_is_warned_then_refused_once_and_goes_on_once
         // The seventh does not fit: bgw's message, once, and the turn never reached OpenAI.
         asking.store(REFUSED, Ordering::SeqCst);
         tmux.submit(TURNS[REFUSED].ask);
-        let (i, screen) = tmux.wait_for_any(&[REFUSAL_MARK, TURNS[REFUSED].answer], STEP);
-        assert_eq!(i, 0, "the turn was answered, not refused:\n{screen}");
+        let (i, screen) =
+            tmux.wait_for_any(&[REFUSAL_SHOWN, TURNS[REFUSED].answer, RETRYING], STEP);
+        let what = ["", "answered, not refused", "retried"][i];
+        assert_eq!(i, 0, "the refused turn was {what}:\n{screen}");
         assert_contains(&screen.replace("\n  ", " "), REFUSAL);
         assert_contains(
             &screen.replace("\n  ", " "),
@@ -414,8 +441,10 @@ fn a_session_that_spends_its_budget_is_warned_then_refused_once_and_goes_on_once
         );
         assert_eq!(count(&screen, REFUSAL_MARK), 1, "{screen}");
         assert_eq!(turns_asked(&mock), asked_before, "{:#?}", mock.requests());
-        // One 429 in the log: Claude Code did not send the turn again.
-        assert_eq!(statuses(dir, 7), [200, 200, 200, 200, 200, 200, 429]);
+        // In bgw's log, a 200 for each request that reached OpenAI and one 429: Claude Code
+        // did not send the turn again.
+        let served = mock.requests().len();
+        assert_eq!(statuses(dir, served + 1), (served, 1, 0));
         let refused = log_rows(dir, &["--status", "429", "--search", TURNS[REFUSED].ask]);
         assert_eq!(refused.len(), 1, "{refused:#?}");
         assert_eq!(global_budget(dir, 84_000_000)["in_flight"], 0);
@@ -436,7 +465,8 @@ fn a_session_that_spends_its_budget_is_warned_then_refused_once_and_goes_on_once
         let last = mock.requests().into_iter().rfind(|r| turn_of(r) == Some(7));
         let last_text = last_user_text(&last.unwrap());
         assert_contains(&last_text, TURNS[REFUSED].ask);
-        assert_eq!(statuses(dir, 8), [200, 200, 200, 200, 200, 200, 429, 200]);
+        let served = mock.requests().len();
+        assert_eq!(statuses(dir, served + 1), (served, 1, 0));
         let spent = global_budget(dir, 90_000_000);
         assert_eq!(
             (&spent["spent"], &spent["limit"]),
@@ -444,7 +474,7 @@ fn a_session_that_spends_its_budget_is_warned_then_refused_once_and_goes_on_once
             "{spent}"
         );
 
-        done.store(true, Ordering::SeqCst);
+        drop(stop);
         watcher.join().unwrap();
     });
 
@@ -461,14 +491,13 @@ fn a_session_that_spends_its_budget_is_warned_then_refused_once_and_goes_on_once
         assert!(line.starts_with(WARNING), "{line:?}");
         assert!(line.ends_with("(UTC)"), "{line:?}");
     }
+    if let Some(screen) = &watched.retrying {
+        panic!("Claude Code retried a request:\n{screen}");
+    }
     assert_eq!(
         watched.most_refusals, 1,
         "one screen showed the refusal {} times:\n{}",
         watched.most_refusals, watched.refusal_screen
-    );
-    eprintln!(
-        "usage warning as shown:\n{}\nrefusal as shown:\n{}",
-        watched.warning_screen, watched.refusal_screen
     );
 
     let (code, stderr) = session.exit();

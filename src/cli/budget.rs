@@ -73,7 +73,8 @@ pub struct SetArgs {
     #[arg(long, value_name = "AREA/CITY")]
     pub tz: Option<String>,
 
-    /// Warn from this percentage of the money budget on [default: 80]
+    /// Warn from this percentage of the money budget on [default: 80] (Claude Code shows its
+    /// usage warning only from 70% on; `bgw budget` and `bgw run`'s last line from this)
     #[arg(long, value_name = "PCT", value_parser = clap::value_parser!(u8).range(1..=100))]
     pub warn: Option<u8>,
 }

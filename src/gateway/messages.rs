@@ -141,7 +141,7 @@ pub async fn handle(
     // A stream took its row and its charge along; an answer without them is an error: what
     // it cost (nothing, unless a provider answered) is charged and logged here.
     if let Err(e) = &result {
-        let cost = spend.settle("", "", &Usage::default());
+        let cost = spend.settle_failed();
         if let Some(mut p) = pending.take() {
             p.charged(cost);
             let answer = Answer::Json(Bytes::from(e.to_json()));
@@ -215,6 +215,7 @@ async fn answer(
         };
         let status = upstream.status();
         if status.is_success() {
+            spend.answered();
             if let Some(p) = pending.as_mut() {
                 p.attempt(target, Some(status.as_u16()), None, sent_at.elapsed());
             }

@@ -160,8 +160,16 @@ impl Gateway {
     /// or gives back budget room another gateway needs.
     fn heard_of(&self, event: Watch) {
         match event {
-            Watch::Config | Watch::Reconnected => self.rebuild(),
-            Watch::Recall(accounts) => self.leases.answer_recall(&accounts),
+            Watch::Config => self.rebuild(),
+            Watch::Reconnected => {
+                self.leases.owner_changed();
+                self.rebuild();
+            }
+            Watch::Recall {
+                accounts,
+                from,
+                epoch,
+            } => self.leases.answer_recall(&accounts, from, epoch),
             Watch::Rows(_) => {}
         }
     }
@@ -176,7 +184,11 @@ impl Gateway {
         for _ in 0..5 {
             if let Ok(config) = Config::load(store) {
                 self.stats.set_pricing((*config.pricing).clone());
-                self.config.store(Arc::new(config));
+                let before = self.config.swap(Arc::new(config));
+                // A limit may be lower now: room granted under the old one goes back.
+                if !before.budgets.same_as(&self.config.load().budgets) {
+                    self.leases.budgets_changed();
+                }
                 break;
             }
             std::thread::sleep(Duration::from_millis(100));

@@ -21,6 +21,8 @@ pub struct Spend {
     input_typical: u64,
     /// It reached a provider (a rate limit counts it).
     sent: bool,
+    /// The provider answered it with success: it billed the request, whatever comes after.
+    answered: bool,
     /// The provider and model it was admitted for.
     target: Option<(String, String)>,
 }
@@ -34,6 +36,7 @@ impl Spend {
             pricing: Arc::clone(&config.pricing),
             input_typical: 0,
             sent: false,
+            answered: false,
             target: None,
         }
     }
@@ -75,6 +78,30 @@ impl Spend {
         self.sent = true;
     }
 
+    /// The provider answered with success (its body may still fail to arrive or to read).
+    pub fn answered(&mut self) {
+        self.answered = true;
+    }
+
+    /// The request failed: charged nothing if no provider answered it with success, else its
+    /// input as estimated (the provider billed it; its usage never came); its cost.
+    pub fn settle_failed(&mut self) -> Option<Usd> {
+        match (self.answered, self.target.clone()) {
+            (true, Some((provider, model))) => {
+                let usage = self.estimated_input();
+                self.settle(&provider, &model, &usage)
+            }
+            _ => self.settle("", "", &Usage::default()),
+        }
+    }
+
+    fn estimated_input(&self) -> Usage {
+        Usage {
+            input_tokens: self.input_typical,
+            ..Usage::default()
+        }
+    }
+
     /// Whether budgets count this request (then a cut stream's usage is estimated).
     pub fn is_metered(&self) -> bool {
         self.admission.is_some()
@@ -106,17 +133,14 @@ impl Spend {
 
 impl Drop for Spend {
     /// A request dropped after it was sent and before it was settled (the client went away
-    /// while the provider had not answered yet) is charged its input, which a provider may
-    /// bill already: never less than it may have cost.
+    /// while the provider had not answered yet) is charged its input as estimated, which a
+    /// provider may bill already; what it had written of an answer nobody saw is not known.
     fn drop(&mut self) {
         if !self.sent {
             return;
         }
         if let Some((provider, model)) = self.target.clone() {
-            let usage = Usage {
-                input_tokens: self.input_typical,
-                ..Usage::default()
-            };
+            let usage = self.estimated_input();
             self.settle(&provider, &model, &usage);
         }
     }

@@ -81,7 +81,9 @@ impl TranslatedBody {
     /// provider said, its input as estimated and the output the client got.
     fn usage(&self) -> Usage {
         let mut usage = self.decoder.usage();
-        if !self.ended && self.spend.is_metered() {
+        // Cut by the client, or by the provider (a broken or silent stream): the provider's
+        // own count may never have come.
+        if (!self.ended || !self.ok) && self.spend.is_metered() {
             if usage.total_input() == 0 {
                 usage.input_tokens = self.spend.input_estimate();
             }

@@ -21,8 +21,14 @@ use crate::store::logs::RequestId;
 /// Tokens an image may count for at most (Anthropic's largest is ~1,600; OpenAI's tiles at
 /// high detail reach ~2,800).
 const IMAGE_TOKENS_MAX: u64 = 3_000;
+/// Input tokens a server tool (Anthropic's web search or web fetch) may add to a request at
+/// most, for its results and the turns it takes: a bound chosen generously, as the provider
+/// publishes none (the searches' own fee is not priced).
+const SERVER_TOOL_TOKENS: u64 = 100_000;
 /// Output tokens assumed when neither the request nor the catalog bounds them.
 const OUTPUT_UNBOUNDED: u64 = 128_000;
+/// Seconds a request refused for room held by requests in flight is told to wait.
+const IN_FLIGHT_RETRY_S: u64 = 5;
 
 /// One budget in force: its record, its time zone, and its meters with their limits.
 #[derive(Debug)]
@@ -84,6 +90,15 @@ impl Budgets {
     /// The budget of `id`.
     pub fn get(&self, id: &BudgetId) -> Option<&Arc<Rule>> {
         self.rules.get(id)
+    }
+
+    /// Whether these are the budgets of `other` (the same records).
+    pub fn same_as(&self, other: &Budgets) -> bool {
+        self.rules.len() == other.rules.len()
+            && self
+                .rules
+                .iter()
+                .all(|(id, r)| other.rules.get(id).is_some_and(|o| o.record == r.record))
     }
 
     /// The rules on the chain of a request (after `session`, a `bgw run` budget): key, team,
@@ -153,7 +168,8 @@ impl<'a> Facts<'a> {
     pub fn of(body: &[u8], provider: &'a str, model: &'a str, pricing: &'a Pricing) -> Facts<'a> {
         let (input_max, input_typical) = input_bounds(body);
         let cap = crate::catalog::lookup(provider, model).map(|m| u64::from(m.max_output));
-        let output_max = match (max_tokens(body), cap) {
+        let asked = crate::messages::scan::top_level_number(body, "max_tokens");
+        let output_max = match (asked, cap) {
             (Some(asked), Some(cap)) => asked.min(cap),
             (Some(asked), None) => asked,
             (None, Some(cap)) => cap,
@@ -171,29 +187,17 @@ impl<'a> Facts<'a> {
     }
 }
 
-/// The largest `"max_tokens": N` in a body. Inside a JSON string its quotes would be escaped,
-/// so every match is a key; a nested one (a tool's schema) can only make the bound larger.
-fn max_tokens(body: &[u8]) -> Option<u64> {
-    let key = b"\"max_tokens\"";
-    memchr::memmem::find_iter(body, key)
-        .filter_map(|at| {
-            let rest = &body[at + key.len()..];
-            let rest = rest
-                .trim_ascii_start()
-                .strip_prefix(b":")?
-                .trim_ascii_start();
-            let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
-            std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()
-        })
-        .max()
-}
-
 /// The input tokens of a Messages body at most, and as usually counted, without parsing it:
-/// text is at most one token per 2 bytes (usually one per 4), an image at most
-/// [`IMAGE_TOKENS_MAX`] whatever its size in base64. Microseconds for a 1 MB body.
+/// text is at most one token per 2 bytes (usually one per 4); an image at most
+/// [`IMAGE_TOKENS_MAX`] whatever its size in base64; a PDF one token per byte of its base64
+/// (a page is billed as its text and an image of it: ~1,500–3,000 tokens, which a page's
+/// bytes cover in all but the most compressed text-only files); and a server tool (web search,
+/// web fetch) [`SERVER_TOOL_TOKENS`] for what it may bring into the conversation. Microseconds
+/// for a 1 MB body.
 pub fn input_bounds(body: &[u8]) -> (u64, u64) {
-    let mut image_bytes = 0usize;
+    let mut media_bytes = 0usize;
     let mut images = 0u64;
+    let mut pdf_bytes = 0u64;
     let finder = memchr::memmem::Finder::new(b"\"data\":\"");
     for at in finder.find_iter(body) {
         let start = at + 8;
@@ -202,14 +206,21 @@ pub fn input_bounds(body: &[u8]) -> (u64, u64) {
         };
         let before = &body[at.saturating_sub(256)..at];
         if len > 256 && memchr::memmem::find(before, b"image/").is_some() {
-            image_bytes += len;
+            media_bytes += len;
             images += 1;
+        } else if len > 256 && memchr::memmem::find(before, b"application/pdf").is_some() {
+            media_bytes += len;
+            pdf_bytes += len as u64;
         }
     }
-    let text = (body.len() - image_bytes) as u64;
+    let server_tools = [&b"\"type\":\"web_search_"[..], b"\"type\":\"web_fetch_"]
+        .iter()
+        .map(|kind| memchr::memmem::find_iter(body, kind).count() as u64)
+        .sum::<u64>();
+    let text = (body.len() - media_bytes) as u64;
     (
-        text / 2 + images * IMAGE_TOKENS_MAX,
-        text / 4 + images * (IMAGE_TOKENS_MAX / 2),
+        text / 2 + images * IMAGE_TOKENS_MAX + pdf_bytes + server_tools * SERVER_TOOL_TOKENS,
+        text / 4 + images * (IMAGE_TOKENS_MAX / 2) + pdf_bytes / 2,
     )
 }
 
@@ -295,6 +306,7 @@ pub async fn admit(
         Err(Shortfall::Refused {
             account,
             spent,
+            in_flight,
             limit,
         }) => {
             let (mut standing, need) = standings
@@ -309,6 +321,7 @@ pub async fn admit(
                     )
                 })?;
             standing.spent = spent;
+            standing.held = in_flight;
             standing.limit = if limit > 0 { limit } else { standing.limit };
             Err(refusal(&standing, need, now_ms))
         }
@@ -367,6 +380,22 @@ pub fn refusal(s: &Standing, need: u64, now_ms: u64) -> ApiError {
         .window
         .end_ms
         .map(|end| end.saturating_sub(now_ms).div_ceil(1000).max(1));
+    // Room held by requests in flight comes back as they end: worth a retry in a moment.
+    if s.spent.saturating_add(need) <= s.limit {
+        let held = s.amount(s.held);
+        let mut e = ApiError::new(
+            ErrorKind::RateLimit,
+            format!(
+                "bgw: the budget of {id} is held by requests in flight: {} spent and {held} reserved of {} {}, and this request may need {}; try again in a moment",
+                s.amount(s.spent),
+                s.amount(s.limit),
+                period_phrase(s.meter.period),
+                s.amount(need)
+            ),
+        );
+        e.retry_after = Some(IN_FLIGHT_RETRY_S);
+        return e;
+    }
     match s.meter.metric {
         Metric::Usd => {
             let left = s.limit.saturating_sub(s.spent);
@@ -443,7 +472,7 @@ mod tests {
         assert_eq!(f.output_max, 16_384);
         let f = Facts::of(body, "openai", "house-model", &pricing);
         assert_eq!(f.output_max, 32_000);
-        let none = br#"{"model":"m","messages":[]}"#;
+        let none = br#"{"model":"m","messages":[{"role":"assistant","content":[{"type":"tool_use","id":"t","name":"n","input":{"max_tokens":1}}]}]}"#;
         assert_eq!(
             Facts::of(none, "openai", "gpt-4o", &pricing).output_max,
             16_384

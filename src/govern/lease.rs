@@ -33,8 +33,10 @@ struct Slice {
     /// Kept by this gateway alone (a `bgw run` session's budget), never asked of the owner.
     local: bool,
     last_used: Instant,
-    /// What the owner last said the account has spent, and its limit.
+    /// What the owner last said the account has spent, what other gateways held of it, and
+    /// its limit.
     spent: u64,
+    others: u64,
     limit: Option<u64>,
 }
 
@@ -47,6 +49,7 @@ impl Slice {
             local,
             last_used: Instant::now(),
             spent: 0,
+            others: 0,
             limit: None,
         }
     }
@@ -58,8 +61,8 @@ impl Slice {
     }
 }
 
-/// Where a waiting request hears that its ask was answered (or why it could not be).
-type Answer = tokio::sync::oneshot::Sender<Result<(), String>>;
+/// Where a waiting request hears whether room was reserved for it, or why it could not be.
+type Answer = tokio::sync::oneshot::Sender<Result<bool, String>>;
 
 enum Job {
     Ask {
@@ -67,6 +70,10 @@ enum Job {
         reply: Answer,
     },
     Charge(Charge),
+    /// Give back this room (its slices were made smaller already).
+    Release(Vec<(Account, u64)>),
+    /// The owner changed: tell the new one what is held for requests in flight, now.
+    Register,
     Flush(Sender<()>),
 }
 
@@ -74,8 +81,13 @@ struct Inner {
     holder: u64,
     slices: Mutex<HashMap<Account, Slice>>,
     jobs: Mutex<Option<Sender<Job>>>,
-    /// A connection of its own for answering recalls while the ledger thread waits.
+    /// A connection of its own for giving room back while the ledger thread waits.
     store: Option<Store>,
+    /// The life of the owner that granted the room held (0: none yet).
+    epoch: std::sync::atomic::AtomicU64,
+    /// Held while room is taken from the slices and given back: a recall answered "nothing"
+    /// is never sent before room given back a moment earlier has reached the owner.
+    giving_back: Mutex<()>,
 }
 
 impl Inner {
@@ -96,33 +108,51 @@ impl Inner {
 
     /// Reserves every need at once, or none; the accounts short of room otherwise.
     fn try_reserve(&self, needs: &[(Account, u64)]) -> Result<(), Vec<Account>> {
-        let mut slices = self.slices();
-        let short: Vec<Account> = needs
-            .iter()
-            .filter(|(a, need)| slices.get(a).is_none_or(|s| s.free() < *need))
-            .map(|(a, _)| a.clone())
-            .collect();
-        if !short.is_empty() {
-            return Err(short);
+        reserve_in(&mut self.slices(), needs)
+    }
+}
+
+/// Reserves every need in `slices` at once, or none; the accounts short of room otherwise.
+fn reserve_in(
+    slices: &mut HashMap<Account, Slice>,
+    needs: &[(Account, u64)],
+) -> Result<(), Vec<Account>> {
+    let short: Vec<Account> = needs
+        .iter()
+        .filter(|(a, need)| slices.get(a).is_none_or(|s| s.free() < *need))
+        .map(|(a, _)| a.clone())
+        .collect();
+    if !short.is_empty() {
+        return Err(short);
+    }
+    let now = Instant::now();
+    for (account, need) in needs {
+        if let Some(s) = slices.get_mut(account) {
+            s.reserved = s.reserved.saturating_add(*need);
+            s.last_used = now;
         }
-        let now = Instant::now();
-        for (account, need) in needs {
-            if let Some(s) = slices.get_mut(account) {
-                s.reserved += need;
-                s.last_used = now;
-            }
+    }
+    Ok(())
+}
+
+/// Undoes [`reserve_in`] (for a request that stopped waiting).
+fn unreserve_in(slices: &mut HashMap<Account, Slice>, needs: &[(Account, u64)]) {
+    for (account, need) in needs {
+        if let Some(s) = slices.get_mut(account) {
+            s.reserved = s.reserved.saturating_sub(*need);
         }
-        Ok(())
     }
 }
 
 /// Why a request was not admitted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Shortfall {
-    /// This account has no room for the request: what it has spent, and its limit.
+    /// This account has no room for the request: what it has spent, what requests in flight
+    /// hold of it (here and in other gateways), and its limit.
     Refused {
         account: Account,
         spent: u64,
+        in_flight: u64,
         limit: u64,
     },
     /// The ledger could not be asked.
@@ -146,6 +176,8 @@ impl Leases {
             slices: Mutex::new(HashMap::new()),
             jobs: Mutex::new(Some(tx)),
             store: Some(store.detached()),
+            epoch: std::sync::atomic::AtomicU64::new(0),
+            giving_back: Mutex::new(()),
         });
         let link = LedgerLink::new(store, inner.holder);
         let thread_inner = Arc::clone(&inner);
@@ -161,6 +193,8 @@ impl Leases {
                 slices: Mutex::new(HashMap::new()),
                 jobs: Mutex::new(None),
                 store: None,
+                epoch: std::sync::atomic::AtomicU64::new(0),
+                giving_back: Mutex::new(()),
             }),
         }
     }
@@ -193,7 +227,8 @@ impl Leases {
     }
 
     /// Reserves each need in its account, asking the owner for more where the slice is too
-    /// small; all or nothing.
+    /// small; all or nothing. The ledger thread reserves what the owner grants for the
+    /// requests waiting, in the order they came, before any other can take it.
     pub async fn reserve(&self, needs: Vec<(Account, u64)>) -> Result<Reservation, Shortfall> {
         let reservation = |needs| Reservation {
             inner: Arc::clone(&self.inner),
@@ -209,34 +244,39 @@ impl Leases {
             return Err(refused);
         }
         let (reply, answer) = tokio::sync::oneshot::channel();
-        let asks: Vec<(Account, u64)> = needs
-            .iter()
-            .filter(|(a, _)| short.contains(a))
-            .cloned()
-            .collect();
-        if !self.inner.send(Job::Ask { needs: asks, reply }) {
+        let job = Job::Ask {
+            needs: needs.clone(),
+            reply,
+        };
+        if !self.inner.send(job) {
             return Err(Shortfall::Unavailable(
                 "this gateway keeps no budget ledger".into(),
             ));
         }
         match tokio::time::timeout(LEDGER_WAIT + Duration::from_secs(1), answer).await {
-            Ok(Ok(Ok(()))) => {}
-            Ok(Ok(Err(e))) => return Err(Shortfall::Unavailable(e)),
-            _ => {
-                return Err(Shortfall::Unavailable(
-                    "the store's owner did not answer in time".into(),
-                ));
-            }
-        }
-        match self.inner.try_reserve(&needs) {
-            Ok(()) => Ok(reservation(needs)),
-            Err(short) => {
-                let refused = self.refusal(&short[0]);
+            Ok(Ok(Ok(true))) => Ok(reservation(needs)),
+            Ok(Ok(Ok(false))) => {
+                let short = self.short_of(&needs);
+                let refused = self.refusal(short.first().unwrap_or(&needs[0].0));
                 // Room too small for this request may fit another gateway's.
                 self.give_back(&short);
                 Err(refused)
             }
+            Ok(Ok(Err(e))) => Err(Shortfall::Unavailable(e)),
+            _ => Err(Shortfall::Unavailable(
+                "the store's owner did not answer in time".into(),
+            )),
         }
+    }
+
+    /// The accounts of `needs` whose free room is smaller than the need.
+    fn short_of(&self, needs: &[(Account, u64)]) -> Vec<Account> {
+        let slices = self.inner.slices();
+        needs
+            .iter()
+            .filter(|(a, need)| slices.get(a).is_none_or(|s| s.free() < *need))
+            .map(|(a, _)| a.clone())
+            .collect()
     }
 
     fn refused_local(&self, short: &[Account]) -> Option<Shortfall> {
@@ -248,56 +288,117 @@ impl Leases {
         Some(Shortfall::Refused {
             account: account.clone(),
             spent: s.unsettled,
+            in_flight: s.reserved,
             limit: s.limit.unwrap_or(0),
         })
     }
 
     fn refusal(&self, account: &Account) -> Shortfall {
         let slices = self.inner.slices();
-        let (spent, limit) = slices.get(account).map_or((0, 0), |s| {
-            (s.spent.saturating_add(s.unsettled), s.limit.unwrap_or(0))
+        let (spent, in_flight, limit) = slices.get(account).map_or((0, 0, 0), |s| {
+            (
+                s.spent.saturating_add(s.unsettled),
+                s.others.saturating_add(s.reserved),
+                s.limit.unwrap_or(0),
+            )
         });
         Shortfall::Refused {
             account: account.clone(),
             spent,
+            in_flight,
             limit,
         }
     }
 
-    /// Gives back the free part of these accounts' slices (after a refusal).
+    /// Gives back the free part of these accounts' slices (after a refusal: room too small
+    /// for this request may fit another gateway's).
     fn give_back(&self, accounts: &[Account]) {
-        self.answer_recall(accounts);
+        let epoch = self.inner.epoch.load(std::sync::atomic::Ordering::Acquire);
+        self.release_off_link(accounts.to_vec(), epoch, false);
     }
 
-    /// Another gateway needs room: gives back the free part of any slice of these accounts
-    /// (and says so even when it is nothing, so the owner stops waiting).
-    pub fn answer_recall(&self, accounts: &[Account]) {
-        let Some(store) = &self.inner.store else {
+    /// Takes the free part of these accounts' slices and gives it back to the owner of
+    /// `epoch`, on a thread of its own (the caller goes on); with `always`, says so even of
+    /// nothing (a recall's answer, so the owner stops waiting).
+    fn release_off_link(&self, accounts: Vec<Account>, epoch: u64, always: bool) {
+        let Some(store) = self.inner.store.clone() else {
             return;
         };
-        let returns: Vec<(Account, u64)> = {
-            let mut slices = self.inner.slices();
-            accounts
-                .iter()
-                .map(|a| {
-                    let free = match slices.get_mut(a) {
-                        Some(s) if !s.local => {
-                            let free = s.free();
-                            s.granted -= free;
-                            free
-                        }
-                        _ => 0,
-                    };
-                    (a.clone(), free)
-                })
-                .collect()
-        };
-        let store = store.clone();
-        let holder = self.inner.holder;
-        // Off the caller's thread: a request must not wait on the socket.
+        if epoch == 0 {
+            return;
+        }
+        let leases = self.clone();
         std::thread::spawn(move || {
-            let _ = store.release(holder, returns);
+            let _order = leases
+                .inner
+                .giving_back
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut returns = leases.take_free(accounts.iter(), false);
+            if always {
+                for a in &accounts {
+                    if !returns.iter().any(|(r, _)| r == a) {
+                        returns.push((a.clone(), 0));
+                    }
+                }
+            }
+            if !returns.is_empty() {
+                let _ = store.release(leases.inner.holder, epoch, returns);
+            }
         });
+    }
+
+    /// Makes the slices of these accounts as small as their use (forgetting those no budget
+    /// limits, with `forget_unlimited`) and says what that gave back.
+    fn take_free<'a>(
+        &self,
+        accounts: impl Iterator<Item = &'a Account>,
+        forget_unlimited: bool,
+    ) -> Vec<(Account, u64)> {
+        let mut slices = self.inner.slices();
+        let mut returns = Vec::new();
+        for a in accounts {
+            if let Some(s) = slices.get_mut(a).filter(|s| !s.local) {
+                if s.limit.is_none() {
+                    if forget_unlimited {
+                        s.granted = s.reserved.saturating_add(s.unsettled);
+                    }
+                    continue;
+                }
+                let free = s.free();
+                s.granted -= free;
+                if free > 0 {
+                    returns.push((a.clone(), free));
+                }
+            }
+        }
+        returns
+    }
+
+    /// The budgets changed (a limit may be lower now): every slice gives back its free part,
+    /// so what is admitted from now on is granted under the new limits.
+    pub fn budgets_changed(&self) {
+        let accounts: Vec<Account> = self.inner.slices().keys().cloned().collect();
+        let returns = self.take_free(accounts.iter(), true);
+        if !returns.is_empty() {
+            self.inner.send(Job::Release(returns));
+        }
+    }
+
+    /// The store's owner changed: what this gateway holds for requests in flight is
+    /// registered with the new one at once (it grants no one else that room meanwhile).
+    pub fn owner_changed(&self) {
+        self.inner.send(Job::Register);
+    }
+
+    /// Gateway `from` needs room: unless that is this gateway, gives back the free part of
+    /// any slice of these accounts, naming the owner's `epoch` (and says so even when it is
+    /// nothing, so the owner stops waiting).
+    pub fn answer_recall(&self, accounts: &[Account], from: u64, epoch: u64) {
+        if from != self.inner.holder {
+            // Off the caller's thread (the store watcher's): it goes on reading events.
+            self.release_off_link(accounts.to_vec(), epoch, true);
+        }
     }
 
     /// Waits up to `limit` for every charge handed over to be on disk.
@@ -385,6 +486,8 @@ fn ledger_thread(inner: &Inner, mut link: LedgerLink, jobs: &Receiver<Job>) {
     let mut open = true;
     while open || !charges.is_empty() {
         let mut asks = Vec::new();
+        let mut releases = Vec::new();
+        let mut register = false;
         let first = if open {
             jobs.recv_timeout(TICK)
         } else {
@@ -393,6 +496,8 @@ fn ledger_thread(inner: &Inner, mut link: LedgerLink, jobs: &Receiver<Job>) {
         let mut take = |job| match job {
             Job::Ask { needs, reply } => asks.push((needs, reply)),
             Job::Charge(c) => charges.push(c),
+            Job::Release(r) => releases.extend(r),
+            Job::Register => register = true,
             Job::Flush(done) => flushes.push(done),
         };
         match first {
@@ -404,6 +509,12 @@ fn ledger_thread(inner: &Inner, mut link: LedgerLink, jobs: &Receiver<Job>) {
             }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => open = false,
+        }
+        if register {
+            let _ = link.register(&mut || holds(inner));
+        }
+        if !releases.is_empty() {
+            let _ = link.release(releases);
         }
         if !asks.is_empty() {
             ask(inner, &mut link, asks);
@@ -432,54 +543,89 @@ fn ledger_thread(inner: &Inner, mut link: LedgerLink, jobs: &Receiver<Job>) {
     }
 }
 
-/// Asks the owner for what the waiting requests need beyond the free part of each slice,
-/// then wakes them to try again.
+/// Asks the owner for room for the waiting requests, in each account too small for them,
+/// giving back the free part of those slices with the ask (the owner grants whole requests
+/// from one pool); then reserves what came for them in the order they came, and tells each.
 fn ask(inner: &Inner, link: &mut LedgerLink, waiting: Vec<(Vec<(Account, u64)>, Answer)>) {
     let asks: Vec<Ask> = {
         let mut slices = inner.slices();
-        let mut need: HashMap<&Account, u64> = HashMap::new();
+        let mut units: Vec<(&Account, Vec<u64>)> = Vec::new();
         for (needs, _) in &waiting {
             for (account, n) in needs {
-                *need.entry(account).or_default() += n;
+                match units.iter_mut().find(|(a, _)| *a == account) {
+                    Some((_, u)) => u.push(*n),
+                    None => units.push((account, vec![*n])),
+                }
             }
         }
-        need.into_iter()
-            .filter_map(|(account, n)| {
+        let now = Instant::now();
+        units
+            .into_iter()
+            .filter_map(|(account, units)| {
                 let s = slices
                     .entry(account.clone())
                     .or_insert_with(|| Slice::new(false));
-                let short = n.saturating_sub(s.free());
-                (short > 0).then(|| Ask {
+                // Room asked for is about to be used: not idle, not to be given back.
+                s.last_used = now;
+                let need = units.iter().fold(0u64, |a, b| a.saturating_add(*b));
+                if s.local || s.free() >= need {
+                    return None;
+                }
+                let give_back = s.free();
+                s.granted -= give_back;
+                Some(Ask {
                     account: account.clone(),
-                    need: short,
+                    units,
+                    give_back,
                 })
             })
             .collect()
     };
-    let result = if asks.is_empty() {
-        Ok(())
+    // The room given back is the owner's from here: gone with a link that fails too (the
+    // registration that follows says what is held).
+    let granted = if asks.is_empty() {
+        Ok(Vec::new())
     } else {
         link.grant(asks, &mut || holds(inner))
             .map_err(|e| e.to_string())
-            .map(|grants| {
-                let mut slices = inner.slices();
-                for Grant {
-                    account,
-                    added,
-                    spent,
-                    limit,
-                    ..
-                } in grants
-                {
-                    let s = slices.entry(account).or_insert_with(|| Slice::new(false));
-                    s.granted = s.granted.saturating_add(added);
-                    s.spent = spent;
-                    s.limit = limit;
-                }
-            })
     };
-    for (_, reply) in waiting {
-        let _ = reply.send(result.clone());
+    let grants = match granted {
+        Ok(grants) => grants,
+        Err(e) => {
+            for (_, reply) in waiting {
+                let _ = reply.send(Err(e.clone()));
+            }
+            return;
+        }
+    };
+    let mut slices = inner.slices();
+    let now = Instant::now();
+    for Grant {
+        account,
+        added,
+        spent,
+        others,
+        epoch,
+        limit,
+        ..
+    } in grants
+    {
+        inner
+            .epoch
+            .store(epoch, std::sync::atomic::Ordering::Release);
+        let s = slices.entry(account).or_insert_with(|| Slice::new(false));
+        s.granted = s.granted.saturating_add(added);
+        s.spent = spent;
+        s.others = others;
+        s.limit = limit;
+        s.last_used = now;
+    }
+    for (needs, reply) in waiting {
+        let reserved = reserve_in(&mut slices, &needs).is_ok();
+        // A request that stopped waiting takes nothing.
+        if reply.send(Ok(reserved)).is_err() && reserved {
+            unreserve_in(&mut slices, &needs);
+        }
     }
 }
 
@@ -521,6 +667,6 @@ fn return_idle(inner: &Inner, link: &mut LedgerLink) {
         returns
     };
     if !returns.is_empty() {
-        let _ = link.release(returns, &mut || holds(inner));
+        let _ = link.release(returns);
     }
 }

@@ -26,6 +26,28 @@ pub fn model_span(body: &[u8]) -> Option<(usize, usize)> {
     }
 }
 
+/// The whole number a top-level key holds (`"max_tokens": 32000`), read without parsing the
+/// rest; `None` when the key is absent, not a whole number, or the body is not a plain object.
+/// A nested key of the same name (in a tool's schema, in a message) is not it.
+pub fn top_level_number(body: &[u8], name: &str) -> Option<u64> {
+    let mut s = Scanner { b: body, i: 0 };
+    s.ws();
+    s.eat(b'{')?;
+    loop {
+        let key = s.key()?;
+        let start = s.i;
+        s.value()?;
+        if &body[key.0 + 1..key.1 - 1] == name.as_bytes() {
+            return std::str::from_utf8(&body[start..s.i]).ok()?.parse().ok();
+        }
+        s.ws();
+        match s.next()? {
+            b',' => continue,
+            _ => return None,
+        }
+    }
+}
+
 /// The byte range of each element of the top-level arrays whose keys are in `split` (a value
 /// that is not an array counts as one element) and of the top-level values whose keys are in
 /// `whole`, in body order. The request log stores each message, the tools and the system
@@ -184,6 +206,19 @@ mod tests {
 
     fn model(body: &str) -> Option<&str> {
         model_span(body.as_bytes()).map(|(a, b)| &body[a..b])
+    }
+
+    #[test]
+    fn a_top_level_number_is_found_and_a_nested_one_is_not() {
+        let body = br#"{"messages":[{"role":"user","content":"\"max_tokens\": 5"}],"tools":[{"input_schema":{"max_tokens":7}}],"max_tokens" : 32000,"stream":true}"#;
+        assert_eq!(top_level_number(body, "max_tokens"), Some(32000));
+        let nested = br#"{"messages":[{"role":"assistant","content":[{"type":"tool_use","input":{"max_tokens":1}}]}]}"#;
+        assert_eq!(top_level_number(nested, "max_tokens"), None);
+        assert_eq!(
+            top_level_number(br#"{"max_tokens":1.5}"#, "max_tokens"),
+            None
+        );
+        assert_eq!(top_level_number(b"not json", "max_tokens"), None);
     }
 
     #[test]

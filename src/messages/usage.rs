@@ -37,7 +37,9 @@ impl Usage {
 
     /// Every prompt token, cached or not.
     pub fn total_input(&self) -> u64 {
-        self.input_tokens + self.cache_creation_input_tokens + self.cache_read_input_tokens
+        self.input_tokens
+            .saturating_add(self.cache_creation_input_tokens)
+            .saturating_add(self.cache_read_input_tokens)
     }
 
     /// Takes the non-zero fields of a later report (usage in `message_delta` is cumulative).

@@ -11,10 +11,19 @@
 //! unused part of other gateways' slices (a [`super::wire::Event::Recall`]) and waits a moment
 //! for them, so a request is refused only when the budget itself has no room for it.
 //!
+//! What each gateway holds is on disk too (`ledger_held`), written before a grant is answered:
+//! an owner that dies takes no gateway's holding with it, so the next owner never grants what
+//! a gateway still in flight holds. Gateways register again with a new owner (at once: their
+//! store watcher hears it changed); the holdings of one that does not within [`GRACE`] (it
+//! was killed with its owner) are let go then. A gateway's holding changes only through its
+//! current link (a link it gave up, which answers late, changes nothing), and a recall is
+//! answered for one owner's life (an answer a later owner gets is ignored).
+//!
 //! Keys: `ledger` maps `(meter, window start)` to the nanodollars, requests or tokens spent;
 //! `ledger_charged` holds the id of every request charged (pruned after a week), so a charge
-//! sent again after an owner died is not counted twice. Both could be one row each in a
-//! PostgreSQL table, and each operation here one transaction on it.
+//! sent again after an owner died is not counted twice; `ledger_held` maps `(holder, meter,
+//! window start)` to what that gateway holds. Each could be a PostgreSQL table, and each
+//! operation here one transaction on it.
 
 use redb::{ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 use serde::{Deserialize, Serialize};
@@ -30,18 +39,35 @@ use crate::govern::meter::{Account, Meter};
 
 const LEDGER: TableDefinition<(&str, u64), u64> = TableDefinition::new("ledger");
 const CHARGED: TableDefinition<u128, ()> = TableDefinition::new("ledger_charged");
+const HELD: TableDefinition<(u64, &str, u64), u64> = TableDefinition::new("ledger_held");
+
+/// How long a new owner keeps, unconfirmed, what the last one's gateways held: they register
+/// again within a moment of the change, unless they are gone.
+pub const GRACE: Duration = Duration::from_secs(10);
 
 /// How long charged request ids are kept to refuse a resent charge.
 const CHARGED_KEPT_MS: u64 = 7 * 86_400_000;
 /// How long an ask waits for other gateways to give back their unused slices.
-const RECALL_WAIT: Duration = Duration::from_millis(300);
+const RECALL_WAIT: Duration = Duration::from_secs(1);
 
 /// A gateway's ask for more of an account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ask {
     pub account: Account,
-    /// What it needs beyond what it holds.
-    pub need: u64,
+    /// What each request waiting for room needs, in the order they came.
+    pub units: Vec<u64>,
+    /// The free part of what the gateway holds, given back first: room is granted from one
+    /// pool, in whole requests, so no gateway keeps a piece too small for its next request
+    /// that another's would fit.
+    #[serde(default)]
+    pub give_back: u64,
+}
+
+impl Ask {
+    /// All it asks for.
+    pub fn need(&self) -> u64 {
+        self.units.iter().fold(0u64, |a, b| a.saturating_add(*b))
+    }
 }
 
 /// The owner's answer to one [`Ask`].
@@ -54,6 +80,12 @@ pub struct Grant {
     pub added: u64,
     /// What the account has spent (charged and on disk).
     pub spent: u64,
+    /// What other gateways hold of it (for requests in flight, and unused slices).
+    #[serde(default)]
+    pub others: u64,
+    /// The owner's life: a release off the gateway's link names it.
+    #[serde(default)]
+    pub epoch: u64,
     /// The budget's limit; `None` when no budget sets this meter any more.
     pub limit: Option<u64>,
 }
@@ -78,6 +110,7 @@ pub struct AccountState {
 pub fn create_tables(tx: &WriteTransaction) -> Result<(), StoreError> {
     tx.open_table(LEDGER).map_err(db_err)?;
     tx.open_table(CHARGED).map_err(db_err)?;
+    tx.open_table(HELD).map_err(db_err)?;
     Ok(())
 }
 
@@ -103,15 +136,18 @@ pub fn write_charges(tx: &WriteTransaction, charges: &[Charge]) -> Result<Vec<bo
     Ok(fresh)
 }
 
-/// Deletes charged ids older than a week and accounts of short periods long over; says
-/// whether it removed anything.
-pub fn prune(tx: &WriteTransaction, now_ms: u64) -> Result<bool, StoreError> {
+/// Charged ids deleted per transaction while pruning, so charges wait at most one small commit.
+pub const PRUNE_IDS: usize = 10_000;
+
+/// Deletes up to [`PRUNE_IDS`] charged ids older than a week, and accounts of short periods
+/// long over; says how many ids it removed (all there were when fewer).
+pub fn prune(tx: &WriteTransaction, now_ms: u64) -> Result<usize, StoreError> {
     let mut charged = tx.open_table(CHARGED).map_err(db_err)?;
     let end = RequestId::floor(now_ms.saturating_sub(CHARGED_KEPT_MS)).0;
     let old: Vec<u128> = charged
         .range(..end)
         .map_err(db_err)?
-        .take(10_000)
+        .take(PRUNE_IDS)
         .map(|r| r.map(|(k, _)| k.value()))
         .collect::<Result<_, _>>()
         .map_err(db_err)?;
@@ -130,7 +166,7 @@ pub fn prune(tx: &WriteTransaction, now_ms: u64) -> Result<bool, StoreError> {
     for (meter, window) in &over {
         ledger.remove((meter.as_str(), *window)).map_err(db_err)?;
     }
-    Ok(!old.is_empty() || !over.is_empty())
+    Ok(old.len())
 }
 
 /// Whether an account of a minute, hour or day meter ended more than two days ago (longer
@@ -149,17 +185,26 @@ pub struct Ledger {
     state: Mutex<State>,
     /// Signalled whenever held amounts fall or spent is written (an ask may fit now).
     changed: Condvar,
+    /// This owner's life: a recall it sends is answered for it alone.
+    epoch: u64,
 }
 
-#[derive(Default)]
 struct State {
     spent: HashMap<Account, u64>,
     /// Account → holder → amount held.
     held: HashMap<Account, HashMap<u64, u64>>,
     /// Meter → limit, from the `budgets` table; `None` until read (after a change).
     limits: Option<HashMap<String, u64>>,
-    /// Account → holders asked to give back their unused part, not yet answered.
-    recalled: HashMap<Account, HashSet<u64>>,
+    /// Recalls waited for: each ask's own, with the account and the holders not yet answered.
+    recalls: HashMap<u64, (Account, HashSet<u64>)>,
+    next_recall: u64,
+    /// Each holder's current link (the connection it last registered on).
+    links: HashMap<u64, u64>,
+    /// Holders read from disk that have not registered with this owner yet.
+    unconfirmed: HashSet<u64>,
+    started: Instant,
+    /// Holdings changed since the last commit, written with the next one.
+    dirty: HashSet<(u64, Account)>,
 }
 
 impl State {
@@ -187,6 +232,7 @@ impl State {
         } else {
             holders.insert(holder, amount);
         }
+        self.dirty.insert((holder, account.clone()));
     }
 
     fn spent(&self, account: &Account) -> u64 {
@@ -199,36 +245,100 @@ impl State {
             .saturating_sub(self.spent(account))
             .saturating_sub(self.held_total(account))
     }
+
+    /// Whether `link` is the one `holder` registered last (only it changes what it holds).
+    fn current(&self, holder: u64, link: u64) -> bool {
+        self.links.get(&holder) == Some(&link)
+    }
+
+    /// Drops everything `holder` holds.
+    fn drop_holder(&mut self, holder: u64) {
+        let accounts: Vec<Account> = self
+            .held
+            .iter()
+            .filter(|(_, h)| h.contains_key(&holder))
+            .map(|(a, _)| a.clone())
+            .collect();
+        for account in accounts {
+            self.set_held(&account, holder, 0);
+        }
+        for (_, asked) in self.recalls.values_mut() {
+            asked.remove(&holder);
+        }
+    }
+
+    /// Past the grace, what holders of the last owner that never came back held is free.
+    fn expire_unconfirmed(&mut self) {
+        if self.unconfirmed.is_empty() || self.started.elapsed() < GRACE {
+            return;
+        }
+        for holder in std::mem::take(&mut self.unconfirmed) {
+            self.drop_holder(holder);
+        }
+    }
 }
 
-/// What an ask that did not fit at once needs done: these holders asked to give back.
+/// Accounts a grant found short while other gateways hold part of them: those are asked to
+/// give back what they do not use (sent as a [`super::wire::Event::Recall`]).
 pub struct Recall {
     pub accounts: Vec<Account>,
+    /// The gateway that asked (it need not answer itself).
+    pub from: u64,
+    pub epoch: u64,
 }
 
 impl Ledger {
-    /// The ledger of `file`, its spent sums read from disk.
+    /// The ledger of `file`: spent and held as on disk.
     pub fn load(file: &File) -> Result<Ledger, StoreError> {
         let tx = file.db.begin_read().map_err(db_err)?;
-        let table = tx.open_table(LEDGER).map_err(db_err)?;
         let mut spent = HashMap::new();
-        for row in table.iter().map_err(db_err)? {
+        for row in tx
+            .open_table(LEDGER)
+            .map_err(db_err)?
+            .iter()
+            .map_err(db_err)?
+        {
             let (k, v) = row.map_err(db_err)?;
             let (meter, window) = k.value();
-            spent.insert(
-                Account {
-                    meter: meter.to_owned(),
-                    window,
-                },
-                v.value(),
-            );
+            let account = Account {
+                meter: meter.to_owned(),
+                window,
+            };
+            spent.insert(account, v.value());
         }
+        let mut held: HashMap<Account, HashMap<u64, u64>> = HashMap::new();
+        let mut unconfirmed = HashSet::new();
+        for row in tx
+            .open_table(HELD)
+            .map_err(db_err)?
+            .iter()
+            .map_err(db_err)?
+        {
+            let (k, v) = row.map_err(db_err)?;
+            let (holder, meter, window) = k.value();
+            let account = Account {
+                meter: meter.to_owned(),
+                window,
+            };
+            held.entry(account).or_default().insert(holder, v.value());
+            unconfirmed.insert(holder);
+        }
+        let mut epoch = [0u8; 8];
+        let _ = getrandom::fill(&mut epoch);
         Ok(Ledger {
             state: Mutex::new(State {
                 spent,
-                ..State::default()
+                held,
+                limits: None,
+                recalls: HashMap::new(),
+                next_recall: 0,
+                links: HashMap::new(),
+                unconfirmed,
+                started: Instant::now(),
+                dirty: HashSet::new(),
             }),
             changed: Condvar::new(),
+            epoch: u64::from_le_bytes(epoch),
         })
     }
 
@@ -245,65 +355,85 @@ impl Ledger {
         self.changed.notify_all();
     }
 
-    fn limits<'s>(
-        state: &'s mut State,
-        file: &File,
-    ) -> Result<&'s HashMap<String, u64>, StoreError> {
-        if state.limits.is_none() {
-            let mut limits = HashMap::new();
-            for (key, value) in file.list("budgets")? {
-                let rec: BudgetRecord = serde_json::from_slice(&value)
-                    .map_err(|e| StoreError::Corrupt(format!("the budget `{key}`: {e}")))?;
-                for (meter, limit) in rec.meters() {
-                    limits.insert(meter.key(), limit);
-                }
-            }
-            state.limits = Some(limits);
+    fn limits(state: &mut State, file: &File) -> Result<HashMap<String, u64>, StoreError> {
+        if let Some(l) = &state.limits {
+            return Ok(l.clone());
         }
-        Ok(state.limits.get_or_insert_with(HashMap::new))
+        let mut limits = HashMap::new();
+        for (key, value) in file.list("budgets")? {
+            let rec: BudgetRecord = serde_json::from_slice(&value)
+                .map_err(|e| StoreError::Corrupt(format!("the budget `{key}`: {e}")))?;
+            for (meter, limit) in rec.meters() {
+                limits.insert(meter.key(), limit);
+            }
+        }
+        state.limits = Some(limits.clone());
+        Ok(limits)
     }
 
-    /// Grants `holder` what fits of each ask (one per account). When one does not fit and
-    /// other gateways hold part of its account, `recall` is called to ask them for their
-    /// unused part, and the answer waits (a moment at most) for them.
+    /// Grants `holder` (on its link `link`) what fits of each ask (one per account). When one
+    /// does not fit and other gateways hold part of its account, `recall` is called to ask
+    /// them for their unused part, and the answer waits (a moment at most) for them. The
+    /// caller makes the new holdings durable before it answers.
     pub fn grant(
         &self,
         file: &File,
         holder: u64,
+        link: u64,
         asks: &[Ask],
         recall: impl FnOnce(Recall),
     ) -> Result<Vec<Grant>, StoreError> {
         let deadline = Instant::now() + RECALL_WAIT;
         let mut state = self.lock();
-        let limits = Self::limits(&mut state, file)?.clone();
+        if !state.current(holder, link) {
+            return Err(StoreError::Db(
+                "this ledger link was replaced; register again".into(),
+            ));
+        }
+        state.expire_unconfirmed();
+        for ask in asks.iter().filter(|a| a.give_back > 0) {
+            let held = state
+                .held_by(&ask.account, holder)
+                .saturating_sub(ask.give_back);
+            state.set_held(&ask.account, holder, held);
+        }
+        self.changed.notify_all();
+        let limits = Self::limits(&mut state, file)?;
         let fits = |state: &State, ask: &Ask| {
             limits
                 .get(&ask.account.meter)
-                .is_none_or(|&limit| state.free(&ask.account, limit) >= ask.need)
+                .is_none_or(|&limit| state.free(&ask.account, limit) >= ask.need())
         };
-        let short: Vec<&Ask> = asks
-            .iter()
-            .filter(|a| {
-                !fits(&state, a) && state.held_total(&a.account) > state.held_by(&a.account, holder)
-            })
-            .collect();
-        if !short.is_empty() {
-            for ask in &short {
-                let others: HashSet<u64> = state
-                    .held
-                    .get(&ask.account)
-                    .map(|h| h.keys().copied().filter(|&h| h != holder).collect())
-                    .unwrap_or_default();
-                state.recalled.insert(ask.account.clone(), others);
+        let mut mine = Vec::new();
+        for ask in asks {
+            let others: HashSet<u64> = state
+                .held
+                .get(&ask.account)
+                .map(|h| h.keys().copied().filter(|&h| h != holder).collect())
+                .unwrap_or_default();
+            if !fits(&state, ask) && !others.is_empty() {
+                let id = state.next_recall;
+                state.next_recall += 1;
+                state.recalls.insert(id, (ask.account.clone(), others));
+                mine.push((id, ask));
             }
+        }
+        if !mine.is_empty() {
+            let accounts = mine.iter().map(|(_, a)| a.account.clone()).collect();
             drop(state);
             recall(Recall {
-                accounts: short.iter().map(|a| a.account.clone()).collect(),
+                accounts,
+                from: holder,
+                epoch: self.epoch,
             });
             state = self.lock();
             loop {
-                let settled = short.iter().all(|a| {
-                    fits(&state, a) || state.recalled.get(&a.account).is_none_or(HashSet::is_empty)
+                let settled = mine.iter().all(|(id, ask)| {
+                    fits(&state, ask)
+                        || state
+                            .recalls
+                            .get(id)
+                            .is_none_or(|(_, asked)| asked.is_empty())
                 });
                 let left = deadline.saturating_duration_since(Instant::now());
                 if settled || left.is_zero() {
@@ -314,8 +444,13 @@ impl Ledger {
                     Err(poisoned) => poisoned.into_inner().0,
                 };
             }
-            for ask in &short {
-                state.recalled.remove(&ask.account);
+            for (id, _) in &mine {
+                state.recalls.remove(id);
+            }
+            if !state.current(holder, link) {
+                return Err(StoreError::Db(
+                    "this ledger link was replaced; register again".into(),
+                ));
             }
         }
         let mut out = Vec::with_capacity(asks.len());
@@ -323,28 +458,42 @@ impl Ledger {
             let account = &ask.account;
             let mine = state.held_by(account, holder);
             let spent = state.spent(account);
+            let others = state.held_total(account).saturating_sub(mine);
             let Some(&limit) = limits.get(&account.meter) else {
                 // No budget sets this meter (the gateway's config is behind): it is not
                 // held here, and the gateway may go on as if unlimited.
                 out.push(Grant {
                     account: account.clone(),
                     ok: true,
-                    added: ask.need,
+                    added: ask.need(),
                     spent,
+                    others,
+                    epoch: self.epoch,
                     limit: None,
                 });
                 continue;
             };
             let free = state.free(account, limit);
-            let given = ask.need.min(free);
+            // Whole requests, first come first served, while they fit.
+            let mut given = 0u64;
+            let mut all = true;
+            for unit in &ask.units {
+                match given.checked_add(*unit).filter(|g| *g <= free) {
+                    Some(g) => given = g,
+                    None => {
+                        all = false;
+                        break;
+                    }
+                }
+            }
             // Beyond the need, a slice of what is left, so the next requests are admitted
             // without asking; smaller the more gateways hold part of the account.
-            let others = state
+            let holders = state
                 .held
                 .get(account)
                 .map_or(0, |h| h.keys().filter(|&&h| h != holder).count() as u64);
-            let extra = if given == ask.need {
-                (free - given) / (2 * (others + 2))
+            let extra = if all {
+                (free - given) / (2 * (holders + 2))
             } else {
                 0
             };
@@ -352,69 +501,123 @@ impl Ledger {
             state.set_held(account, holder, mine.saturating_add(added));
             out.push(Grant {
                 account: account.clone(),
-                ok: given == ask.need,
+                ok: all,
                 added,
                 spent,
+                others,
+                epoch: self.epoch,
                 limit: Some(limit),
             });
         }
         Ok(out)
     }
 
-    /// `holder` gives back part of what it holds (its unused slices, or an answer to a recall,
-    /// which may be nothing).
-    pub fn release(&self, holder: u64, returns: &[(Account, u64)]) {
+    /// `holder` gives back part of what it holds: through its link (`link`), or answering a
+    /// recall of this owner (`epoch`); anything else is stale and changes nothing.
+    pub fn release(
+        &self,
+        holder: u64,
+        link: Option<u64>,
+        epoch: Option<u64>,
+        returns: &[(Account, u64)],
+    ) {
         let mut state = self.lock();
+        let valid = match (link, epoch) {
+            (Some(link), _) => state.current(holder, link),
+            (None, Some(epoch)) => epoch == self.epoch && state.links.contains_key(&holder),
+            (None, None) => false,
+        };
         for (account, amount) in returns {
-            let held = state.held_by(account, holder).saturating_sub(*amount);
-            state.set_held(account, holder, held);
-            if let Some(asked) = state.recalled.get_mut(account) {
-                asked.remove(&holder);
+            if valid {
+                let held = state.held_by(account, holder).saturating_sub(*amount);
+                state.set_held(account, holder, held);
+            }
+            for (asked_for, asked) in state.recalls.values_mut() {
+                if asked_for == account {
+                    asked.remove(&holder);
+                }
             }
         }
         drop(state);
         self.changed.notify_all();
     }
 
-    /// A gateway (re)connected holding these amounts (its requests in flight, admitted under
-    /// an owner that is gone): they are its again, even where they no longer fit.
-    pub fn register(&self, holder: u64, holds: &[(Account, u64)]) {
+    /// A gateway (re)connected on `link` holding exactly these amounts (its requests in
+    /// flight, admitted under an owner that is gone): they replace whatever it held, even
+    /// where they no longer fit.
+    pub fn register(&self, holder: u64, link: u64, holds: &[(Account, u64)]) {
         let mut state = self.lock();
+        state.links.insert(holder, link);
+        state.unconfirmed.remove(&holder);
+        state.drop_holder(holder);
         for (account, amount) in holds {
             state.set_held(account, holder, *amount);
         }
+        drop(state);
+        self.changed.notify_all();
     }
 
-    /// A gateway's ledger connection closed: what it held is free again.
-    pub fn forget(&self, holder: u64) {
+    /// A connection closed: if it was `holder`'s current link (the gateway ended, or was
+    /// killed), what it held is free again.
+    pub fn forget(&self, holder: u64, link: u64) {
         let mut state = self.lock();
-        for holders in state.held.values_mut() {
-            holders.remove(&holder);
-        }
-        state.held.retain(|_, h| !h.is_empty());
-        for asked in state.recalled.values_mut() {
-            asked.remove(&holder);
+        if state.current(holder, link) {
+            state.links.remove(&holder);
+            state.drop_holder(holder);
         }
         drop(state);
         self.changed.notify_all();
     }
 
     /// Charges committed to disk: each new one adds to its accounts' spent; every one (new or
-    /// sent again) leaves the slice of `holder` that covered it.
-    pub fn charged(&self, holder: u64, charges: &[Charge], fresh: &[bool]) {
+    /// sent again) leaves the holding of `holder` that covered it, if it came on its link.
+    pub fn charged(&self, holder: u64, link: u64, charges: &[Charge], fresh: &[bool]) {
         let mut state = self.lock();
+        let current = state.current(holder, link);
         for (charge, new) in charges.iter().zip(fresh) {
             for (account, amount) in &charge.parts {
                 if *new {
                     let spent = state.spent(account).saturating_add(*amount);
                     state.spent.insert(account.clone(), spent);
                 }
-                let held = state.held_by(account, holder).saturating_sub(*amount);
-                state.set_held(account, holder, held);
+                if current {
+                    let held = state.held_by(account, holder).saturating_sub(*amount);
+                    state.set_held(account, holder, held);
+                }
             }
         }
         drop(state);
         self.changed.notify_all();
+    }
+
+    /// Writes the holdings changed since the last commit in `tx`; the keys written, to mark
+    /// again if the commit fails.
+    pub fn write_held(&self, tx: &WriteTransaction) -> Result<Vec<(u64, Account)>, StoreError> {
+        let mut state = self.lock();
+        let dirty: Vec<(u64, Account)> = state.dirty.drain().collect();
+        let mut table = tx.open_table(HELD).map_err(db_err)?;
+        for (holder, account) in &dirty {
+            let key = (*holder, account.meter.as_str(), account.window);
+            match state.held_by(account, *holder) {
+                0 => {
+                    table.remove(key).map_err(db_err)?;
+                }
+                amount => {
+                    table.insert(key, amount).map_err(db_err)?;
+                }
+            }
+        }
+        Ok(dirty)
+    }
+
+    /// A commit failed: what it was to write is written with the next.
+    pub fn unwritten(&self, keys: Vec<(u64, Account)>) {
+        self.lock().dirty.extend(keys);
+    }
+
+    /// This owner's life, sent with its recalls.
+    pub fn epoch(&self) -> u64 {
+        self.epoch
     }
 
     /// Spent and held of each account.
@@ -497,34 +700,103 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = file_with_budget(dir.path(), 100);
         let ledger = Ledger::load(&file).unwrap();
+        // Gateways 1, 2 and 3 on links 11, 12 and 13.
+        for h in 1..=3 {
+            ledger.register(h, 10 + h, &[]);
+        }
         let ask = |need| {
             [Ask {
                 account: account(),
-                need,
+                units: vec![need],
+                give_back: 0,
             }]
         };
-        let first = ledger.grant(&file, 1, &ask(60), |_| {}).unwrap();
+        let first = ledger.grant(&file, 1, 11, &ask(60), |_| {}).unwrap();
         // 60, and a quarter of the 40 left beyond it.
         assert_eq!((first[0].ok, first[0].added), (true, 70));
         // Gateway 2 needs 60; gateway 1 is asked for its unused part and gives back 10.
+        let epoch = ledger.epoch();
         let second = ledger
-            .grant(&file, 2, &ask(60), |recall| {
-                assert_eq!(recall.accounts, [account()]);
-                ledger.release(1, &[(account(), 10)]);
+            .grant(&file, 2, 12, &ask(60), |recall| {
+                assert_eq!((recall.accounts, recall.from), (vec![account()], 2));
+                ledger.release(1, None, Some(epoch), &[(account(), 10)]);
             })
             .unwrap();
-        assert_eq!((second[0].ok, second[0].added), (false, 40));
-        assert_eq!(ledger.states(&[account()])[0].held, 100);
+        // 40 is left: not the 60 its request needs, so nothing (granted in whole requests).
+        assert_eq!(
+            (second[0].ok, second[0].added, second[0].others),
+            (false, 0, 60)
+        );
+        assert_eq!(ledger.states(&[account()])[0].held, 60);
         // Gateway 1's request cost 55: spent, and no longer held.
-        ledger.charged(1, &[charge(1, 55)], &[true]);
+        ledger.charged(1, 11, &[charge(1, 55)], &[true]);
         let state = &ledger.states(&[account()])[0];
-        assert_eq!((state.spent, state.held), (55, 45));
+        assert_eq!((state.spent, state.held), (55, 5));
         // Gateway 2 goes away: what it held is free again.
-        ledger.forget(2);
-        let third = ledger.grant(&file, 3, &ask(40), |_| {}).unwrap();
+        ledger.forget(2, 12);
+        let third = ledger.grant(&file, 3, 13, &ask(40), |_| {}).unwrap();
         assert!(third[0].ok);
         let state = &ledger.states(&[account()])[0];
         assert!(state.spent + state.held <= 100, "{state:?}");
+    }
+
+    #[test]
+    fn only_a_holders_current_link_changes_what_it_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = file_with_budget(dir.path(), 100);
+        let ledger = Ledger::load(&file).unwrap();
+        ledger.register(1, 11, &[(account(), 50)]);
+        // Gateway 1 gave up on link 11 and registered again on link 12 with what it holds.
+        ledger.register(1, 12, &[(account(), 30)]);
+        // Link 11 answers late: a charge it carried adds to spent, not to what 1 holds;
+        // its close forgets nothing; a grant on it is refused.
+        ledger.charged(1, 11, &[charge(5, 20)], &[true]);
+        ledger.forget(1, 11);
+        ledger.release(1, Some(11), None, &[(account(), 30)]);
+        let asked = [Ask {
+            account: account(),
+            units: vec![1],
+            give_back: 0,
+        }];
+        assert!(ledger.grant(&file, 1, 11, &asked, |_| {}).is_err());
+        let state = &ledger.states(&[account()])[0];
+        assert_eq!((state.spent, state.held), (20, 30));
+        // A recall answer for another owner's life changes nothing either.
+        ledger.release(
+            1,
+            None,
+            Some(ledger.epoch().wrapping_add(1)),
+            &[(account(), 30)],
+        );
+        assert_eq!(ledger.states(&[account()])[0].held, 30);
+    }
+
+    #[test]
+    fn what_gateways_hold_outlives_the_owner_until_they_are_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = file_with_budget(dir.path(), 100);
+        let ledger = Ledger::load(&file).unwrap();
+        ledger.register(1, 11, &[]);
+        let asked = [Ask {
+            account: account(),
+            units: vec![80],
+            give_back: 0,
+        }];
+        assert!(ledger.grant(&file, 1, 11, &asked, |_| {}).unwrap()[0].ok);
+        let tx = file.db.begin_write().unwrap();
+        ledger.write_held(&tx).unwrap();
+        tx.commit().unwrap();
+        // The owner dies; the next one reads what gateway 1 held, and grants no one else it.
+        let next = Ledger::load(&file).unwrap();
+        next.register(2, 21, &[]);
+        let other = [Ask {
+            account: account(),
+            units: vec![30],
+            give_back: 0,
+        }];
+        let got = next.grant(&file, 2, 21, &other, |_| {}).unwrap();
+        assert!(!got[0].ok, "{got:?}");
+        assert!(got[0].added <= 20);
     }
 
     #[test]
@@ -532,13 +804,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = open_in_test(dir.path());
         let ledger = Ledger::load(&file).unwrap();
+        ledger.register(1, 11, &[]);
         let got = ledger
             .grant(
                 &file,
                 1,
+                11,
                 &[Ask {
                     account: account(),
-                    need: 5,
+                    units: vec![5],
+                    give_back: 0,
                 }],
                 |_| {},
             )

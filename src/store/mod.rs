@@ -278,10 +278,47 @@ impl Store {
     /// Gives back part of what gateway `holder` holds of some accounts (its answer to a
     /// recall), over this handle's connection rather than the holder's own ledger link,
     /// which may be waiting for an answer itself.
-    pub fn release(&self, holder: u64, returns: Vec<(Account, u64)>) -> Result<(), StoreError> {
-        match self.call(&Request::Release { holder, returns })? {
+    /// Sent once: an answer that reached a later owner would change nothing there (it names
+    /// the `epoch` of the owner that asked).
+    pub fn release(
+        &self,
+        holder: u64,
+        epoch: u64,
+        returns: Vec<(Account, u64)>,
+    ) -> Result<(), StoreError> {
+        let request = Request::Release {
+            holder,
+            epoch: Some(epoch),
+            returns,
+        };
+        match self.exchange_once(|conn| conn.call(&request))? {
             Reply::Done(_) => Ok(()),
             other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Runs `send` once on the connection (opened if need be), never again on another.
+    fn exchange_once(
+        &self,
+        send: impl Fn(&mut Conn) -> std::io::Result<Reply>,
+    ) -> Result<Reply, StoreError> {
+        let mut guard = self
+            .conn
+            .lock()
+            .map_err(|_| StoreError::Db("the store connection was poisoned".into()))?;
+        if guard.is_none() {
+            *guard = Some(Conn::open(&self.dir, &self.launch)?);
+        }
+        let Some(conn) = guard.as_mut() else {
+            return Err(StoreError::Db("no connection to the store".into()));
+        };
+        match send(conn) {
+            Ok(Reply::Failed(message)) => Err(StoreError::Db(message)),
+            Ok(reply) => Ok(reply),
+            Err(e) => {
+                *guard = None;
+                Err(StoreError::Db(format!("the store owner went away: {e}")))
+            }
         }
     }
 
@@ -445,7 +482,15 @@ impl Store {
                             go_on
                         }
                         Event::Rows(rows) => on_event(Watch::Rows(rows)),
-                        Event::Recall(accounts) => on_event(Watch::Recall(accounts)),
+                        Event::Recall {
+                            accounts,
+                            from,
+                            epoch,
+                        } => on_event(Watch::Recall {
+                            accounts,
+                            from,
+                            epoch,
+                        }),
                     };
                     if !go_on {
                         return;
@@ -463,8 +508,13 @@ pub enum Watch {
     Config,
     /// Rows just written.
     Rows(Vec<LogRow>),
-    /// Another gateway needs room in these budget accounts: give back what is not in use.
-    Recall(Vec<Account>),
+    /// Gateway `from` needs room in these budget accounts: others give back what is not in
+    /// use, to the owner of `epoch`.
+    Recall {
+        accounts: Vec<Account>,
+        from: u64,
+        epoch: u64,
+    },
     /// The owner changed; anything may have happened meanwhile.
     Reconnected,
 }
@@ -494,14 +544,19 @@ impl LedgerLink {
         }
     }
 
+    /// Sends `request`; on a new connection (registered first), `again` instead: what was
+    /// given back with the request the registration has said already.
     fn call(
         &mut self,
         request: &Request,
+        again: Option<&Request>,
         holds: &mut dyn FnMut() -> Vec<(Account, u64)>,
     ) -> Result<Reply, StoreError> {
         let mut last_error = None;
+        let mut request = request;
         for _ in 0..3 {
             if self.conn.is_none() {
+                request = again.unwrap_or(request);
                 let mut conn = Conn::open(&self.dir, &self.launch)?;
                 conn.set_timeout(LEDGER_WAIT)?;
                 let register = Request::Register {
@@ -521,7 +576,11 @@ impl LedgerLink {
                 continue;
             };
             match conn.call(request) {
-                Ok(Reply::Failed(message)) => return Err(StoreError::Db(message)),
+                // (A link the owner no longer knows as this gateway's registers again next.)
+                Ok(Reply::Failed(message)) => {
+                    self.conn = None;
+                    return Err(StoreError::Db(message));
+                }
                 Ok(reply) => return Ok(reply),
                 Err(e) if is_timeout(&e) => {
                     self.conn = None;
@@ -545,11 +604,21 @@ impl LedgerLink {
         asks: Vec<Ask>,
         holds: &mut dyn FnMut() -> Vec<(Account, u64)>,
     ) -> Result<Vec<Grant>, StoreError> {
+        let again = Request::Grant {
+            holder: self.holder,
+            asks: asks
+                .iter()
+                .map(|a| Ask {
+                    give_back: 0,
+                    ..a.clone()
+                })
+                .collect(),
+        };
         let request = Request::Grant {
             holder: self.holder,
             asks,
         };
-        match self.call(&request, holds)? {
+        match self.call(&request, Some(&again), holds)? {
             Reply::Grants(grants) => Ok(grants),
             other => Err(unexpected(&other)),
         }
@@ -565,25 +634,54 @@ impl LedgerLink {
             holder: self.holder,
             charges,
         };
-        match self.call(&request, holds)? {
+        match self.call(&request, None, holds)? {
             Reply::Done(_) => Ok(()),
             other => Err(unexpected(&other)),
         }
     }
 
-    /// Gives back what is held and not in use.
-    pub fn release(
-        &mut self,
-        returns: Vec<(Account, u64)>,
-        holds: &mut dyn FnMut() -> Vec<(Account, u64)>,
-    ) -> Result<(), StoreError> {
+    /// Gives back what is held and not in use. Sent once: after a reconnection the
+    /// registration says what is held, and sending it again would give it back twice.
+    pub fn release(&mut self, returns: Vec<(Account, u64)>) -> Result<(), StoreError> {
         let request = Request::Release {
             holder: self.holder,
+            epoch: None,
             returns,
         };
-        match self.call(&request, holds)? {
-            Reply::Done(_) => Ok(()),
-            other => Err(unexpected(&other)),
+        let Some(conn) = self.conn.as_mut() else {
+            return Ok(());
+        };
+        match conn.call(&request) {
+            Ok(Reply::Done(_)) => Ok(()),
+            Ok(Reply::Failed(message)) => Err(StoreError::Db(message)),
+            Ok(other) => Err(unexpected(&other)),
+            Err(e) => {
+                self.conn = None;
+                Err(StoreError::Db(format!("the store owner went away: {e}")))
+            }
+        }
+    }
+
+    /// Registers what the gateway holds with the owner now (it changed: a new owner must
+    /// hear of requests in flight before it grants anyone else).
+    pub fn register(
+        &mut self,
+        holds: &mut dyn FnMut() -> Vec<(Account, u64)>,
+    ) -> Result<(), StoreError> {
+        self.conn = None;
+        let mut conn = Conn::open(&self.dir, &self.launch)?;
+        conn.set_timeout(LEDGER_WAIT)?;
+        let register = Request::Register {
+            holder: self.holder,
+            holds: holds(),
+        };
+        match conn.call(&register) {
+            Ok(Reply::Done(_)) => {
+                self.conn = Some(conn);
+                Ok(())
+            }
+            Ok(other) => Err(unexpected(&other)),
+            Err(e) => Err(StoreError::Db(format!("the store owner went away: {e}"))),
         }
     }
 }

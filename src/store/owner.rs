@@ -51,9 +51,10 @@ const ACK_WAIT: Duration = Duration::from_secs(2);
 /// An append (of log rows, or of budget charges) waiting for its commit.
 struct Job {
     entries: Vec<Incoming>,
-    /// Budget charges of the gateway `holder`, committed with the rows.
+    /// Budget charges of the gateway `holder`, sent on its link `link`, committed with the rows.
     charges: Vec<Charge>,
     holder: u64,
+    link: u64,
     /// Someone waits on this answer: commit without waiting for more.
     now: bool,
     /// Whether the rows were written (false: their recipes name chunks the store does not
@@ -239,14 +240,15 @@ fn accept_loop(shared: &std::sync::Weak<Shared>, listener: &UnixListener) {
 
 fn serve_connection(shared: &Shared, stream: &UnixStream) {
     let mut holder = None;
-    serve_requests(shared, stream, &mut holder);
+    let link = next_connection_id();
+    serve_requests(shared, stream, link, &mut holder);
     // A gateway's ledger link closed (it ended, or was killed): what it held is free again.
     if let Some(h) = holder {
-        shared.ledger.forget(h);
+        shared.ledger.forget(h, link);
     }
 }
 
-fn serve_requests(shared: &Shared, stream: &UnixStream, holder: &mut Option<u64>) {
+fn serve_requests(shared: &Shared, stream: &UnixStream, link: u64, holder: &mut Option<u64>) {
     let mut reader = std::io::BufReader::with_capacity(64 * 1024, stream);
     let mut writer = stream;
     loop {
@@ -268,17 +270,20 @@ fn serve_requests(shared: &Shared, stream: &UnixStream, holder: &mut Option<u64>
         if let Request::Register { holder: h, .. } = &request {
             *holder = Some(*h);
         }
-        let reply = answer(shared, request, blobs).unwrap_or_else(|e| Reply::Failed(e.to_string()));
+        let reply =
+            answer(shared, request, blobs, link).unwrap_or_else(|e| Reply::Failed(e.to_string()));
         if wire::send(&mut writer, &reply).is_err() {
             return;
         }
     }
 }
 
+/// Answers one request that came on connection `link`.
 fn answer(
     shared: &Shared,
     request: Request,
     blobs: Vec<bytes::Bytes>,
+    link: u64,
 ) -> Result<Reply, StoreError> {
     let file = &shared.file;
     Ok(match request {
@@ -320,24 +325,39 @@ fn answer(
             Reply::Done(swapped)
         }
         Request::Register { holder, holds } => {
-            shared.ledger.register(holder, &holds);
+            shared.ledger.register(holder, link, &holds);
             Reply::Done(true)
         }
         Request::Grant { holder, asks } => {
-            let grants = shared.ledger.grant(file, holder, &asks, |recall| {
-                shared.broadcast(&Event::Recall(recall.accounts));
+            let grants = shared.ledger.grant(file, holder, link, &asks, |recall| {
+                shared.broadcast(&Event::Recall {
+                    accounts: recall.accounts,
+                    from: recall.from,
+                    epoch: recall.epoch,
+                });
             })?;
-            Reply::Grants(grants)
+            // What the gateway now holds is on disk before it hears of it.
+            match commit(shared, Vec::new(), Vec::new(), holder, link, true)? {
+                Reply::Done(_) => Reply::Grants(grants),
+                other => other,
+            }
         }
-        Request::Release { holder, returns } => {
-            shared.ledger.release(holder, &returns);
+        Request::Release {
+            holder,
+            epoch,
+            returns,
+        } => {
+            let on_link = epoch.is_none().then_some(link);
+            shared.ledger.release(holder, on_link, epoch, &returns);
             Reply::Done(true)
         }
         Request::Accounts { accounts } => Reply::Accounts(shared.ledger.states(&accounts)),
-        Request::Charge { holder, charges } => commit(shared, Vec::new(), charges, holder, true)?,
+        Request::Charge { holder, charges } => {
+            commit(shared, Vec::new(), charges, holder, link, true)?
+        }
         Request::Append { entries, now } => {
             let entries = wire::entries(entries, blobs).map_err(db_err)?;
-            commit(shared, entries, Vec::new(), 0, now)?
+            commit(shared, entries, Vec::new(), 0, link, now)?
         }
         Request::Query { query } => {
             let tx = file.db.begin_read().map_err(db_err)?;
@@ -388,6 +408,7 @@ fn commit(
     entries: Vec<Incoming>,
     charges: Vec<Charge>,
     holder: u64,
+    link: u64,
     now: bool,
 ) -> Result<Reply, StoreError> {
     let (done, result) = mpsc::channel();
@@ -395,6 +416,7 @@ fn commit(
         entries,
         charges,
         holder,
+        link,
         now,
         done,
     };
@@ -490,6 +512,12 @@ fn next_watcher_id() -> u64 {
     NEXT.fetch_add(1, Ordering::Relaxed) as u64
 }
 
+/// A number for each connection, unique in this process: a gateway's ledger link is known by it.
+fn next_connection_id() -> u64 {
+    static NEXT: AtomicUsize = AtomicUsize::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed) as u64
+}
+
 /// Whether the other end hung up (a watcher never writes, so any read is end of file).
 fn peer_closed(stream: &UnixStream) -> bool {
     use std::io::Read;
@@ -536,7 +564,10 @@ fn write_loop(shared: &Shared, jobs: &Receiver<Job>) {
         match jobs.recv_timeout(wait) {
             Ok(job) => group.push(job),
             Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => return,
+            Err(RecvTimeoutError::Disconnected) => {
+                let _ = flush_held(shared);
+                return;
+            }
         }
         // Wait a moment for more: a commit costs the same for 1 row as for 500 (the pages of
         // each table's path, one fsync), and nobody waits on the answer but a writer thread.
@@ -566,6 +597,7 @@ fn write_loop(shared: &Shared, jobs: &Receiver<Job>) {
         if !group.is_empty() {
             commit_group(shared, &mut memo, group);
             if closing {
+                let _ = flush_held(shared);
                 return;
             }
         } else if pruning {
@@ -593,10 +625,16 @@ fn commit_group(shared: &Shared, memo: &mut ChunkMemo, group: Vec<Job>) {
             });
         }
         let changed = chunks.finish()?;
-        tx.commit().map_err(db_err)?;
+        let held = shared.ledger.write_held(&tx)?;
+        if let Err(e) = tx.commit() {
+            shared.ledger.unwritten(held);
+            return Err(db_err(e));
+        }
         memo.learn(changed);
         for (job, fresh) in group.iter().zip(&fresh) {
-            shared.ledger.charged(job.holder, &job.charges, fresh);
+            shared
+                .ledger
+                .charged(job.holder, job.link, &job.charges, fresh);
         }
         Ok(outcomes)
     })();
@@ -639,12 +677,25 @@ fn prune_some(shared: &Shared, memo: &mut ChunkMemo) -> Result<bool, StoreError>
 /// Forgets charged request ids older than a week and accounts of short periods long over.
 fn prune_ledger(shared: &Shared) -> Result<(), StoreError> {
     let now_ms = super::now_ms();
-    let tx = shared.file.db.begin_write().map_err(db_err)?;
-    if super::ledger::prune(&tx, now_ms)? {
+    loop {
+        let tx = shared.file.db.begin_write().map_err(db_err)?;
+        let removed = super::ledger::prune(&tx, now_ms)?;
         tx.commit().map_err(db_err)?;
-        shared.ledger.pruned(now_ms);
-    } else {
-        tx.abort().map_err(db_err)?;
+        if removed < super::ledger::PRUNE_IDS {
+            break;
+        }
+    }
+    shared.ledger.pruned(now_ms);
+    Ok(())
+}
+
+/// Writes what gateways hold as it is now (an owner leaving: the next one starts from it).
+fn flush_held(shared: &Shared) -> Result<(), StoreError> {
+    let tx = shared.file.db.begin_write().map_err(db_err)?;
+    let held = shared.ledger.write_held(&tx)?;
+    if let Err(e) = tx.commit() {
+        shared.ledger.unwritten(held);
+        return Err(db_err(e));
     }
     Ok(())
 }

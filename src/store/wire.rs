@@ -63,9 +63,12 @@ pub enum Request {
         holder: u64,
         asks: Vec<Ask>,
     },
-    /// `holder` gives back part of what it holds (also its answer to a recall).
+    /// `holder` gives back part of what it holds: on its ledger link, or answering the
+    /// recall of the owner whose `epoch` this is (elsewhere it changes nothing).
     Release {
         holder: u64,
+        #[serde(default)]
+        epoch: Option<u64>,
         returns: Vec<(Account, u64)>,
     },
     /// Requests' actual costs, each charged once by id; answered once on disk.
@@ -204,8 +207,13 @@ pub enum Event {
     Config(u64),
     /// Rows just written.
     Rows(Vec<LogRow>),
-    /// A gateway needs room in these accounts: holders, give back what you do not use.
-    Recall(Vec<Account>),
+    /// Gateway `from` needs room in these accounts: other holders, give back what you do not
+    /// use, naming this owner's `epoch`.
+    Recall {
+        accounts: Vec<Account>,
+        from: u64,
+        epoch: u64,
+    },
 }
 
 /// A watcher has acted on the config change of this number.

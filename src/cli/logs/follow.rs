@@ -65,7 +65,7 @@ pub fn run(
                 out.print(rows)?;
             }
             Ok(Watch::Reconnected) => out.catch_up(store, &query)?,
-            Ok(Watch::Config | Watch::Recall(_)) => {}
+            Ok(Watch::Config | Watch::Recall { .. }) => {}
             Err(RecvTimeoutError::Timeout) => {
                 // Once the watch surely listens, rows committed before it did are fetched.
                 if !caught_up && started.elapsed() > Duration::from_secs(1) {
