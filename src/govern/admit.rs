@@ -166,9 +166,11 @@ impl Facts<'_> {
 impl<'a> Facts<'a> {
     /// The facts of a Messages `body` bound for `provider/model`, read without parsing it.
     pub fn of(body: &[u8], provider: &'a str, model: &'a str, pricing: &'a Pricing) -> Facts<'a> {
-        let (input_max, input_typical) = input_bounds(body);
+        let marks = Marks::of(body);
+        let (input_max, input_typical) = marks.input_bounds(body);
         let cap = crate::catalog::lookup(provider, model).map(|m| u64::from(m.max_output));
-        let asked = crate::messages::scan::top_level_number(body, "max_tokens");
+        let asked =
+            crate::messages::scan::top_level_number_at(body, "max_tokens", &marks.max_tokens);
         let output_max = match (asked, cap) {
             (Some(asked), Some(cap)) => asked.min(cap),
             (Some(asked), None) => asked,
@@ -181,47 +183,90 @@ impl<'a> Facts<'a> {
             input_max,
             input_typical,
             output_max,
-            caches: memchr::memmem::find(body, b"\"cache_control\"").is_some(),
+            caches: marks.caches,
             pricing,
         }
     }
 }
 
-/// The input tokens of a Messages body at most, and as usually counted, without parsing it:
-/// text is at most one token per 2 bytes (usually one per 4); an image at most
-/// [`IMAGE_TOKENS_MAX`] whatever its size in base64; a PDF one token per byte of its base64
-/// (a page is billed as its text and an image of it: ~1,500–3,000 tokens, which a page's
-/// bytes cover in all but the most compressed text-only files); and a server tool (web search,
-/// web fetch) [`SERVER_TOOL_TOKENS`] for what it may bring into the conversation. Microseconds
-/// for a 1 MB body.
-pub fn input_bounds(body: &[u8]) -> (u64, u64) {
-    let mut media_bytes = 0usize;
-    let mut images = 0u64;
-    let mut pdf_bytes = 0u64;
-    let finder = memchr::memmem::Finder::new(b"\"data\":\"");
-    for at in finder.find_iter(body) {
-        let start = at + 8;
-        let Some(len) = memchr::memchr(b'"', &body[start..]) else {
-            break;
-        };
-        let before = &body[at.saturating_sub(256)..at];
-        if len > 256 && memchr::memmem::find(before, b"image/").is_some() {
-            media_bytes += len;
-            images += 1;
-        } else if len > 256 && memchr::memmem::find(before, b"application/pdf").is_some() {
-            media_bytes += len;
-            pdf_bytes += len as u64;
+/// The tokens a body's worst case depends on, each a JSON key or type (in a string a quote
+/// is escaped, so none of them can match inside one); searched for with SIMD, a pass each
+/// (a few microseconds for a 50 KB body, less than one multi-pattern pass).
+static DATA: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"data\":\""));
+static MAX_TOKENS: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"max_tokens\""));
+static CACHE_CONTROL: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"cache_control\""));
+static WEB_TOOL: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"type\":\"web_"));
+
+/// Where those tokens are in a body.
+#[derive(Debug, Default)]
+struct Marks {
+    /// Where each `"data":"` value starts.
+    data: Vec<usize>,
+    /// Where each `"max_tokens"` key is.
+    max_tokens: Vec<usize>,
+    caches: bool,
+    /// Anthropic's server tools (web search, web fetch).
+    server_tools: u64,
+}
+
+impl Marks {
+    fn of(body: &[u8]) -> Marks {
+        let server_tools = WEB_TOOL
+            .find_iter(body)
+            .filter(|&at| {
+                let rest = &body[at + 13..];
+                rest.starts_with(b"search_") || rest.starts_with(b"fetch_")
+            })
+            .count() as u64;
+        Marks {
+            data: DATA.find_iter(body).map(|at| at + 8).collect(),
+            max_tokens: MAX_TOKENS.find_iter(body).collect(),
+            caches: CACHE_CONTROL.find(body).is_some(),
+            server_tools,
         }
     }
-    let server_tools = [&b"\"type\":\"web_search_"[..], b"\"type\":\"web_fetch_"]
-        .iter()
-        .map(|kind| memchr::memmem::find_iter(body, kind).count() as u64)
-        .sum::<u64>();
-    let text = (body.len() - media_bytes) as u64;
-    (
-        text / 2 + images * IMAGE_TOKENS_MAX + pdf_bytes + server_tools * SERVER_TOOL_TOKENS,
-        text / 4 + images * (IMAGE_TOKENS_MAX / 2) + pdf_bytes / 2,
-    )
+
+    /// The input tokens of the body at most, and as usually counted: text is at most one
+    /// token per 2 bytes (usually one per 4); an image at most [`IMAGE_TOKENS_MAX`] whatever
+    /// its size in base64; a PDF one token per byte of its base64 (a page is billed as its
+    /// text and an image of it: ~1,500–3,000 tokens, which a page's bytes cover in all but the
+    /// most compressed text-only files); and a server tool (web search, web fetch)
+    /// [`SERVER_TOOL_TOKENS`] for what it may bring into the conversation.
+    fn input_bounds(&self, body: &[u8]) -> (u64, u64) {
+        let mut media_bytes = 0usize;
+        let mut images = 0u64;
+        let mut pdf_bytes = 0u64;
+        for &start in &self.data {
+            let Some(len) = memchr::memchr(b'"', &body[start..]) else {
+                break;
+            };
+            let before = &body[start.saturating_sub(264)..start];
+            if len > 256 && memchr::memmem::find(before, b"image/").is_some() {
+                media_bytes += len;
+                images += 1;
+            } else if len > 256 && memchr::memmem::find(before, b"application/pdf").is_some() {
+                media_bytes += len;
+                pdf_bytes += len as u64;
+            }
+        }
+        let text = (body.len() - media_bytes) as u64;
+        (
+            text / 2
+                + images * IMAGE_TOKENS_MAX
+                + pdf_bytes
+                + self.server_tools * SERVER_TOOL_TOKENS,
+            text / 4 + images * (IMAGE_TOKENS_MAX / 2) + pdf_bytes / 2,
+        )
+    }
+}
+
+/// The input tokens of a Messages body at most, and as usually counted ([`Marks`] says how).
+pub fn input_bounds(body: &[u8]) -> (u64, u64) {
+    Marks::of(body).input_bounds(body)
 }
 
 /// A request admitted under budgets: its reservation, and each meter it was reserved in.

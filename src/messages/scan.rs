@@ -29,22 +29,58 @@ pub fn model_span(body: &[u8]) -> Option<(usize, usize)> {
 /// The whole number a top-level key holds (`"max_tokens": 32000`), read without parsing the
 /// rest; `None` when the key is absent, not a whole number, or the body is not a plain object.
 /// A nested key of the same name (in a tool's schema, in a message) is not it.
+///
+/// Claude Code writes `max_tokens` after the messages and tools, so each place the key's
+/// token occurs is tried from the last: it is the top level's when the object around it is
+/// the body's last (only the few bytes after it are read, not the 50 KB before).
 pub fn top_level_number(body: &[u8], name: &str) -> Option<u64> {
-    let mut s = Scanner { b: body, i: 0 };
-    s.ws();
-    s.eat(b'{')?;
-    loop {
-        let key = s.key()?;
+    let token = format!("\"{name}\"");
+    let places: Vec<usize> = memchr::memmem::find_iter(body, token.as_bytes()).collect();
+    top_level_number_at(body, name, &places)
+}
+
+/// As [`top_level_number`], given where the key's token (`"name"`) occurs in the body.
+pub fn top_level_number_at(body: &[u8], name: &str, places: &[usize]) -> Option<u64> {
+    let token = name.len() + 2;
+    places.iter().rev().find_map(|&at| {
+        // Inside a string a quote is escaped, so every place is a token of its own; a key
+        // is followed by its colon.
+        let mut s = Scanner {
+            b: body,
+            i: at + token,
+        };
+        s.ws();
+        s.eat(b':')?;
+        s.ws();
         let start = s.i;
         s.value()?;
-        if &body[key.0 + 1..key.1 - 1] == name.as_bytes() {
-            return std::str::from_utf8(&body[start..s.i]).ok()?.parse().ok();
+        let value = &body[start..s.i];
+        ends_the_body(&mut s).then(|| std::str::from_utf8(value).ok()?.parse().ok())?
+    })
+}
+
+/// Whether the object the scanner is in closes as the body's last thing (it is the body).
+fn ends_the_body(s: &mut Scanner<'_>) -> bool {
+    let mut depth = 0usize;
+    loop {
+        match s.b.get(s.i) {
+            None => return false,
+            Some(b'"') => {
+                if s.string().is_none() {
+                    return false;
+                }
+                continue;
+            }
+            Some(b'{' | b'[') => depth += 1,
+            Some(b'}' | b']') if depth == 0 => {
+                s.i += 1;
+                s.ws();
+                return s.i == s.b.len();
+            }
+            Some(b'}' | b']') => depth -= 1,
+            Some(_) => {}
         }
-        s.ws();
-        match s.next()? {
-            b',' => continue,
-            _ => return None,
-        }
+        s.i += 1;
     }
 }
 
@@ -219,6 +255,9 @@ mod tests {
             None
         );
         assert_eq!(top_level_number(b"not json", "max_tokens"), None);
+        // A nested one after the top level's, and a top-level one first of all.
+        let later = br#"{"max_tokens":64,"messages":[],"output_config":{"max_tokens":3}}"#;
+        assert_eq!(top_level_number(later, "max_tokens"), Some(64));
     }
 
     #[test]
