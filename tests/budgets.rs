@@ -444,3 +444,47 @@ async fn fifty_concurrent_streams_from_two_gateways_never_overspend() {
     assert_eq!(spent_reaching(&dir, "global", 0.50), 0.50);
     drop(b);
 }
+
+#[tokio::test]
+async fn a_stream_that_costs_more_than_its_worst_case_is_allowed_to_finish() {
+    // The provider writes 200 tokens where `max_tokens` allowed 100: a stream that crosses the
+    // limit is not cut; it is charged what it cost, and the budget then refuses.
+    let mock = upstream(200).await;
+    let gw = gateway(&mock);
+    bgw(gw.data_dir(), &["budget", "set", "global", "0.12/month"]);
+    let events = gw.client().events(&request(100, true)).await;
+    assert_eq!(events.last().unwrap().event, "message_stop");
+    assert_eq!(spent_reaching(gw.data_dir(), "global", 0.20), 0.20);
+    let refused = gw.client().messages(&request(100, false)).await;
+    let message = support::expect_error(refused, 429, "rate_limit_error").await;
+    assert_contains(&message, "is spent: $0.2000 of $0.1200 this month");
+}
+
+#[tokio::test]
+async fn a_token_limit_on_a_provider_key_counts_input_and_output() {
+    let mock = upstream(50).await;
+    let gw = gateway(&mock);
+    // The OpenAI key is named `openai`: 300 tokens a day, 150 a request (100 in, 50 out).
+    bgw(
+        gw.data_dir(),
+        &[
+            "budget",
+            "set",
+            "provider-key",
+            "openai",
+            "--tokens",
+            "300/day",
+        ],
+    );
+    for _ in 0..2 {
+        assert_eq!(gw.client().messages(&request(100, false)).await.status, 200);
+    }
+    let refused = gw.client().messages(&request(100, false)).await;
+    assert!(refused.header("retry-after").is_some());
+    let message = support::expect_error(refused, 429, "rate_limit_error").await;
+    assert_contains(
+        &message,
+        "the rate limit of provider-key openai is reached: 300 of 300 tokens per day",
+    );
+    assert_eq!(mock.requests().len(), 2);
+}

@@ -573,10 +573,18 @@ fn ask(inner: &Inner, link: &mut LedgerLink, waiting: Vec<(Vec<(Account, u64)>, 
                 }
                 let give_back = s.free();
                 s.granted -= give_back;
+                // Used beyond the room held (a request cost more than it reserved): the owner
+                // hears of it now, before it counts that room as free.
+                let owed = s
+                    .reserved
+                    .saturating_add(s.unsettled)
+                    .saturating_sub(s.granted);
+                s.granted = s.granted.saturating_add(owed);
                 Some(Ask {
                     account: account.clone(),
                     units,
                     give_back,
+                    owed,
                 })
             })
             .collect()

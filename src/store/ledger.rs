@@ -61,6 +61,10 @@ pub struct Ask {
     /// that another's would fit.
     #[serde(default)]
     pub give_back: u64,
+    /// What the gateway has used beyond what it holds (requests that cost more than they
+    /// reserved, not yet charged): held by it from now on, room or not.
+    #[serde(default)]
+    pub owed: u64,
 }
 
 impl Ask {
@@ -391,10 +395,11 @@ impl Ledger {
             ));
         }
         state.expire_unconfirmed();
-        for ask in asks.iter().filter(|a| a.give_back > 0) {
+        for ask in asks.iter().filter(|a| a.give_back > 0 || a.owed > 0) {
             let held = state
                 .held_by(&ask.account, holder)
-                .saturating_sub(ask.give_back);
+                .saturating_sub(ask.give_back)
+                .saturating_add(ask.owed);
             state.set_held(&ask.account, holder, held);
         }
         self.changed.notify_all();
@@ -709,6 +714,7 @@ mod tests {
                 account: account(),
                 units: vec![need],
                 give_back: 0,
+                owed: 0,
             }]
         };
         let first = ledger.grant(&file, 1, 11, &ask(60), |_| {}).unwrap();
@@ -757,6 +763,7 @@ mod tests {
             account: account(),
             units: vec![1],
             give_back: 0,
+            owed: 0,
         }];
         assert!(ledger.grant(&file, 1, 11, &asked, |_| {}).is_err());
         let state = &ledger.states(&[account()])[0];
@@ -781,6 +788,7 @@ mod tests {
             account: account(),
             units: vec![80],
             give_back: 0,
+            owed: 0,
         }];
         assert!(ledger.grant(&file, 1, 11, &asked, |_| {}).unwrap()[0].ok);
         let tx = file.db.begin_write().unwrap();
@@ -793,6 +801,7 @@ mod tests {
             account: account(),
             units: vec![30],
             give_back: 0,
+            owed: 0,
         }];
         let got = next.grant(&file, 2, 21, &other, |_| {}).unwrap();
         assert!(!got[0].ok, "{got:?}");
@@ -814,6 +823,7 @@ mod tests {
                     account: account(),
                     units: vec![5],
                     give_back: 0,
+                    owed: 0,
                 }],
                 |_| {},
             )

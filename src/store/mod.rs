@@ -610,6 +610,7 @@ impl LedgerLink {
                 .iter()
                 .map(|a| Ask {
                     give_back: 0,
+                    owed: 0,
                     ..a.clone()
                 })
                 .collect(),
