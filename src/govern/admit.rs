@@ -18,9 +18,6 @@ use crate::observe::session::thousands;
 use crate::store::budgets::BudgetRecord;
 use crate::store::logs::RequestId;
 
-/// Tokens an image may count for at most (Anthropic's largest is ~1,600; OpenAI's tiles at
-/// high detail reach ~2,800).
-const IMAGE_TOKENS_MAX: u64 = 3_000;
 /// Input tokens a server tool (Anthropic's web search or web fetch) may add to a request at
 /// most, for its results and the turns it takes: a bound chosen generously, as the provider
 /// publishes none (the searches' own fee is not priced).
@@ -164,14 +161,36 @@ impl Facts<'_> {
 }
 
 impl<'a> Facts<'a> {
-    /// The facts of a Messages `body` bound for `provider/model`, read without parsing it.
+    /// The facts of a Messages `body` bound for `provider/model`, read without parsing it and,
+    /// but for one search for server tools when the model is Claude's, without reading it all:
+    /// the check stays microseconds however long the conversation grows (a Claude model's
+    /// body is searched at ~25 GB/s: 20 µs for 500 KB).
+    ///
+    /// Input is at most one token per 2 bytes of body (text runs at about one per 4; images
+    /// and PDFs in base64 run far lower), and never more than the model's context window
+    /// holds, which bounds a long conversation or a screenshot better than its bytes; plus
+    /// [`SERVER_TOOL_TOKENS`] for each server tool (web search, web fetch), whose results
+    /// come on top. Output is `max_tokens` as the model's limit clamps it.
     pub fn of(body: &[u8], provider: &'a str, model: &'a str, pricing: &'a Pricing) -> Facts<'a> {
-        let marks = Marks::of(body);
-        let (input_max, input_typical) = marks.input_bounds(body);
-        let cap = crate::catalog::lookup(provider, model).map(|m| u64::from(m.max_output));
-        let asked =
-            crate::messages::scan::top_level_number_at(body, "max_tokens", &marks.max_tokens);
-        let output_max = match (asked, cap) {
+        let info = crate::catalog::lookup(provider, model);
+        let window = info.map(|m| u64::from(m.context_window));
+        let cap = info.map(|m| u64::from(m.max_output));
+        let within = |tokens: u64| window.map_or(tokens, |w| tokens.min(w));
+        let bytes = body.len() as u64;
+        // Only Claude models run Anthropic's server tools; for others the body is not searched.
+        let claude = provider == "anthropic" || model.starts_with("claude-");
+        let server_tools = if claude {
+            WEB_TOOL
+                .find_iter(body)
+                .filter(|&at| {
+                    let rest = &body[at + WEB_TOOL.needle().len()..];
+                    rest.starts_with(b"search_") || rest.starts_with(b"fetch_")
+                })
+                .count() as u64
+        } else {
+            0
+        };
+        let output_max = match (max_tokens(body), cap) {
             (Some(asked), Some(cap)) => asked.min(cap),
             (Some(asked), None) => asked,
             (None, Some(cap)) => cap,
@@ -180,93 +199,37 @@ impl<'a> Facts<'a> {
         Facts {
             provider,
             model,
-            input_max,
-            input_typical,
+            input_max: within(bytes / 2).saturating_add(server_tools * SERVER_TOOL_TOKENS),
+            input_typical: within(bytes / 4),
             output_max,
-            caches: marks.caches,
+            // Claude Code marks every request for the prompt cache; a body is not read for it,
+            // so its input is priced as a cache write would be, the dearest.
+            caches: true,
             pricing,
         }
     }
 }
 
-/// The tokens a body's worst case depends on, each a JSON key or type (in a string a quote
-/// is escaped, so none of them can match inside one); searched for with SIMD, a pass each
-/// (a few microseconds for a 50 KB body, less than one multi-pattern pass).
-static DATA: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"data\":\""));
-static MAX_TOKENS: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"max_tokens\""));
-static CACHE_CONTROL: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"cache_control\""));
+/// Anthropic's server tools by their type (`web_search_20250305`, `web_fetch_…`); a quote in
+/// a string is escaped, so this matches only JSON structure.
 static WEB_TOOL: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
     std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"type\":\"web_"));
 
-/// Where those tokens are in a body.
-#[derive(Debug, Default)]
-struct Marks {
-    /// Where each `"data":"` value starts.
-    data: Vec<usize>,
-    /// Where each `"max_tokens"` key is.
-    max_tokens: Vec<usize>,
-    caches: bool,
-    /// Anthropic's server tools (web search, web fetch).
-    server_tools: u64,
-}
+/// How far from a body's end its top-level `max_tokens` is looked for first (Claude Code
+/// writes it after the messages and tools, before a few small settings).
+const TAIL: usize = 8 * 1024;
 
-impl Marks {
-    fn of(body: &[u8]) -> Marks {
-        let server_tools = WEB_TOOL
-            .find_iter(body)
-            .filter(|&at| {
-                let rest = &body[at + 13..];
-                rest.starts_with(b"search_") || rest.starts_with(b"fetch_")
-            })
-            .count() as u64;
-        Marks {
-            data: DATA.find_iter(body).map(|at| at + 8).collect(),
-            max_tokens: MAX_TOKENS.find_iter(body).collect(),
-            caches: CACHE_CONTROL.find(body).is_some(),
-            server_tools,
-        }
-    }
-
-    /// The input tokens of the body at most, and as usually counted: text is at most one
-    /// token per 2 bytes (usually one per 4); an image at most [`IMAGE_TOKENS_MAX`] whatever
-    /// its size in base64; a PDF one token per byte of its base64 (a page is billed as its
-    /// text and an image of it: ~1,500–3,000 tokens, which a page's bytes cover in all but the
-    /// most compressed text-only files); and a server tool (web search, web fetch)
-    /// [`SERVER_TOOL_TOKENS`] for what it may bring into the conversation.
-    fn input_bounds(&self, body: &[u8]) -> (u64, u64) {
-        let mut media_bytes = 0usize;
-        let mut images = 0u64;
-        let mut pdf_bytes = 0u64;
-        for &start in &self.data {
-            let Some(len) = memchr::memchr(b'"', &body[start..]) else {
-                break;
-            };
-            let before = &body[start.saturating_sub(264)..start];
-            if len > 256 && memchr::memmem::find(before, b"image/").is_some() {
-                media_bytes += len;
-                images += 1;
-            } else if len > 256 && memchr::memmem::find(before, b"application/pdf").is_some() {
-                media_bytes += len;
-                pdf_bytes += len as u64;
-            }
-        }
-        let text = (body.len() - media_bytes) as u64;
-        (
-            text / 2
-                + images * IMAGE_TOKENS_MAX
-                + pdf_bytes
-                + self.server_tools * SERVER_TOOL_TOKENS,
-            text / 4 + images * (IMAGE_TOKENS_MAX / 2) + pdf_bytes / 2,
-        )
-    }
-}
-
-/// The input tokens of a Messages body at most, and as usually counted ([`Marks`] says how).
-pub fn input_bounds(body: &[u8]) -> (u64, u64) {
-    Marks::of(body).input_bounds(body)
+/// The body's top-level `max_tokens`: from its tail when it is there, else from all of it.
+fn max_tokens(body: &[u8]) -> Option<u64> {
+    const TOKEN: &[u8] = b"\"max_tokens\"";
+    let tail_at = body.len().saturating_sub(TAIL);
+    let in_tail: Vec<usize> = memchr::memmem::find_iter(&body[tail_at..], TOKEN)
+        .map(|at| tail_at + at)
+        .collect();
+    crate::messages::scan::top_level_number_at(body, "max_tokens", &in_tail).or_else(|| {
+        let all: Vec<usize> = memchr::memmem::find_iter(&body[..tail_at], TOKEN).collect();
+        crate::messages::scan::top_level_number_at(body, "max_tokens", &all)
+    })
 }
 
 /// A request admitted under budgets: its reservation, and each meter it was reserved in.
@@ -529,15 +492,18 @@ mod tests {
     }
 
     #[test]
-    fn an_image_counts_as_an_image_not_as_its_base64() {
-        let data = "A".repeat(400_000);
-        let body = format!(
-            r#"{{"messages":[{{"role":"user","content":[{{"type":"image","source":{{"type":"base64","media_type":"image/png","data":"{data}"}}}},{{"type":"text","text":"what is it?"}}]}}]}}"#
-        );
-        let (max, typical) = input_bounds(body.as_bytes());
-        let text = (body.len() - data.len()) as u64;
-        assert_eq!(max, text / 2 + IMAGE_TOKENS_MAX);
-        assert_eq!(typical, text / 4 + IMAGE_TOKENS_MAX / 2);
+    fn input_is_bounded_by_the_body_and_the_models_window() {
+        let pricing = Pricing::builtin();
+        // A screenshot in base64: 400 KB of body, far more than gpt-4o's 128k window holds.
+        let body = format!(r#"{{"data":"{}"}}"#, "A".repeat(400_000));
+        let f = Facts::of(body.as_bytes(), "openai", "gpt-4o", &pricing);
+        assert_eq!((f.input_max, f.input_typical), (128_000, 100_002));
+        let f = Facts::of(body.as_bytes(), "openai", "house-model", &pricing);
+        assert_eq!(f.input_max, 200_005);
+        // A server tool's results come on top of the body.
+        let web = br#"{"tools":[{"type":"web_search_20250305","name":"web_search"}]}"#;
+        let f = Facts::of(web, "anthropic", "claude-house", &pricing);
+        assert_eq!(f.input_max, web.len() as u64 / 2 + SERVER_TOOL_TOKENS);
     }
 
     #[test]
@@ -545,8 +511,8 @@ mod tests {
         let pricing = Pricing::builtin();
         let mut f = Facts::of(br#"{}"#, "p", "m", &pricing);
         (f.input_max, f.output_max) = (1_000_000, 1_000_000);
-        assert_eq!(f.worst_cost(&price(3.0, 15.0)), Nanodollars(18_000_000_000));
-        f.caches = true;
         assert_eq!(f.worst_cost(&price(3.0, 15.0)), Nanodollars(21_000_000_000));
+        f.caches = false;
+        assert_eq!(f.worst_cost(&price(3.0, 15.0)), Nanodollars(18_000_000_000));
     }
 }

@@ -552,7 +552,6 @@ fn write_loop(shared: &Shared, jobs: &Receiver<Job>) {
         if last_prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
             last_prune = Some(Instant::now());
             pruning = true;
-            let _ = prune_ledger(shared);
         }
         let wait = if pruning {
             Duration::ZERO
@@ -602,6 +601,10 @@ fn write_loop(shared: &Shared, jobs: &Receiver<Job>) {
             }
         } else if pruning {
             pruning = prune_some(shared, &mut memo).unwrap_or(false);
+            // The request log's rows first (as before), then the ledger's old ids.
+            if !pruning {
+                let _ = prune_ledger(shared);
+            }
         }
     }
 }
