@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use support::bgw::{bin, command};
-use support::claude::{Tmux, claude_bin, claude_home};
+use support::bgw::command;
+use support::claude::BgwRun;
 use support::{Mock, Recorded, Reply, assert_contains, openai};
 
 const MODEL: &str = "gpt-4o-mini";
@@ -226,70 +226,31 @@ fn count(screen: &str, needle: &str) -> usize {
     screen.matches(needle).count()
 }
 
-/// `bgw run ARGS` with the real Claude Code in a tmux terminal, in its own project, HOME and
-/// data dir; bgw's stderr and exit code go to files in that HOME.
+/// A `bgw run` session in tmux ([`BgwRun`]) with its project; on failure it also shows the
+/// budgets and the request log of its data dir.
 struct Session {
-    tmux: Tmux,
-    err: PathBuf,
-    code: PathBuf,
+    run: BgwRun,
     data: PathBuf,
-    _dirs: [tempfile::TempDir; 2],
+    _project: tempfile::TempDir,
+}
+
+impl std::ops::Deref for Session {
+    type Target = BgwRun;
+
+    fn deref(&self) -> &BgwRun {
+        &self.run
+    }
 }
 
 impl Session {
     fn start(data: &Path, args: &str) -> Session {
         let project = tempfile::tempdir().unwrap();
-        let dir = project.path().canonicalize().unwrap();
-        let home = claude_home(&dir);
-        let err = home.path().join("bgw.err");
-        let code = home.path().join("bgw.code");
-        let run = format!(
-            "{} run {args} 2>{}; echo $? >{}",
-            bin(),
-            err.display(),
-            code.display()
-        );
-        let env = [
-            ("PATH", std::env::var("PATH").unwrap_or_default()),
-            ("HOME", home.path().display().to_string()),
-            ("CLAUDE_CODE_TMPDIR", home.path().display().to_string()),
-            ("TERM", "xterm-256color".to_owned()),
-            ("BGW_DATA_DIR", data.display().to_string()),
-            ("BGW_CLAUDE_BIN", claude_bin().display().to_string()),
-            ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1".to_owned()),
-        ];
-        let tmux = Tmux::start(&dir, &env, &run);
-        tmux.wait_for("auto mode on", STEP);
+        let run = BgwRun::start(project.path(), data, args, &[]);
         Session {
-            tmux,
-            err,
-            code,
+            run,
             data: data.to_owned(),
-            _dirs: [project, home],
+            _project: project,
         }
-    }
-
-    /// `/exit`; bgw's exit code and stderr once it has ended.
-    fn exit(&self) -> (String, String) {
-        self.tmux.submit("/exit");
-        let start = Instant::now();
-        while !self.code.exists() {
-            assert!(
-                start.elapsed() < STEP,
-                "bgw did not exit:\n{}",
-                self.tmux.screen()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        // The shell writes the code file as bgw ends; its stderr file is complete by then.
-        std::thread::sleep(Duration::from_millis(200));
-        (
-            std::fs::read_to_string(&self.code)
-                .unwrap()
-                .trim()
-                .to_owned(),
-            std::fs::read_to_string(&self.err).unwrap(),
-        )
     }
 }
 
@@ -303,10 +264,7 @@ impl Drop for Session {
                 )
             };
             eprintln!(
-                "screen:\n{}\nbgw stderr: {:?}\nbgw exit: {:?}\nbgw budget --json: {}\nbgw logs --json:\n{}",
-                self.tmux.screen(),
-                std::fs::read_to_string(&self.err),
-                std::fs::read_to_string(&self.code),
+                "bgw budget --json: {}\nbgw logs --json:\n{}",
                 out(&["budget", "--json"]),
                 out(&["logs", "--json"]),
             );

@@ -7,9 +7,9 @@ mod support;
 
 use serde_json::{Value, json};
 use std::path::Path;
-use std::time::{Duration, Instant};
-use support::bgw::{bin, command};
-use support::claude::{Clipboard, Tmux, claude_bin, claude_home};
+use std::time::Duration;
+use support::bgw::command;
+use support::claude::{BgwRun, Clipboard, Tmux};
 use support::sse::{fragments, openai, responses};
 use support::{Mock, Recorded, Reply, assert_contains};
 
@@ -66,13 +66,18 @@ fn write_call(model: &str, file: &Path, content: &str) -> Reply {
     Reply::sse(chunks)
 }
 
-/// `bgw run ARGS` with the real Claude Code in a tmux terminal, in its own project, HOME
-/// and data dir.
+/// A `bgw run` session in tmux ([`BgwRun`]) with its project and data dir.
 struct Session {
-    tmux: Tmux,
-    err: std::path::PathBuf,
-    code: std::path::PathBuf,
-    _dirs: [tempfile::TempDir; 3],
+    run: BgwRun,
+    _dirs: [tempfile::TempDir; 2],
+}
+
+impl std::ops::Deref for Session {
+    type Target = BgwRun;
+
+    fn deref(&self) -> &BgwRun {
+        &self.run
+    }
 }
 
 impl Session {
@@ -92,68 +97,10 @@ impl Session {
         args: &str,
         more_env: &[(&str, String)],
     ) -> Session {
-        let dir = project.path().canonicalize().unwrap();
-        let home = claude_home(&dir);
-        let err = home.path().join("bgw.err");
-        let code = home.path().join("bgw.code");
-        let run = format!(
-            "{} run {args} 2>{}; echo $? >{}",
-            bin(),
-            err.display(),
-            code.display()
-        );
-        let mut env = vec![
-            ("PATH", std::env::var("PATH").unwrap_or_default()),
-            ("HOME", home.path().display().to_string()),
-            // Claude Code's own temporary files (a pasted image among them) stay in HOME.
-            ("CLAUDE_CODE_TMPDIR", home.path().display().to_string()),
-            ("TERM", "xterm-256color".to_owned()),
-            ("BGW_DATA_DIR", data.path().display().to_string()),
-            ("BGW_CLAUDE_BIN", claude_bin().display().to_string()),
-            ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1".to_owned()),
-        ];
-        env.extend(more_env.iter().cloned());
-        let tmux = Tmux::start(&dir, &env, &run);
-        tmux.wait_for("auto mode on", STEP);
+        let run = BgwRun::start(project.path(), data.path(), args, more_env);
         Session {
-            tmux,
-            err,
-            code,
-            _dirs: [project, data, home],
-        }
-    }
-
-    /// `/exit`; bgw's exit code and stderr once it has ended.
-    fn exit(&self) -> (String, String) {
-        self.tmux.submit("/exit");
-        let start = Instant::now();
-        while !self.code.exists() {
-            assert!(
-                start.elapsed() < STEP,
-                "bgw did not exit:\n{}",
-                self.tmux.screen()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        std::thread::sleep(Duration::from_millis(200));
-        (
-            std::fs::read_to_string(&self.code)
-                .unwrap()
-                .trim()
-                .to_owned(),
-            std::fs::read_to_string(&self.err).unwrap(),
-        )
-    }
-}
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!(
-                "bgw stderr: {:?}\nbgw exit: {:?}",
-                std::fs::read_to_string(&self.err),
-                std::fs::read_to_string(&self.code)
-            );
+            run,
+            _dirs: [project, data],
         }
     }
 }

@@ -56,11 +56,12 @@ pub fn entries(routes: &Routes, pricing: &Pricing) -> Vec<ModelEntry> {
         .collect()
 }
 
-/// `GET /v1/models?limit=&after_id=&before_id=`.
-pub async fn list<B>(
-    gateway: &Arc<Gateway>,
+/// The config, once the request has shown it may read the list (the session secret, or a
+/// virtual key where one is wanted).
+async fn authorized<B>(
+    gateway: &Gateway,
     req: &Request<B>,
-) -> Result<Response<GatewayBody>, ApiError> {
+) -> Result<Arc<super::config::Config>, ApiError> {
     let config = gateway.config().await;
     auth::authenticate(
         &gateway.settings,
@@ -68,6 +69,15 @@ pub async fn list<B>(
         req.headers(),
         crate::store::now_ms(),
     )?;
+    Ok(config)
+}
+
+/// `GET /v1/models?limit=&after_id=&before_id=`.
+pub async fn list<B>(
+    gateway: &Arc<Gateway>,
+    req: &Request<B>,
+) -> Result<Response<GatewayBody>, ApiError> {
+    let config = authorized(gateway, req).await?;
     let all = entries(&config.routes, &config.pricing);
     let mut limit = 20usize;
     let mut after: Option<String> = None;
@@ -125,13 +135,7 @@ pub async fn one<B>(
     req: &Request<B>,
     id: &str,
 ) -> Result<Response<GatewayBody>, ApiError> {
-    let config = gateway.config().await;
-    auth::authenticate(
-        &gateway.settings,
-        &config.access,
-        req.headers(),
-        crate::store::now_ms(),
-    )?;
+    let config = authorized(gateway, req).await?;
     let id = percent_decode(id);
     entries(&config.routes, &config.pricing)
         .into_iter()

@@ -181,12 +181,30 @@ impl Store {
         &self,
         send: impl Fn(&mut Conn) -> std::io::Result<Reply>,
     ) -> Result<Reply, StoreError> {
+        self.exchange_tries(send, 3)
+    }
+
+    /// Runs `send` once on the connection (opened if need be), never again on another: for a
+    /// request that must not reach a later owner.
+    fn exchange_once(
+        &self,
+        send: impl Fn(&mut Conn) -> std::io::Result<Reply>,
+    ) -> Result<Reply, StoreError> {
+        self.exchange_tries(send, 1)
+    }
+
+    /// Runs `send` on the connection; on a connection that broke, up to `tries` times in all.
+    fn exchange_tries(
+        &self,
+        send: impl Fn(&mut Conn) -> std::io::Result<Reply>,
+        tries: usize,
+    ) -> Result<Reply, StoreError> {
         let mut guard = self
             .conn
             .lock()
             .map_err(|_| StoreError::Db("the store connection was poisoned".into()))?;
         let mut last_error = None;
-        for _ in 0..3 {
+        for _ in 0..tries {
             if guard.is_none() {
                 *guard = Some(Conn::open(&self.dir, &self.launch)?);
             }
@@ -294,31 +312,6 @@ impl Store {
         match self.exchange_once(|conn| conn.call(&request))? {
             Reply::Done(_) => Ok(()),
             other => Err(unexpected(&other)),
-        }
-    }
-
-    /// Runs `send` once on the connection (opened if need be), never again on another.
-    fn exchange_once(
-        &self,
-        send: impl Fn(&mut Conn) -> std::io::Result<Reply>,
-    ) -> Result<Reply, StoreError> {
-        let mut guard = self
-            .conn
-            .lock()
-            .map_err(|_| StoreError::Db("the store connection was poisoned".into()))?;
-        if guard.is_none() {
-            *guard = Some(Conn::open(&self.dir, &self.launch)?);
-        }
-        let Some(conn) = guard.as_mut() else {
-            return Err(StoreError::Db("no connection to the store".into()));
-        };
-        match send(conn) {
-            Ok(Reply::Failed(message)) => Err(StoreError::Db(message)),
-            Ok(reply) => Ok(reply),
-            Err(e) => {
-                *guard = None;
-                Err(StoreError::Db(format!("the store owner went away: {e}")))
-            }
         }
     }
 

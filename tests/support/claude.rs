@@ -78,6 +78,88 @@ pub async fn bgw_run_at_home(
         .unwrap()
 }
 
+/// `bgw run ARGS` with the real Claude Code in a tmux terminal, in a project directory, with a
+/// fresh HOME (onboarding done) and a data dir; bgw's stderr and exit code go to files in that
+/// HOME. Started once Claude Code's prompt is up.
+pub struct BgwRun {
+    pub tmux: Tmux,
+    err: PathBuf,
+    code: PathBuf,
+    _home: tempfile::TempDir,
+}
+
+impl BgwRun {
+    /// Starts `bgw run ARGS` in `project` on the data dir `data`, with more environment for
+    /// Claude Code (`DISPLAY`) where given.
+    pub fn start(project: &Path, data: &Path, args: &str, more_env: &[(&str, String)]) -> BgwRun {
+        let dir = project.canonicalize().unwrap();
+        let home = claude_home(&dir);
+        let err = home.path().join("bgw.err");
+        let code = home.path().join("bgw.code");
+        let run = format!(
+            "{} run {args} 2>{}; echo $? >{}",
+            super::bgw::bin(),
+            err.display(),
+            code.display()
+        );
+        let mut env = vec![
+            ("PATH", std::env::var("PATH").unwrap_or_default()),
+            ("HOME", home.path().display().to_string()),
+            // Claude Code's own temporary files (a pasted image among them) stay in HOME.
+            ("CLAUDE_CODE_TMPDIR", home.path().display().to_string()),
+            ("TERM", "xterm-256color".to_owned()),
+            ("BGW_DATA_DIR", data.display().to_string()),
+            ("BGW_CLAUDE_BIN", claude_bin().display().to_string()),
+            ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1".to_owned()),
+        ];
+        env.extend(more_env.iter().cloned());
+        let tmux = Tmux::start(&dir, &env, &run);
+        tmux.wait_for("auto mode on", super::STEP);
+        BgwRun {
+            tmux,
+            err,
+            code,
+            _home: home,
+        }
+    }
+
+    /// `/exit`; bgw's exit code and stderr once it has ended.
+    pub fn exit(&self) -> (String, String) {
+        self.tmux.submit("/exit");
+        let start = Instant::now();
+        while !self.code.exists() {
+            assert!(
+                start.elapsed() < super::STEP,
+                "bgw did not exit:\n{}",
+                self.tmux.screen()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        // The shell writes the code file as bgw ends; its stderr file is complete by then.
+        std::thread::sleep(Duration::from_millis(200));
+        (
+            std::fs::read_to_string(&self.code)
+                .unwrap()
+                .trim()
+                .to_owned(),
+            std::fs::read_to_string(&self.err).unwrap(),
+        )
+    }
+}
+
+impl Drop for BgwRun {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!(
+                "screen:\n{}\nbgw stderr: {:?}\nbgw exit: {:?}",
+                self.tmux.screen(),
+                std::fs::read_to_string(&self.err),
+                std::fs::read_to_string(&self.code)
+            );
+        }
+    }
+}
+
 /// A detached tmux session on a private server, killed on drop.
 pub struct Tmux {
     socket: String,
