@@ -550,15 +550,8 @@ impl LedgerLink {
         for _ in 0..3 {
             if self.conn.is_none() {
                 request = again.unwrap_or(request);
-                let mut conn = Conn::open(&self.dir, &self.launch)?;
-                conn.set_timeout(LEDGER_WAIT)?;
-                let register = Request::Register {
-                    holder: self.holder,
-                    holds: holds(),
-                };
-                match conn.call(&register) {
-                    Ok(Reply::Done(_)) => self.conn = Some(conn),
-                    Ok(other) => return Err(unexpected(&other)),
+                match self.connect(holds)? {
+                    Ok(()) => {}
                     Err(e) => {
                         last_error = Some(e);
                         continue;
@@ -663,6 +656,16 @@ impl LedgerLink {
         holds: &mut dyn FnMut() -> Vec<(Account, u64)>,
     ) -> Result<(), StoreError> {
         self.conn = None;
+        self.connect(holds)?
+            .map_err(|e| StoreError::Db(format!("the store owner went away: {e}")))
+    }
+
+    /// Opens a new link and registers on it what `holds` says; the outer error is the
+    /// store's, the inner one a link that broke at once (worth another try).
+    fn connect(
+        &mut self,
+        holds: &mut dyn FnMut() -> Vec<(Account, u64)>,
+    ) -> Result<std::io::Result<()>, StoreError> {
         let mut conn = Conn::open(&self.dir, &self.launch)?;
         conn.set_timeout(LEDGER_WAIT)?;
         let register = Request::Register {
@@ -672,10 +675,10 @@ impl LedgerLink {
         match conn.call(&register) {
             Ok(Reply::Done(_)) => {
                 self.conn = Some(conn);
-                Ok(())
+                Ok(Ok(()))
             }
             Ok(other) => Err(unexpected(&other)),
-            Err(e) => Err(StoreError::Db(format!("the store owner went away: {e}"))),
+            Err(e) => Ok(Err(e)),
         }
     }
 }
