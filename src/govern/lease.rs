@@ -212,11 +212,6 @@ impl Leases {
         slice.limit = Some(limit);
     }
 
-    /// Whether this gateway keeps `account` alone.
-    pub fn is_local(&self, account: &Account) -> bool {
-        self.inner.slices().get(account).is_some_and(|s| s.local)
-    }
-
     /// What this gateway knows of an account: spent (by the owner's last word, plus its own
     /// unsettled charges) and the limit.
     pub fn known(&self, account: &Account) -> Option<(u64, Option<u64>)> {
