@@ -14,8 +14,9 @@ use super::CliError;
 use super::claude_settings::{session_settings, user_has_settings};
 use super::serve::{GatewayArgs, load_routes};
 use crate::gateway::{self, auth::SESSION_HEADER};
+use crate::providers::Secret;
+use crate::route::Routes;
 use crate::route::picker::{self, PickerModel};
-use crate::route::{Routes, Secret};
 use crate::store::Store;
 
 /// `bgw run` options.

@@ -12,7 +12,7 @@ use crate::govern::access::{Access, caller_of, check_usable};
 use crate::govern::scope::Caller;
 use crate::govern::vkey;
 use crate::messages::{ApiError, ErrorKind};
-use crate::route::Secret;
+use crate::providers::Secret;
 use crate::store::vkeys::VirtualKey;
 
 /// The header `bgw run` gives Claude Code (through `ANTHROPIC_CUSTOM_HEADERS`).

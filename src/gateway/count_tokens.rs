@@ -24,8 +24,8 @@ use super::messages::Routed;
 use super::router::json;
 use crate::messages::request::{Block, Content, ToolResultContent};
 use crate::messages::{ApiError, MessagesRequest};
+use crate::providers::Target;
 use crate::providers::{self, ProviderKind, azure, openai};
-use crate::route::Target;
 use crate::tokens::{self, ToolStyle, estimate_milli};
 
 /// Tokens per image or document when its size is unknown (Anthropic's figure for an image
@@ -50,7 +50,7 @@ pub async fn handle(
         }
         ProviderKind::OpenAi | ProviderKind::OpenAiCompat | ProviderKind::Gemini => false,
     };
-    let own_login = target.provider == "anthropic" && routed.who.client_auth.is_some();
+    let own_login = target.provider.is_anthropic() && routed.who.client_auth.is_some();
     if anthropic_wire && (target.secret.is_some() || own_login) {
         if let Ok(prepared) = routed.prepare() {
             if let Some(exact) = ask_upstream(gateway, prepared).await {

@@ -24,8 +24,8 @@ use crate::messages::request::RequestHead;
 use crate::messages::signature::ThinkingKey;
 use crate::messages::{ApiError, ErrorKind, Usage};
 use crate::observe::{Answer, Pending};
+use crate::providers::Target;
 use crate::providers::{self, Inbound, Wire};
-use crate::route::Target;
 use crate::store::logs::RequestId;
 
 /// A request read, checked and routed: what Messages and count_tokens both start with.
@@ -173,7 +173,7 @@ async fn answer(
     let routed = Routed::read(gateway, config, req, pending.as_mut()).await?;
     let requested = routed.requested.as_str();
     // Anthropic itself needs a credential: a stored key or the client's own login.
-    if routed.target.provider == "anthropic"
+    if routed.target.provider.is_anthropic()
         && routed.target.secret.is_none()
         && routed.who.client_auth.is_none()
     {

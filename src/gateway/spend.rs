@@ -9,7 +9,7 @@ use super::config::Config;
 use crate::catalog::{Pricing, Usd};
 use crate::govern::admit::{self, Admission, Facts};
 use crate::messages::{ApiError, Usage};
-use crate::route::Target;
+use crate::providers::Target;
 use crate::store::logs::RequestId;
 
 /// What a request may spend, and what it spent.
@@ -67,7 +67,7 @@ impl Spend {
             &config.pricing,
         );
         self.input_typical = facts.input_typical;
-        self.target = Some((target.provider.clone(), target.upstream_model.clone()));
+        self.target = Some((target.provider.to_string(), target.upstream_model.clone()));
         self.admission =
             admit::admit(&gateway.leases, &chain, &facts, crate::store::now_ms()).await?;
         Ok(())

@@ -22,7 +22,7 @@ use super::spend::Spend;
 use crate::messages::{ApiError, ErrorKind, StreamEvent, Usage};
 use crate::observe::{Answer, Pending};
 use crate::providers::StreamDecoder;
-use crate::route::Target;
+use crate::providers::Target;
 use crate::store::logs::LoggedError;
 
 /// The body of a translated stream.

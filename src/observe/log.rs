@@ -18,7 +18,7 @@ use super::chunker::{Chunker, Recent};
 use crate::catalog::{Pricing, Usd};
 use crate::govern::scope::Caller;
 use crate::messages::{ApiError, Usage};
-use crate::route::Target;
+use crate::providers::Target;
 use crate::store::logs::{Attempt, Entry, LogRow, LoggedError, RawContent, RequestId};
 use crate::store::{Appended, Store, content};
 
@@ -134,7 +134,7 @@ impl Pending {
 
     /// The request was routed to `target`.
     pub fn routed(&mut self, target: &Target) {
-        self.provider.clone_from(&target.provider);
+        self.provider.replace_range(.., &target.provider);
         self.upstream_model.clone_from(&target.upstream_model);
         self.key.clone_from(&target.key_name);
     }
@@ -149,7 +149,7 @@ impl Pending {
         took: Duration,
     ) {
         self.attempts.push(Attempt {
-            provider: target.provider.clone(),
+            provider: target.provider.to_string(),
             model: target.upstream_model.clone(),
             key: target.key_name.clone(),
             status,

@@ -12,6 +12,8 @@ mod error_fuzz_tests;
 pub mod gemini;
 pub mod inputs;
 pub mod openai;
+pub mod secret;
+pub mod target;
 pub mod too_long;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
@@ -21,7 +23,9 @@ use std::sync::Arc;
 use crate::messages::request::RequestHead;
 use crate::messages::signature::{Signer, ThinkingKey};
 use crate::messages::{ApiError, MessagesRequest, Usage};
-use crate::route::{Secret, Target};
+
+pub use secret::Secret;
+pub use target::Target;
 
 /// The wire formats bgw speaks upstream, and the providers built on them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,8 +77,32 @@ impl ProviderId {
         }
     }
 
+    /// A name bgw itself vouches for: a built-in's, or one the store accepted through [`ProviderId::parse`].
+    pub fn known(name: &str) -> ProviderId {
+        ProviderId(name.to_owned())
+    }
+
     /// The name.
     pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Anthropic's own API (not a server that merely speaks its format): the one upstream a
+    /// Claude login may be sent to.
+    pub fn is_anthropic(&self) -> bool {
+        self.0 == "anthropic"
+    }
+}
+
+impl std::ops::Deref for ProviderId {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for ProviderId {
+    fn as_ref(&self) -> &str {
         &self.0
     }
 }
@@ -239,7 +267,7 @@ pub fn prepare_with(
                     secret_value(target, s)?,
                 )),
                 // A Claude login or key belongs to Anthropic: never hand it to another host.
-                None if target.provider == "anthropic" => {
+                None if target.provider.is_anthropic() => {
                     headers.extend(inbound.client_auth.clone())
                 }
                 None => {}

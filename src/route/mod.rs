@@ -4,15 +4,14 @@
 //! (what `/model sonnet` sends) goes to `anthropic`.
 
 pub mod picker;
-pub mod secret;
 
 use std::collections::BTreeMap;
 
 use crate::messages::{ApiError, ErrorKind};
-use crate::providers::{Builtin, ProviderKind, builtin, builtins, openai::Quirks};
+use crate::providers::{
+    Builtin, ProviderId, ProviderKind, Secret, Target, builtin, builtins, openai::Quirks,
+};
 use crate::store::KeyRecord;
-
-pub use secret::Secret;
 
 /// One provider as configured: its wire format, defaults and keys.
 #[derive(Debug, Clone)]
@@ -25,19 +24,6 @@ pub struct Provider {
     pub keys: Vec<KeyRecord>,
     /// Works with no key at all (Ollama).
     pub keyless: bool,
-}
-
-/// Where one request goes.
-#[derive(Debug, Clone)]
-pub struct Target {
-    pub provider: String,
-    pub kind: ProviderKind,
-    pub quirks: Quirks,
-    pub base_url: String,
-    /// The key's name, for logs; never the secret.
-    pub key_name: Option<String>,
-    pub secret: Option<Secret>,
-    pub upstream_model: String,
 }
 
 /// `model` without the discovery namespace (`claude/`) and the `[1m]` suffix.
@@ -152,7 +138,7 @@ impl Routes {
                 fix: Some(add_key_hint(&provider.id)),
             })?;
         Ok(Target {
-            provider: provider.id.clone(),
+            provider: ProviderId::known(&provider.id),
             kind: provider.kind,
             quirks: provider.quirks,
             base_url: base_url.trim_end_matches('/').to_owned(),
