@@ -209,28 +209,48 @@ async fn anthropic_version_is_added_when_the_client_sent_none() {
 
 #[tokio::test]
 async fn an_anthropic_error_keeps_its_status_type_and_message() {
+    let mock = Mock::start([Reply::json(
+        400,
+        &anthropic::error(
+            "invalid_request_error",
+            "max_tokens: 999999 > 64000, which is the maximum allowed",
+        ),
+    )])
+    .await;
+    let bgw = gateway_with_key(&mock);
+    let resp = claude_code(&bgw, "/v1/messages", "claude-sonnet-4-5", true).await;
+    let msg = expect_error(resp, 400, "invalid_request_error").await;
+    assert_contains(&msg, "max_tokens: 999999 > 64000");
+    assert_eq!(mock.requests().len(), 1, "a 400 is not tried again");
+}
+
+#[tokio::test]
+async fn a_529_is_tried_again_and_the_last_one_reaches_the_client_as_it_was() {
     let mock = Mock::start([
         Reply::json(529, &anthropic::error("overloaded_error", "Overloaded")),
-        Reply::json(
-            400,
-            &anthropic::error(
-                "invalid_request_error",
-                "max_tokens: 999999 > 64000, which is the maximum allowed",
-            ),
-        ),
+        Reply::sse([anthropic::text_stream("claude-sonnet-4-5", "Paris.")]),
     ])
     .await;
     let bgw = gateway_with_key(&mock);
-    let client = bgw.client();
-    let body = claude_code_body("claude-sonnet-4-5", true);
-    let resp = client
-        .post("/v1/messages", CLIENT_HEADERS, body.clone())
+    let events = claude_code(&bgw, "/v1/messages", "claude-sonnet-4-5", true)
+        .await
+        .sse()
+        .all()
         .await;
+    assert_eq!(names(&events).last().copied(), Some("message_stop"));
+    assert_eq!(mock.requests().len(), 2);
+
+    let mock =
+        Mock::answering(|_| Reply::json(529, &anthropic::error("overloaded_error", "Overloaded")))
+            .await;
+    let bgw = Bgw::setup()
+        .provider("anthropic", Some(KEY), &mock.url())
+        .serve_args(&["--max-attempts", "2"])
+        .start();
+    let resp = claude_code(&bgw, "/v1/messages", "claude-sonnet-4-5", true).await;
     let msg = expect_error(resp, 529, "overloaded_error").await;
     assert_contains(&msg, "Overloaded");
-    let resp = client.post("/v1/messages", CLIENT_HEADERS, body).await;
-    let msg = expect_error(resp, 400, "invalid_request_error").await;
-    assert_contains(&msg, "max_tokens: 999999 > 64000");
+    assert_eq!(mock.requests().len(), 2, "--max-attempts 2");
 }
 
 #[tokio::test]
@@ -249,8 +269,8 @@ async fn an_error_event_mid_stream_passes_through() {
 }
 
 #[tokio::test]
-async fn a_stream_cut_before_message_stop_ends_with_an_error_event() {
-    let parts = vec![
+async fn a_stream_cut_before_its_content_is_tried_again_unseen() {
+    let cut = vec![
         Part::Bytes(anthropic::frame(&json!({"type": "message_start", "message": {
             "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5", "content": [],
             "stop_reason": null, "stop_sequence": null, "usage": {"input_tokens": 3, "output_tokens": 1}}}))
@@ -258,15 +278,64 @@ async fn a_stream_cut_before_message_stop_ends_with_an_error_event() {
         Part::Sleep(std::time::Duration::from_millis(10)),
         Part::Abort,
     ];
-    let mock = Mock::start([Reply::sse_parts(parts)]).await;
+    let mock = Mock::start([
+        Reply::sse_parts(cut.clone()),
+        Reply::sse([anthropic::text_stream("claude-sonnet-4-5", "Paris.")]),
+    ])
+    .await;
     let bgw = gateway_with_key(&mock);
     let events = claude_code(&bgw, "/v1/messages", "claude-sonnet-4-5", true)
         .await
         .sse()
         .all()
         .await;
-    assert_eq!(names(&events), ["message_start", "error"]);
+    assert_eq!(
+        names(&events)
+            .iter()
+            .filter(|n| **n == "message_start")
+            .count(),
+        1
+    );
+    assert_eq!(names(&events).last().copied(), Some("message_stop"));
+
+    // With no try left, the client gets the failure as an HTTP error it may retry.
+    let mock = Mock::start([Reply::sse_parts(cut)]).await;
+    let bgw = Bgw::setup()
+        .provider("anthropic", Some(KEY), &mock.url())
+        .serve_args(&["--max-attempts", "1"])
+        .start();
+    let resp = claude_code(&bgw, "/v1/messages", "claude-sonnet-4-5", true).await;
+    let msg = expect_error(resp, 502, "api_error").await;
+    assert_contains(
+        &msg,
+        "anthropic: the connection broke before the answer began",
+    );
+}
+
+#[tokio::test]
+async fn a_stream_cut_after_its_content_began_ends_with_an_error_event() {
+    let mut stream = anthropic::text_stream("claude-sonnet-4-5", "Par");
+    let cut = stream.find("event: content_block_stop").unwrap();
+    stream.truncate(cut);
+    let mock = Mock::start([Reply::sse_parts(vec![
+        Part::Bytes(stream.into()),
+        Part::Sleep(std::time::Duration::from_millis(10)),
+        Part::Abort,
+    ])])
+    .await;
+    let bgw = gateway_with_key(&mock);
+    let events = claude_code(&bgw, "/v1/messages", "claude-sonnet-4-5", true)
+        .await
+        .sse()
+        .all()
+        .await;
+    assert_eq!(names(&events).last().copied(), Some("error"));
     expect_error_event(&events, "api_error", "anthropic");
+    assert_eq!(
+        mock.requests().len(),
+        1,
+        "content reached the client: no second try"
+    );
 }
 
 #[tokio::test]

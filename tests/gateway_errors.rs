@@ -13,10 +13,13 @@ use support::{Bgw, Mock, Reply, assert_contains, expect_error, expect_error_even
 const MODEL: &str = "gpt-4o-mini";
 const REQUESTED: &str = "openai/gpt-4o-mini";
 
+/// A gateway that tries each request once: these tests are of how one failure reads
+/// (tries again and failover are tests/failover.rs).
 fn gateway_at(base_url: &str, serve_args: &[&str]) -> Bgw {
+    let once = ["--max-attempts", "1"];
     Bgw::setup()
         .provider("openai", Some("sk-test-openai-000000"), base_url)
-        .serve_args(serve_args)
+        .serve_args(&[&once[..], serve_args].concat())
         .start()
 }
 
@@ -28,18 +31,18 @@ fn gateway(mock: &Mock) -> Bgw {
 /// the Anthropic error JSON with `status` before any stream begins. Returns both messages.
 async fn upstream_error(status: u16, body: &serde_json::Value, kind: &str) -> [String; 2] {
     let mock = Mock::start([Reply::json(status, body), Reply::json(status, body)]).await;
-    let bgw = gateway(&mock);
-    let client = bgw.client();
+    // A gateway each: the first failure must not cool the key for the second request.
+    let (first, second) = (gateway(&mock), gateway(&mock));
     // Claude Code retries 408/409/429 and 5xx; other 4xx will not fix themselves.
     let should_retry = if matches!(status, 400..=499) && !matches!(status, 408 | 409 | 429) {
         Some("false")
     } else {
         None
     };
-    let plain = client.hello(REQUESTED, false).await;
+    let plain = first.client().hello(REQUESTED, false).await;
     assert_eq!(plain.header("x-should-retry"), should_retry);
     let plain = expect_error(plain, status, kind).await;
-    let streamed = client.hello(REQUESTED, true).await;
+    let streamed = second.client().hello(REQUESTED, true).await;
     assert_ne!(streamed.header("content-type"), Some("text/event-stream"));
     assert_eq!(streamed.header("x-should-retry"), should_retry);
     let streamed = expect_error(streamed, status, kind).await;

@@ -271,16 +271,22 @@ async fn googles_errors_reach_the_client_as_anthropic_errors() {
         ),
     ])
     .await;
-    let bgw = gateway(&mock);
+    // Each request tried once, by a gateway of its own: how one failure reads.
+    let once = || {
+        Bgw::setup()
+            .provider("gemini", Some(KEY), &mock.at("/v1beta"))
+            .serve_args(&["--max-attempts", "1"])
+            .start()
+    };
     let message = expect_error(
-        bgw.client().hello("gemini/gemini-2.5-pro", true).await,
+        once().client().hello("gemini/gemini-2.5-pro", true).await,
         429,
         "rate_limit_error",
     )
     .await;
     assert_contains(&message, "gemini: Resource has been exhausted");
     let message = expect_error(
-        bgw.client().hello("gemini/gemini-2.5-pro", true).await,
+        once().client().hello("gemini/gemini-2.5-pro", true).await,
         400,
         "invalid_request_error",
     )

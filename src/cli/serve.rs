@@ -31,6 +31,19 @@ pub struct GatewayArgs {
     )]
     pub upstream_timeout: u64,
 
+    /// Seconds a streamed answer's first event may take before the next target is tried
+    #[arg(
+        long,
+        env = "BGW_FIRST_BYTE_TIMEOUT",
+        default_value_t = 60,
+        value_name = "SECS"
+    )]
+    pub first_byte_timeout: u64,
+
+    /// Tries of one request across all its targets (retries and fallbacks together)
+    #[arg(long, env = "BGW_MAX_ATTEMPTS", default_value_t = 4, value_name = "N")]
+    pub max_attempts: u32,
+
     /// Log requests without their bodies (the request and the response)
     #[arg(long, env = "BGW_NO_CONTENT")]
     pub no_content: bool,
@@ -51,8 +64,15 @@ impl GatewayArgs {
                 "`--upstream-timeout` must be at least 1 second",
             ));
         }
+        if self.first_byte_timeout == 0 || self.max_attempts == 0 {
+            return Err(CliError::new(
+                "`--first-byte-timeout` and `--max-attempts` must be at least 1",
+            ));
+        }
         let timeout = Duration::from_secs(self.upstream_timeout);
         Ok(Settings {
+            first_byte_timeout: Duration::from_secs(self.first_byte_timeout).min(timeout),
+            max_attempts: self.max_attempts,
             max_body: self.max_body_mb.saturating_mul(1024 * 1024),
             upstream_timeout: timeout,
             ping_interval: Settings::default().ping_interval.min(timeout),

@@ -7,18 +7,19 @@
 
 use bytes::Bytes;
 use http::{HeaderMap, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::Gateway;
+use super::attempt::{self, Served};
 use super::auth::{self, Identity};
 use super::body::GatewayBody;
 use super::config::Config;
 use super::router::json;
 use super::spend::Spend;
-use super::stream::TranslatedBody;
+use super::stream::{TranslatedBody, Upstream};
 use crate::govern::vkey;
 use crate::messages::request::RequestHead;
 use crate::messages::signature::ThinkingKey;
@@ -26,6 +27,7 @@ use crate::messages::{ApiError, ErrorKind, Usage};
 use crate::observe::{Answer, Pending};
 use crate::providers::Target;
 use crate::providers::{self, Inbound, Wire};
+use crate::route::sticky::{self, Choice, SessionKey};
 use crate::store::logs::RequestId;
 
 /// A request read, checked and routed: what Messages and count_tokens both start with.
@@ -33,7 +35,10 @@ pub struct Routed {
     pub parts: http::request::Parts,
     pub body: Bytes,
     pub requested: String,
+    /// The first target (where the model and, for a session, its key point).
     pub target: Target,
+    /// Every target to try in turn, the first one first.
+    pub plan: Vec<Target>,
     /// Who is calling, and the client's own credential (only ever sent to Anthropic itself).
     pub who: Identity,
     /// The install's key for thinking signatures.
@@ -65,7 +70,14 @@ impl Routed {
         if let Some(p) = pending.as_deref_mut() {
             p.body(&body, &requested);
         }
-        let target = config.routes.resolve(&requested)?;
+        let session = session_key(&parts.headers, &who, &requested);
+        let kept = session
+            .as_ref()
+            .and_then(|s| gateway.sticky.get(s, Instant::now()));
+        let plan = config
+            .routes
+            .plan(&requested, kept.as_ref().and_then(|c| c.key.as_deref()))?;
+        let target = plan[0].clone();
         if let Some(p) = pending {
             p.routed(&target);
         }
@@ -88,6 +100,7 @@ impl Routed {
             body,
             requested,
             target,
+            plan,
             who,
             thinking: Arc::clone(&gateway.thinking),
         })
@@ -95,17 +108,18 @@ impl Routed {
 
     /// The upstream request for the routed target.
     pub fn prepare(&self) -> Result<providers::Prepared, ApiError> {
-        self.prepare_with(providers::Options::default())
+        self.prepare_for(&self.target, providers::Options::default())
     }
 
-    /// The upstream request for the routed target, with these options.
-    pub fn prepare_with(
+    /// The upstream request for `target`, with these options.
+    pub fn prepare_for(
         &self,
+        target: &Target,
         options: providers::Options,
     ) -> Result<providers::Prepared, ApiError> {
         let head = RequestHead::parse(&self.body)?;
         providers::prepare_with(
-            &self.target,
+            target,
             &Inbound {
                 body: &self.body,
                 head: &head,
@@ -185,102 +199,28 @@ async fn answer(
             ),
         ));
     }
-    let target = &routed.target;
     spend
-        .admit(gateway, config, &routed.who, target, &routed.body)
+        .admit(gateway, config, &routed.who, &routed.plan, &routed.body)
         .await?;
-    let mut options = providers::Options::default();
-    let (wire, asked_stream, upstream) = loop {
-        let prepared = routed.prepare_with(options)?;
-        let (wire, asked_stream) = (prepared.wire, prepared.stream);
-        if let Some(p) = pending.as_mut() {
-            p.streamed(asked_stream.unwrap_or(false));
-        }
-        let sent_at = Instant::now();
-        spend.sent();
-        let upstream = match send(gateway, target, prepared).await {
-            Ok(u) => u,
-            Err(e) => {
-                if let Some(p) = pending.as_mut() {
-                    p.attempt(target, None, Some(e.message.clone()), sent_at.elapsed());
-                }
-                gateway.stats.record(
-                    &target.provider,
-                    &target.upstream_model,
-                    &Usage::default(),
-                    false,
-                );
-                return Err(e);
-            }
+    let answered = attempt::first_answer(gateway, &routed, pending, spend).await?;
+    let target = answered.target.clone();
+    // The session stays where it was served (a failover moves it), for as long as the
+    // prompt cache it asked for lives.
+    if let Some(session) = session_key(&routed.parts.headers, &routed.who, requested) {
+        let choice = Choice {
+            address: target.address(),
+            key: target.key_name.clone(),
         };
-        let status = upstream.status();
-        if status.is_success() {
-            spend.answered();
-            if let Some(p) = pending.as_mut() {
-                p.attempt(target, Some(status.as_u16()), None, sent_at.elapsed());
-            }
-            break (wire, asked_stream, upstream);
-        }
-        let retry_after = upstream
-            .headers()
-            .get(http::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok());
-        let bytes = read_upstream(
-            upstream.into_body(),
-            target,
-            gateway.settings.upstream_timeout,
-        )
-        .await
-        .unwrap_or_default();
-        if options.reasoning_summaries && wire.refuses_reasoning_summaries(status.as_u16(), &bytes)
-        {
-            // OpenAI shows reasoning summaries only to organizations it has verified; the
-            // model reasons all the same, so the request goes again without the summary.
-            if let Some(p) = pending.as_mut() {
-                let why = "reasoning summaries refused (unverified organization); sent again without them";
-                p.attempt(
-                    target,
-                    Some(status.as_u16()),
-                    Some(why.into()),
-                    sent_at.elapsed(),
-                );
-            }
-            options.reasoning_summaries = false;
-            continue;
-        }
-        let mut err = wire.upstream_error(&target.provider, status.as_u16(), &bytes);
-        // The header wins; a delay the body gives (Gemini's RetryInfo) stands in for it.
-        err.retry_after = retry_after.or(err.retry_after);
-        if let Some(p) = pending.as_mut() {
-            p.attempt(
-                target,
-                Some(status.as_u16()),
-                Some(err.message.clone()),
-                sent_at.elapsed(),
-            );
-        }
-        gateway.stats.record(
-            &target.provider,
-            &target.upstream_model,
-            &Usage::default(),
-            false,
-        );
-        return Err(err);
-    };
-    let stream = asked_stream.unwrap_or_else(|| {
-        upstream
-            .headers()
-            .get(http::header::CONTENT_TYPE)
-            .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"))
-    });
+        let ttl = sticky::cache_lifetime(&routed.body);
+        gateway.sticky.keep(session, choice, ttl, Instant::now());
+    }
     if let Some(p) = pending.as_mut() {
-        p.streamed(stream);
+        p.streamed(matches!(answered.body, Served::Stream { .. }));
     }
     let usage_headers = spend.usage_headers(gateway);
     let mut passed_back = HeaderMap::new();
-    if wire == Wire::Anthropic {
-        pass_back_headers(upstream.headers(), &mut passed_back);
+    if answered.wire == Wire::Anthropic {
+        pass_back_headers(&answered.headers, &mut passed_back);
         // The caller's own budget speaks in these headers, not the upstream's quota.
         if !usage_headers.is_empty() {
             let theirs: Vec<_> = passed_back
@@ -301,50 +241,78 @@ async fn answer(
             passed_back.insert(name, value);
         }
     }
-    let mut resp = if stream {
-        start_stream(
+    // Which provider and model answered: a failover or a rule may have chosen another.
+    for (name, value) in [
+        ("x-bgw-provider", target.provider.as_str()),
+        ("x-bgw-model", target.upstream_model.as_str()),
+    ] {
+        if let Ok(value) = http::HeaderValue::from_str(value) {
+            passed_back.insert(http::HeaderName::from_static(name), value);
+        }
+    }
+    let wire = answered.wire;
+    let mut resp = match answered.body {
+        Served::Stream {
+            upstream,
+            decoder,
+            held,
+            ended,
+        } => start_stream(
             gateway,
-            target.clone(),
-            wire,
-            requested,
-            upstream.into_body(),
+            target,
+            Upstream {
+                body: upstream,
+                decoder,
+                held,
+                ended,
+            },
             pending.take(),
             std::mem::replace(spend, Spend::new(spend.id, config)),
-        )
-    } else {
-        let read = read_upstream(
-            upstream.into_body(),
-            target,
-            gateway.settings.upstream_timeout,
-        )
-        .await;
-        let signer = gateway
-            .thinking
-            .signer(&target.provider, &target.upstream_model);
-        let decoded = read.and_then(|bytes| wire.decode_body(&bytes, requested, &signer));
-        let ok = decoded.is_ok();
-        let usage = decoded.as_ref().map(|(_, u)| *u).unwrap_or_default();
-        gateway
-            .stats
-            .record(&target.provider, &target.upstream_model, &usage, ok);
-        // Decoding errors already name the model asked for (`provider/model`).
-        let body = Bytes::from(decoded?.0);
-        let cost = spend.settle(&target.provider, &target.upstream_model, &usage);
-        if let Some(mut p) = pending.take() {
-            p.charged(cost);
-            let answer = if p.keeps_content() {
-                Answer::Json(body.clone())
-            } else {
-                Answer::None
-            };
-            gateway.log_finished(p.finish(200, None, usage, answer));
+        ),
+        Served::Whole(bytes) => {
+            let signer = gateway
+                .thinking
+                .signer(&target.provider, &target.upstream_model);
+            let decoded = wire.decode_body(&bytes, requested, &signer);
+            let ok = decoded.is_ok();
+            let usage = decoded.as_ref().map(|(_, u)| *u).unwrap_or_default();
+            gateway
+                .stats
+                .record(&target.provider, &target.upstream_model, &usage, ok);
+            // Decoding errors already name the model asked for (`provider/model`).
+            let body = Bytes::from(decoded?.0);
+            let cost = spend.settle(&target.provider, &target.upstream_model, &usage);
+            if let Some(mut p) = pending.take() {
+                p.charged(cost);
+                let answer = if p.keeps_content() {
+                    Answer::Json(body.clone())
+                } else {
+                    Answer::None
+                };
+                gateway.log_finished(p.finish(200, None, usage, answer));
+            }
+            json(StatusCode::OK, body)
         }
-        json(StatusCode::OK, body)
     };
     for (name, value) in &passed_back {
         resp.headers_mut().append(name.clone(), value.clone());
     }
     Ok(resp)
+}
+
+/// The session a request belongs to, for stickiness: Claude Code's session id, within the
+/// caller's virtual key and the model asked for.
+fn session_key(headers: &HeaderMap, who: &Identity, requested: &str) -> Option<SessionKey> {
+    let session = headers
+        .get("x-claude-code-session-id")?
+        .to_str()
+        .ok()
+        .filter(|s| !s.is_empty() && s.len() <= 200)?;
+    Some(SessionKey {
+        caller: who.key.as_ref().map(|k| k.name.clone()).unwrap_or_default(),
+        session: session.to_owned(),
+        requested: requested.to_owned(),
+    })
 }
 
 /// Reads the request body, refusing more than `max` bytes with a 413.
@@ -374,95 +342,6 @@ pub async fn read_body(body: Incoming, headers: &HeaderMap, max: usize) -> Resul
     }
 }
 
-/// Sends the prepared request; waits at most the upstream timeout for its headers.
-async fn send(
-    gateway: &Gateway,
-    target: &Target,
-    prepared: providers::Prepared,
-) -> Result<Response<Incoming>, ApiError> {
-    let mut builder = Request::post(&prepared.uri);
-    for (name, value) in prepared.headers {
-        builder = builder.header(name, value);
-    }
-    let req = builder
-        .body(Full::new(Bytes::from(prepared.body)))
-        .map_err(|e| {
-            ApiError::invalid(format!(
-                "{}: invalid upstream URL `{}`: {e}",
-                target.provider,
-                origin(&prepared.uri)
-            ))
-        })?;
-    let timeout = gateway.settings.upstream_timeout;
-    match tokio::time::timeout(timeout, gateway.client.request(req)).await {
-        Ok(Ok(resp)) => Ok(resp),
-        Ok(Err(e)) => Err(ApiError::new(
-            ErrorKind::Api,
-            format!(
-                "{}: cannot reach {}: {}; check the provider's base URL and your network",
-                target.provider,
-                origin(&prepared.uri),
-                describe_client_error(&e)
-            ),
-        )
-        .with_status(502)),
-        Err(_) => Err(ApiError::new(
-            ErrorKind::Timeout,
-            format!(
-                "{}: no response within {} s; the provider may be overloaded (the limit is `--upstream-timeout`)",
-                target.provider,
-                timeout.as_secs()
-            ),
-        )),
-    }
-}
-
-/// `scheme://host[:port]` of a URL, without any `user:password@`.
-fn origin(uri: &str) -> String {
-    let after_scheme = uri.find("://").map_or(0, |i| i + 3);
-    let rest = &uri[after_scheme..];
-    let authority = rest.find(['/', '?']).map_or(rest, |i| &rest[..i]);
-    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    format!("{}{host}", &uri[..after_scheme])
-}
-
-/// The innermost cause ("Connection refused (os error 111)"), which says the most.
-fn describe_client_error(e: &hyper_util::client::legacy::Error) -> String {
-    use std::error::Error;
-    let mut cause: &dyn Error = e;
-    while let Some(s) = cause.source() {
-        cause = s;
-    }
-    cause.to_string()
-}
-
-/// Reads a whole upstream body (errors and non-stream responses); a cut body reads as what arrived.
-async fn read_upstream(
-    body: Incoming,
-    target: &Target,
-    timeout: Duration,
-) -> Result<Bytes, ApiError> {
-    match tokio::time::timeout(timeout, Limited::new(body, MAX_UPSTREAM_BODY).collect()).await {
-        Ok(Ok(c)) => Ok(c.to_bytes()),
-        Ok(Err(e)) => Err(ApiError::new(
-            ErrorKind::Api,
-            format!("{}: the response could not be read: {e}", target.provider),
-        )
-        .with_status(502)),
-        Err(_) => Err(ApiError::new(
-            ErrorKind::Timeout,
-            format!(
-                "{}: the response did not finish within {} s (the limit is `--upstream-timeout`)",
-                target.provider,
-                timeout.as_secs()
-            ),
-        )),
-    }
-}
-
-/// The largest whole (non-streamed) upstream body bgw reads.
-const MAX_UPSTREAM_BODY: usize = 64 * 1024 * 1024;
-
 /// Anthropic's response headers that Claude Code reads (rate limits, usage limits of a
 /// subscription, the request id for support), passed back from a passthrough.
 fn pass_back_headers(from: &HeaderMap, to: &mut HeaderMap) {
@@ -482,24 +361,11 @@ fn pass_back_headers(from: &HeaderMap, to: &mut HeaderMap) {
 fn start_stream(
     gateway: &Arc<Gateway>,
     target: Target,
-    wire: Wire,
-    requested: &str,
-    upstream: Incoming,
+    upstream: Upstream,
     pending: Option<Pending>,
     spend: Spend,
 ) -> Response<GatewayBody> {
-    let signer = gateway
-        .thinking
-        .signer(&target.provider, &target.upstream_model);
-    let decoder = wire.stream_decoder(&target.provider, requested, signer);
-    let body = TranslatedBody::new(
-        Arc::clone(gateway),
-        target,
-        decoder,
-        upstream,
-        pending,
-        spend,
-    );
+    let body = TranslatedBody::new(Arc::clone(gateway), target, upstream, pending, spend);
     let mut resp = Response::new(GatewayBody::Stream(Box::new(body)));
     let headers = resp.headers_mut();
     headers.insert(
@@ -511,22 +377,4 @@ fn start_stream(
         http::HeaderValue::from_static("no-cache"),
     );
     resp
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn origin_keeps_scheme_and_host() {
-        assert_eq!(
-            origin("https://api.openai.com/v1/chat/completions"),
-            "https://api.openai.com"
-        );
-        assert_eq!(origin("http://127.0.0.1:9/x"), "http://127.0.0.1:9");
-        assert_eq!(
-            origin("https://user:pw@proxy.example:8443/v1?x=1"),
-            "https://proxy.example:8443"
-        );
-    }
 }

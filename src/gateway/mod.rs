@@ -1,5 +1,6 @@
 //! The HTTP server: paths, the `/v1/messages` pipeline, Anthropic error shapes, SSE.
 
+pub mod attempt;
 pub mod auth;
 pub mod body;
 pub mod config;
@@ -30,6 +31,8 @@ use crate::messages::signature::ThinkingKey;
 use crate::observe::{Finished, RequestLog, SessionStats};
 use crate::providers::Secret;
 use crate::providers::client::UpstreamClient;
+use crate::route::health::Health;
+use crate::route::sticky::Sticky;
 use crate::store::budgets::BudgetRecord;
 use crate::store::{Store, Watch};
 use config::Config;
@@ -46,6 +49,11 @@ pub struct Settings {
     pub max_body: usize,
     /// How long an upstream may stay silent (before headers, or mid-stream).
     pub upstream_timeout: Duration,
+    /// How long a streamed answer's first event may take (from the request being sent)
+    /// before the attempt fails and the next target is tried.
+    pub first_byte_timeout: Duration,
+    /// Tries of one request across all its targets.
+    pub max_attempts: u32,
     /// How often a `ping` is written while a stream's upstream is silent.
     pub ping_interval: Duration,
     /// Refuse requests addressed to a non-loopback host name (DNS rebinding) or sent by
@@ -69,6 +77,8 @@ impl Default for Settings {
             session_token: None,
             max_body: 32 * 1024 * 1024,
             upstream_timeout: Duration::from_secs(600),
+            first_byte_timeout: Duration::from_secs(60),
+            max_attempts: 4,
             ping_interval: Duration::from_secs(10),
             loopback_only: true,
             request_log: true,
@@ -100,6 +110,13 @@ pub struct Gateway {
     pub leases: Leases,
     /// The budget of this session (`bgw run --budget`), kept here alone.
     pub session: Option<Arc<Rule>>,
+    /// Provider keys cooling down after a 429, targets skipped after failures.
+    pub health: Health,
+    /// The key (or target) each Claude Code session is kept on.
+    pub sticky: Sticky,
+    /// Base URLs of the `openai` provider that answered 404 to the Responses API: Chat
+    /// Completions serves them.
+    pub chat_only: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl Gateway {
@@ -138,6 +155,9 @@ impl Gateway {
             log,
             leases,
             session,
+            health: Health::default(),
+            sticky: Sticky::default(),
+            chat_only: Default::default(),
         });
         if let Some(store) = &gateway.store {
             let me: Weak<Gateway> = Arc::downgrade(&gateway);

@@ -41,16 +41,20 @@ impl Spend {
         }
     }
 
-    /// Reserves room for the request in every budget on its chain; refuses it when one has
-    /// none. A caller with no budget on its chain passes at no cost.
+    /// Reserves room for the request in every budget on its chain (the first target's);
+    /// refuses it when one has none. The worst case is the dearest of its targets', since a
+    /// failover may end on any of them. A caller with no budget on its chain passes at no cost.
     pub async fn admit(
         &mut self,
         gateway: &Gateway,
         config: &Config,
         who: &Identity,
-        target: &Target,
+        plan: &[Target],
         body: &[u8],
     ) -> Result<(), ApiError> {
+        let Some(target) = plan.first() else {
+            return Ok(());
+        };
         let chain = config.budgets.chain(
             gateway.session.as_ref(),
             &who.caller,
@@ -60,12 +64,29 @@ impl Spend {
         if chain.is_empty() {
             return Ok(());
         }
-        let facts = Facts::of(
+        let mut facts = Facts::of(
             body,
             &target.provider,
             &target.upstream_model,
             &config.pricing,
         );
+        let worst = |f: &Facts| {
+            config
+                .pricing
+                .price(f.provider, f.model)
+                .map(|e| f.worst_cost(&e.price))
+        };
+        for other in &plan[1..] {
+            let f = Facts::of(
+                body,
+                &other.provider,
+                &other.upstream_model,
+                &config.pricing,
+            );
+            if worst(&f).is_some_and(|w| worst(&facts).is_none_or(|d| w > d)) {
+                facts = f;
+            }
+        }
         self.input_typical = facts.input_typical;
         self.target = Some((target.provider.to_string(), target.upstream_model.clone()));
         self.admission =

@@ -25,12 +25,23 @@ use crate::providers::StreamDecoder;
 use crate::providers::Target;
 use crate::store::logs::LoggedError;
 
+/// An upstream stream as the attempt that got it hands it over: the rest of its body, its
+/// decoder, and what was decoded (not yet sent) while its content was awaited.
+pub struct Upstream {
+    pub body: Incoming,
+    pub decoder: Box<dyn StreamDecoder>,
+    pub held: Vec<u8>,
+    pub ended: bool,
+}
+
 /// The body of a translated stream.
 pub struct TranslatedBody {
     gateway: Arc<Gateway>,
     target: Target,
     decoder: Box<dyn StreamDecoder>,
     upstream: Incoming,
+    /// Decoded before the response began, sent first.
+    held: Vec<u8>,
     ping: Pin<Box<Sleep>>,
     silent: Duration,
     ended: bool,
@@ -49,12 +60,11 @@ pub struct TranslatedBody {
 }
 
 impl TranslatedBody {
-    /// A body that translates `upstream` with `decoder`.
+    /// A body that sends what `upstream` holds, then translates the rest of it.
     pub fn new(
         gateway: Arc<Gateway>,
         target: Target,
-        decoder: Box<dyn StreamDecoder>,
-        upstream: Incoming,
+        upstream: Upstream,
         pending: Option<Pending>,
         spend: Spend,
     ) -> TranslatedBody {
@@ -62,11 +72,12 @@ impl TranslatedBody {
         TranslatedBody {
             gateway,
             target,
-            decoder,
-            upstream,
+            decoder: upstream.decoder,
+            upstream: upstream.body,
+            held: upstream.held,
             ping: Box::pin(tokio::time::sleep(every)),
             silent: Duration::ZERO,
-            ended: false,
+            ended: upstream.ended,
             ok: true,
             recorded: false,
             pending,
@@ -167,7 +178,7 @@ impl Body for TranslatedBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         let this = self.get_mut();
-        let mut out = Vec::new();
+        let mut out = std::mem::take(&mut this.held);
         while !this.ended && out.is_empty() {
             match Pin::new(&mut this.upstream).poll_frame(cx) {
                 Poll::Ready(Some(Ok(frame))) => {
@@ -254,7 +265,7 @@ fn delta_text(out: &[u8], text: &mut Vec<u8>) {
 }
 
 /// The error an `error` event in `out` carries, if there is one.
-fn error_event(out: &[u8]) -> Option<LoggedError> {
+pub fn error_event(out: &[u8]) -> Option<LoggedError> {
     let at = memchr::memmem::find(out, b"event: error\n")?;
     let rest = &out[at..];
     let data = memchr::memmem::find(rest, b"data: ")? + 6;

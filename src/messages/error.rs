@@ -35,6 +35,24 @@ impl ErrorKind {
         }
     }
 
+    /// The kind an Anthropic `error.type` names.
+    pub fn from_type(name: &str) -> Option<ErrorKind> {
+        [
+            ErrorKind::InvalidRequest,
+            ErrorKind::Authentication,
+            ErrorKind::Billing,
+            ErrorKind::Permission,
+            ErrorKind::NotFound,
+            ErrorKind::RequestTooLarge,
+            ErrorKind::RateLimit,
+            ErrorKind::Api,
+            ErrorKind::Overloaded,
+            ErrorKind::Timeout,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == name)
+    }
+
     /// The HTTP status Anthropic sends with this kind.
     pub fn status(self) -> u16 {
         match self {

@@ -9,6 +9,7 @@ pub mod azure;
 pub mod client;
 #[cfg(test)]
 mod error_fuzz_tests;
+pub mod failure;
 pub mod gemini;
 pub mod inputs;
 pub mod openai;
@@ -229,12 +230,16 @@ pub struct Options {
     /// Ask OpenAI's reasoning models for a summary of their reasoning (off again for an
     /// organization OpenAI has not verified: [`Wire::refuses_reasoning_summaries`]).
     pub reasoning_summaries: bool,
+    /// Speak Chat Completions to OpenAI even for a reasoning model: the base URL (a company
+    /// proxy) answered 404 to the Responses API.
+    pub chat_only: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             reasoning_summaries: true,
+            chat_only: false,
         }
     }
 }
@@ -293,7 +298,10 @@ pub fn prepare_with(
             }
             // OpenAI's reasoning models show their reasoning only through the Responses API;
             // compatible vendors speak Chat Completions alone.
-            if target.kind == ProviderKind::OpenAi && openai::uses_responses_api(model) {
+            if target.kind == ProviderKind::OpenAi
+                && openai::uses_responses_api(model)
+                && !options.chat_only
+            {
                 (Wire::OpenAiResponses, format!("{base}/responses"))
             } else {
                 (Wire::OpenAiChat, format!("{base}/chat/completions"))

@@ -3,7 +3,9 @@
 //! `provider/model` goes to that provider with that model name; a bare name
 //! (what `/model sonnet` sends) goes to `anthropic`.
 
+pub mod health;
 pub mod picker;
+pub mod sticky;
 
 use std::collections::BTreeMap;
 
@@ -98,54 +100,46 @@ impl Routes {
             .is_some_and(|p| p.keyless || !p.keys.is_empty())
     }
 
-    /// Resolves the `model` of a request to a target.
+    /// Resolves the `model` of a request to one target (its key chosen by weight).
     pub fn resolve(&self, model: &str) -> Result<Target, RouteError> {
+        let mut plan = self.plan(model, None)?;
+        Ok(plan.swap_remove(0))
+    }
+
+    /// The targets to try for `model`, in order: the key chosen by weight (or `prefer`, the
+    /// key a session already uses, while it still serves the model), then the provider's
+    /// other keys for the model, heaviest first. Never empty.
+    pub fn plan(&self, model: &str, prefer: Option<&str>) -> Result<Vec<Target>, RouteError> {
         let (provider_id, upstream) = address_parts(model)?;
         let model = strip_namespace(model);
         let Some(provider) = self.providers.get(provider_id) else {
             return Err(self.unknown_provider(provider_id, model));
         };
-        let key = pick_key(provider, upstream);
-        let (key_name, secret, key_base) = match key {
-            Some(k) => {
-                let secret = k.secret.resolve().map_err(|why| RouteError {
-                    kind: ErrorKind::Authentication,
-                    problem: format!(
-                        "key `{}` for provider `{}` cannot be used: {why}; set it in the environment bgw runs in",
-                        k.name, provider.id
-                    ),
-                    fix: None,
-                })?;
-                (
-                    Some(k.name.clone()),
-                    secret.map(Secret::new),
-                    k.base_url.clone(),
-                )
-            }
+        let eligible = eligible_keys(provider, upstream);
+        let chosen = prefer
+            .and_then(|name| eligible.iter().copied().find(|k| k.name == name))
+            .or_else(|| pick_key(&eligible));
+        let first = match chosen {
+            Some(k) => target_for(provider, upstream, Some(k))?,
             None if provider.keyless || provider.kind == ProviderKind::Anthropic => {
-                (None, None, None)
+                target_for(provider, upstream, None)?
             }
             None => return Err(no_key(provider, upstream)),
         };
-        let base_url = key_base
-            .or_else(|| provider.base_url.clone())
-            .ok_or_else(|| RouteError {
-                kind: ErrorKind::InvalidRequest,
-                problem: format!(
-                    "provider `{}` has no base URL: re-add its key with `--base-url`",
-                    provider.id
-                ),
-                fix: Some(add_key_hint(&provider.id)),
-            })?;
-        Ok(Target {
-            provider: ProviderId::known(&provider.id),
-            kind: provider.kind,
-            quirks: provider.quirks,
-            base_url: base_url.trim_end_matches('/').to_owned(),
-            key_name,
-            secret,
-            upstream_model: upstream.to_owned(),
-        })
+        let mut siblings: Vec<&KeyRecord> = eligible
+            .into_iter()
+            .filter(|k| Some(k.name.as_str()) != first.key_name.as_deref())
+            .collect();
+        siblings.sort_by_key(|k| std::cmp::Reverse(k.weight));
+        let mut plan = vec![first];
+        // A sibling whose secret cannot be read is left out: the first key's error is the
+        // one worth showing, and it came first.
+        plan.extend(
+            siblings
+                .into_iter()
+                .filter_map(|k| target_for(provider, upstream, Some(k)).ok()),
+        );
+        Ok(plan)
     }
 
     fn unknown_provider(&self, id: &str, model: &str) -> RouteError {
@@ -159,6 +153,51 @@ impl Routes {
             fix: Some(add_key_hint(id)),
         }
     }
+}
+
+/// The target of `provider` with `key` (none: keyless, or Anthropic with the client's login).
+fn target_for(
+    provider: &Provider,
+    upstream: &str,
+    key: Option<&KeyRecord>,
+) -> Result<Target, RouteError> {
+    let (key_name, secret, key_base) = match key {
+        Some(k) => {
+            let secret = k.secret.resolve().map_err(|why| RouteError {
+                kind: ErrorKind::Authentication,
+                problem: format!(
+                    "key `{}` for provider `{}` cannot be used: {why}; set it in the environment bgw runs in",
+                    k.name, provider.id
+                ),
+                fix: None,
+            })?;
+            (
+                Some(k.name.clone()),
+                secret.map(Secret::new),
+                k.base_url.clone(),
+            )
+        }
+        None => (None, None, None),
+    };
+    let base_url = key_base
+        .or_else(|| provider.base_url.clone())
+        .ok_or_else(|| RouteError {
+            kind: ErrorKind::InvalidRequest,
+            problem: format!(
+                "provider `{}` has no base URL: re-add its key with `--base-url`",
+                provider.id
+            ),
+            fix: Some(add_key_hint(&provider.id)),
+        })?;
+    Ok(Target {
+        provider: ProviderId::known(&provider.id),
+        kind: provider.kind,
+        quirks: provider.quirks,
+        base_url: base_url.trim_end_matches('/').to_owned(),
+        key_name,
+        secret,
+        upstream_model: upstream.to_owned(),
+    })
 }
 
 fn from_builtin(b: Builtin) -> Provider {
@@ -233,30 +272,34 @@ impl From<RouteError> for ApiError {
     }
 }
 
-/// Chooses among the provider's keys that serve `model`, spread by weight.
-fn pick_key<'a>(provider: &'a Provider, model: &str) -> Option<&'a KeyRecord> {
-    let eligible: Vec<&KeyRecord> = provider
+/// The provider's keys that serve `model` (a key with weight 0 only when it is the only one).
+fn eligible_keys<'a>(provider: &'a Provider, model: &str) -> Vec<&'a KeyRecord> {
+    provider
         .keys
         .iter()
         .filter(|k| k.models.is_empty() || k.models.iter().any(|m| m == model))
         .filter(|k| k.weight > 0 || provider.keys.len() == 1)
+        .collect()
+}
+
+/// Chooses one of `eligible`, spread by weight.
+fn pick_key<'a>(eligible: &[&'a KeyRecord]) -> Option<&'a KeyRecord> {
+    let weights: Vec<u64> = eligible
+        .iter()
+        .map(|k| u64::from(k.weight.max(1)))
         .collect();
-    match eligible.len() {
-        0 => None,
-        1 => Some(eligible[0]),
-        _ => {
-            let total: u64 = eligible.iter().map(|k| u64::from(k.weight.max(1))).sum();
-            let mut roll = random_below(total);
-            for k in &eligible {
-                let w = u64::from(k.weight.max(1));
-                if roll < w {
-                    return Some(k);
-                }
-                roll -= w;
-            }
-            eligible.last().copied()
+    weighted_index(&weights, random_below(weights.iter().sum())).map(|i| eligible[i])
+}
+
+/// The index that `roll` (below the sum of `weights`) falls on.
+pub fn weighted_index(weights: &[u64], mut roll: u64) -> Option<usize> {
+    for (i, &w) in weights.iter().enumerate() {
+        if roll < w {
+            return Some(i);
         }
+        roll -= w;
     }
+    weights.len().checked_sub(1)
 }
 
 fn random_below(n: u64) -> u64 {
