@@ -13,7 +13,7 @@
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use std::sync::Arc;
 
@@ -34,6 +34,9 @@ const IMAGE_TOKENS: u64 = 1_600;
 /// Framing of each Anthropic message, and of each tool definition.
 const PER_MESSAGE: u64 = 4;
 const PER_TOOL: u64 = 8;
+/// The largest count answer read. It is one number (`{"input_tokens":N}`); a body much
+/// bigger is no count, and is not read to its end: bgw estimates instead.
+const MAX_COUNT_BODY: usize = 64 * 1024;
 
 /// Handles one count request.
 pub async fn handle(
@@ -73,6 +76,8 @@ pub fn estimate_chat(req: &MessagesRequest<'_>, target: &Target) -> Option<u64> 
     tokens::chat_request(&body, ToolStyle::for_model(target.kind, model)).ok()
 }
 
+/// The upstream's exact count; `None` when it gives none (unreachable, an error status,
+/// silent past the upstream timeout, or a body that is no count or over [`MAX_COUNT_BODY`]).
 async fn ask_upstream(gateway: &Gateway, prepared: providers::Prepared) -> Option<Bytes> {
     let uri = prepared
         .uri
@@ -94,7 +99,7 @@ async fn ask_upstream(gateway: &Gateway, prepared: providers::Prepared) -> Optio
     }
     let bytes = tokio::time::timeout(
         gateway.settings.upstream_timeout,
-        resp.into_body().collect(),
+        Limited::new(resp.into_body(), MAX_COUNT_BODY).collect(),
     )
     .await
     .ok()?

@@ -4,39 +4,70 @@
 //! folds them back into the message they spelled, as Anthropic's SDKs do.
 
 use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+
+/// The most content blocks rebuilt. A block's index is whatever the upstream wrote (a
+/// passthrough stream is logged as Anthropic-format servers sent it), so blocks are kept by
+/// index in a map, never a list as long as the largest index; and their number is bounded,
+/// since a hostile stream could open a block per event. Real answers hold a few dozen
+/// blocks (text, thinking, tool calls); 4096 is far past any, and small to hold.
+const MAX_BLOCKS: usize = 4096;
+
+/// A content block being rebuilt: the block, and a tool call's arguments as they arrive.
+struct Block {
+    block: Map<String, Value>,
+    partial_json: Option<String>,
+}
 
 /// The message `sse` (Anthropic server-sent events) spelled; an `error` event ends up under
 /// `"error"`. Bytes that hold no message at all come back as they are, in a JSON string.
+/// Blocks past [`MAX_BLOCKS`] are left out, and the message says how many.
 pub fn assemble(sse: &[u8]) -> Value {
     let mut message: Option<Map<String, Value>> = None;
-    let mut blocks: Vec<Value> = Vec::new();
-    let mut partial_json: Vec<Option<String>> = Vec::new();
+    let mut blocks: BTreeMap<u64, Block> = BTreeMap::new();
+    let mut left_out: u64 = 0;
     let mut error: Option<Value> = None;
     for data in events(sse) {
         let Ok(event) = serde_json::from_slice::<Value>(&data) else {
             continue;
         };
-        let index = event.get("index").and_then(Value::as_u64).unwrap_or(0) as usize;
+        let index = event.get("index").and_then(Value::as_u64).unwrap_or(0);
         match event.get("type").and_then(Value::as_str).unwrap_or("") {
             "message_start" => {
                 message = event.get("message").and_then(Value::as_object).cloned();
             }
             "content_block_start" => {
-                if blocks.len() <= index {
-                    blocks.resize(index + 1, Value::Null);
-                    partial_json.resize(index + 1, None);
+                if blocks.len() >= MAX_BLOCKS && !blocks.contains_key(&index) {
+                    left_out += 1;
+                    continue;
                 }
-                let block = event.get("content_block").cloned().unwrap_or(Value::Null);
-                if matches!(
+                // A block that is not an object is no block (and could not take a delta).
+                let Some(block) = event.get("content_block").and_then(Value::as_object) else {
+                    continue;
+                };
+                let block = block.clone();
+                let partial_json = matches!(
                     block.get("type").and_then(Value::as_str),
                     Some("tool_use" | "server_tool_use")
-                ) {
-                    partial_json[index] = Some(String::new());
-                }
-                blocks[index] = block;
+                )
+                .then(String::new);
+                blocks.insert(
+                    index,
+                    Block {
+                        block,
+                        partial_json,
+                    },
+                );
             }
             "content_block_delta" => {
-                let (Some(block), Some(delta)) = (blocks.get_mut(index), event.get("delta")) else {
+                let (
+                    Some(Block {
+                        block,
+                        partial_json,
+                    }),
+                    Some(delta),
+                ) = (blocks.get_mut(&index), event.get("delta"))
+                else {
                     continue;
                 };
                 let text = |k: &str| delta.get(k).and_then(Value::as_str).unwrap_or("");
@@ -44,10 +75,10 @@ pub fn assemble(sse: &[u8]) -> Value {
                     "text_delta" => append(block, "text", text("text")),
                     "thinking_delta" => append(block, "thinking", text("thinking")),
                     "signature_delta" => {
-                        block["signature"] = Value::String(text("signature").to_owned());
+                        block.insert("signature".into(), text("signature").into());
                     }
                     "input_json_delta" => {
-                        if let Some(Some(buf)) = partial_json.get_mut(index) {
+                        if let Some(buf) = partial_json {
                             buf.push_str(text("partial_json"));
                         }
                     }
@@ -55,7 +86,9 @@ pub fn assemble(sse: &[u8]) -> Value {
                         if let Some(c) = delta.get("citation") {
                             match block.get_mut("citations").and_then(Value::as_array_mut) {
                                 Some(list) => list.push(c.clone()),
-                                None => block["citations"] = json!([c]),
+                                None => {
+                                    block.insert("citations".into(), json!([c]));
+                                }
                             }
                         }
                     }
@@ -63,16 +96,19 @@ pub fn assemble(sse: &[u8]) -> Value {
                 }
             }
             "content_block_stop" => {
-                if let (Some(block), Some(Some(buf))) =
-                    (blocks.get_mut(index), partial_json.get_mut(index))
+                if let Some(Block {
+                    block,
+                    partial_json,
+                }) = blocks.get_mut(&index)
                 {
-                    let input = if buf.trim().is_empty() {
-                        json!({})
-                    } else {
-                        serde_json::from_str(buf).unwrap_or_else(|_| Value::String(buf.clone()))
-                    };
-                    block["input"] = input;
-                    partial_json[index] = None;
+                    if let Some(buf) = partial_json.take() {
+                        let input = if buf.trim().is_empty() {
+                            json!({})
+                        } else {
+                            serde_json::from_str(&buf).unwrap_or(Value::String(buf))
+                        };
+                        block.insert("input".into(), input);
+                    }
                 }
             }
             "message_delta" => {
@@ -98,17 +134,21 @@ pub fn assemble(sse: &[u8]) -> Value {
         }
     }
     // A tool call cut off mid-arguments keeps what arrived.
-    for (block, buf) in blocks.iter_mut().zip(&partial_json) {
-        if let Some(buf) = buf {
-            block["input"] = Value::String(buf.clone());
-        }
-    }
+    let content = blocks
+        .into_values()
+        .map(|mut b| {
+            if let Some(buf) = b.partial_json {
+                b.block.insert("input".into(), Value::String(buf));
+            }
+            Value::Object(b.block)
+        })
+        .collect();
     match message {
         Some(mut m) => {
-            m.insert(
-                "content".into(),
-                Value::Array(blocks.into_iter().filter(|b| !b.is_null()).collect()),
-            );
+            m.insert("content".into(), Value::Array(content));
+            if left_out > 0 {
+                m.insert("bgw_blocks_left_out".into(), json!(left_out));
+            }
             if let Some(e) = error {
                 m.insert("error".into(), e);
             }
@@ -121,10 +161,12 @@ pub fn assemble(sse: &[u8]) -> Value {
     }
 }
 
-fn append(block: &mut Value, field: &str, more: &str) {
+fn append(block: &mut Map<String, Value>, field: &str, more: &str) {
     match block.get_mut(field) {
         Some(Value::String(s)) => s.push_str(more),
-        _ => block[field] = Value::String(more.to_owned()),
+        _ => {
+            block.insert(field.into(), more.into());
+        }
     }
 }
 
@@ -208,5 +250,76 @@ mod tests {
         assert_eq!(m["error"]["type"], "api_error");
         let only_error = assemble(b"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"x\"}}\n\n");
         assert_eq!(only_error["error"]["type"], "overloaded_error");
+    }
+
+    fn frame(v: Value) -> String {
+        format!("event: {}\ndata: {v}\n\n", v["type"].as_str().unwrap_or(""))
+    }
+
+    fn start() -> String {
+        frame(json!({"type": "message_start", "message": {"id": "m", "content": [], "usage": {}}}))
+    }
+
+    fn text_block(index: Value, text: &str) -> String {
+        frame(
+            json!({"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}}),
+        ) + &frame(
+            json!({"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": text}}),
+        ) + &frame(json!({"type": "content_block_stop", "index": index}))
+    }
+
+    #[test]
+    fn huge_block_indexes_size_nothing() {
+        // Regression: `index: 4000000000` resized a list to four billion blocks (the store
+        // owner aborted), and `u64::MAX` overflowed `index + 1`.
+        let sse = start()
+            + &text_block(json!(4_000_000_000u64), "far")
+            + &text_block(json!(u64::MAX), "farthest")
+            + &text_block(json!(0), "near");
+        let m = assemble(sse.as_bytes());
+        assert_eq!(
+            m["content"],
+            json!([
+                {"type": "text", "text": "near"},
+                {"type": "text", "text": "far"},
+                {"type": "text", "text": "farthest"}
+            ])
+        );
+    }
+
+    #[test]
+    fn indexes_that_are_not_counts_read_as_zero() {
+        let sse = start() + &text_block(json!(-1), "a") + &text_block(json!("7"), "b");
+        let m = assemble(sse.as_bytes());
+        // Both wrote block 0; the second start replaced the first.
+        assert_eq!(m["content"], json!([{"type": "text", "text": "b"}]));
+    }
+
+    #[test]
+    fn blocks_past_the_limit_are_left_out_and_counted() {
+        let mut sse = start();
+        for i in 0..MAX_BLOCKS as u64 + 10 {
+            sse += &text_block(json!(i * 1_000_000_007), "x");
+        }
+        sse += &frame(json!({"type": "message_stop"}));
+        let m = assemble(sse.as_bytes());
+        assert_eq!(m["content"].as_array().map(Vec::len), Some(MAX_BLOCKS));
+        assert_eq!(m["bgw_blocks_left_out"], 10);
+    }
+
+    #[test]
+    fn a_block_that_is_not_an_object_takes_no_delta() {
+        // Regression: a text delta into `"content_block": [1, 2]` panicked (a key set on a list).
+        let sse = start()
+            + &frame(json!({"type": "content_block_start", "index": 0, "content_block": [1, 2]}))
+            + &frame(
+                json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "x"}}),
+            )
+            + &frame(
+                json!({"type": "content_block_delta", "index": 0, "delta": {"type": "signature_delta", "signature": "s"}}),
+            )
+            + &frame(json!({"type": "content_block_start", "index": 1, "content_block": "text"}))
+            + &frame(json!({"type": "content_block_stop", "index": 1}));
+        assert_eq!(assemble(sse.as_bytes())["content"], json!([]));
     }
 }

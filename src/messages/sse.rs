@@ -1,6 +1,14 @@
 //! Server-sent events framing: the parser for upstream streams.
 //!
 //! Bytes arrive split anywhere (mid-line, mid-UTF-8); frames come out whole.
+//!
+//! One event (everything up to the blank line that ends it) may hold at most [`MAX_EVENT`]
+//! bytes: an upstream that sends more, in one endless line or in endless `data:` lines with
+//! no blank line, would otherwise grow the frame in memory without bound. Such an event is
+//! dropped and the stream cannot go on: [`SseParser::feed`] says [`EventTooLarge`] from then
+//! on, and the decoder ends the client's stream with the error it makes.
+
+use super::{ApiError, ErrorKind};
 
 /// One SSE frame: the `event:` name if any, and its `data:` lines joined with `\n`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -9,19 +17,42 @@ pub struct SseFrame {
     pub data: String,
 }
 
-/// The longest line kept; an upstream that sends more without a newline loses that
-/// line (its stream then ends in an error) instead of growing memory without bound.
-const MAX_LINE: usize = 16 * 1024 * 1024;
+/// The most bytes one event may hold on the wire, its lines and their newlines included.
+/// No real event comes near: the largest are one tool call's input or one image delta,
+/// a few MiB at most; 16 MiB bounds what one stream can make bgw hold.
+pub const MAX_EVENT: usize = 16 * 1024 * 1024;
+
+/// An upstream event was larger than [`MAX_EVENT`]; it was dropped, and the stream with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventTooLarge;
+
+impl EventTooLarge {
+    /// The error the client's stream ends with; `who` names the model or provider, as the
+    /// decoders' other stream errors do.
+    pub fn to_api_error(self, who: &str) -> ApiError {
+        ApiError::new(
+            ErrorKind::Api,
+            format!(
+                "{who}: the upstream sent an event larger than {} MiB (a broken stream); bgw ended the stream there",
+                MAX_EVENT / (1024 * 1024)
+            ),
+        )
+    }
+}
 
 /// Incremental SSE parser.
 #[derive(Debug, Default)]
 pub struct SseParser {
     line: Vec<u8>,
-    /// Dropping the rest of an over-long line.
-    skipping: bool,
     event: Option<String>,
     data: String,
     has_data: bool,
+    /// Bytes of the event in progress, since the blank line that ended the one before.
+    pending: usize,
+    /// How many bytes of the last chunk fed ended events (up to its last blank line).
+    whole: usize,
+    /// An event was too large: everything after is ignored.
+    too_large: bool,
 }
 
 impl SseParser {
@@ -30,33 +61,58 @@ impl SseParser {
         Self::default()
     }
 
-    /// Feeds bytes; every frame completed by them is appended to `out`.
-    pub fn feed(&mut self, mut chunk: &[u8], out: &mut Vec<SseFrame>) {
-        while let Some(pos) = chunk.iter().position(|&b| b == b'\n') {
+    /// Feeds bytes; every frame completed by them is appended to `out`. Once an event grows
+    /// past [`MAX_EVENT`] it is dropped and this (and every later feed) fails; the frames
+    /// completed before it are still in `out`.
+    pub fn feed(&mut self, mut chunk: &[u8], out: &mut Vec<SseFrame>) -> Result<(), EventTooLarge> {
+        self.whole = 0;
+        if self.too_large {
+            return Err(EventTooLarge);
+        }
+        let mut at = 0;
+        while let Some(pos) = memchr::memchr(b'\n', chunk) {
             let (head, rest) = chunk.split_at(pos);
             chunk = &rest[1..];
-            if std::mem::take(&mut self.skipping) {
-                continue;
+            at += pos + 1;
+            self.pending += pos + 1;
+            if self.pending > MAX_EVENT {
+                return Err(self.drop_event());
             }
-            if self.line.is_empty() {
-                self.take_line(head, out);
+            let ended = if self.line.is_empty() {
+                self.take_line(head, out)
             } else {
                 self.line.extend_from_slice(head);
                 let line = std::mem::take(&mut self.line);
-                self.take_line(&line, out);
+                self.take_line(&line, out)
+            };
+            if ended {
+                self.whole = at;
             }
         }
-        if !self.skipping {
-            self.line.extend_from_slice(chunk);
-            if self.line.len() > MAX_LINE {
-                self.line = Vec::new();
-                self.skipping = true;
-            }
+        self.pending += chunk.len();
+        if self.pending > MAX_EVENT {
+            return Err(self.drop_event());
         }
+        self.line.extend_from_slice(chunk);
+        Ok(())
+    }
+
+    /// How many bytes at the start of the last chunk fed belong to events it ended (up to
+    /// and including its last blank line); the rest begins an event still in progress.
+    pub fn whole_in_last_chunk(&self) -> usize {
+        self.whole
+    }
+
+    /// Bytes the parser holds for the event in progress (at most [`MAX_EVENT`]).
+    pub fn buffered(&self) -> usize {
+        self.line.len() + self.data.len() + self.event.as_ref().map_or(0, String::len)
     }
 
     /// The upstream closed: a frame left without its blank line still counts.
     pub fn finish(&mut self, out: &mut Vec<SseFrame>) {
+        if self.too_large {
+            return;
+        }
         if !self.line.is_empty() {
             let line = std::mem::take(&mut self.line);
             self.take_line(&line, out);
@@ -64,14 +120,26 @@ impl SseParser {
         self.dispatch(out);
     }
 
-    fn take_line(&mut self, line: &[u8], out: &mut Vec<SseFrame>) {
+    /// Forgets the event in progress, memory and all, and stops reading.
+    fn drop_event(&mut self) -> EventTooLarge {
+        self.line = Vec::new();
+        self.data = String::new();
+        self.event = None;
+        self.has_data = false;
+        self.pending = 0;
+        self.too_large = true;
+        EventTooLarge
+    }
+
+    /// Takes one line; whether it was the blank line that ends an event.
+    fn take_line(&mut self, line: &[u8], out: &mut Vec<SseFrame>) -> bool {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.is_empty() {
             self.dispatch(out);
-            return;
+            return true;
         }
         if line[0] == b':' {
-            return;
+            return false;
         }
         let text = String::from_utf8_lossy(line);
         let (field, value) = match text.split_once(':') {
@@ -89,6 +157,7 @@ impl SseParser {
             }
             _ => {}
         }
+        false
     }
 
     fn dispatch(&mut self, out: &mut Vec<SseFrame>) {
@@ -100,6 +169,7 @@ impl SseParser {
         }
         self.event = None;
         self.has_data = false;
+        self.pending = 0;
     }
 }
 
@@ -111,7 +181,7 @@ mod tests {
         let mut p = SseParser::new();
         let mut out = Vec::new();
         for chunk in input.as_bytes().chunks(piece) {
-            p.feed(chunk, &mut out);
+            assert_eq!(p.feed(chunk, &mut out), Ok(()));
         }
         p.finish(&mut out);
         out
@@ -141,22 +211,96 @@ mod tests {
     }
 
     #[test]
-    fn an_endless_line_is_dropped_not_kept() {
+    fn many_data_lines_join_with_newlines() {
+        let lines: Vec<String> = (0..1000).map(|i| format!("line {i}")).collect();
+        let mut input = String::from("event: content_block_delta\n");
+        for l in &lines {
+            input.push_str(&format!("data: {l}\n"));
+        }
+        input.push('\n');
+        assert_eq!(
+            parse_in_pieces(&input, 4096),
+            vec![SseFrame {
+                event: Some("content_block_delta".into()),
+                data: lines.join("\n"),
+            }]
+        );
+    }
+
+    #[test]
+    fn endless_data_lines_without_a_blank_line_stay_bounded_and_fail() {
         let mut p = SseParser::new();
         let mut out = Vec::new();
-        let junk = vec![b'x'; 1024 * 1024];
-        for _ in 0..17 {
-            p.feed(&junk, &mut out);
+        assert_eq!(p.feed(b"data: {\"first\":1}\n\n", &mut out), Ok(()));
+        // 40 MiB of one-byte `data:` lines, in 64 KiB chunks, and never a blank line.
+        let chunk = b"data: x\n".repeat(8 * 1024);
+        let mut failed_at = None;
+        for n in 0..640 {
+            let fed = p.feed(&chunk, &mut out);
+            assert!(p.buffered() <= MAX_EVENT, "{} bytes held", p.buffered());
+            if fed.is_err() && failed_at.is_none() {
+                failed_at = Some(n);
+            }
+            if failed_at.is_some() {
+                assert_eq!(fed, Err(EventTooLarge), "the failure sticks");
+                assert_eq!(p.buffered(), 0, "the event is dropped");
+            }
         }
-        assert!(p.line.len() <= MAX_LINE);
-        p.feed(b"\ndata: after\n\n", &mut out);
+        // The event fails as soon as it passes the limit: after 256 full chunks.
+        assert_eq!(failed_at, Some(256));
+        p.finish(&mut out);
         assert_eq!(
             out,
             vec![SseFrame {
                 event: None,
-                data: "after".into()
-            }]
+                data: "{\"first\":1}".into()
+            }],
+            "the frame before stays, the too-large one is gone"
         );
+    }
+
+    #[test]
+    fn an_endless_line_is_too_large_an_event() {
+        let mut p = SseParser::new();
+        let mut out = Vec::new();
+        let junk = vec![b'x'; 1024 * 1024];
+        let fed: Vec<_> = (0..17).map(|_| p.feed(&junk, &mut out)).collect();
+        assert!(fed[..16].iter().all(Result::is_ok));
+        assert_eq!(fed[16], Err(EventTooLarge));
+        assert_eq!(p.buffered(), 0);
+        assert_eq!(p.feed(b"\ndata: after\n\n", &mut out), Err(EventTooLarge));
+        assert!(out.is_empty(), "nothing after the broken event is read");
+    }
+
+    #[test]
+    fn an_event_of_exactly_the_limit_still_passes() {
+        let mut p = SseParser::new();
+        let mut out = Vec::new();
+        let mut event = b"data: ".to_vec();
+        event.resize(MAX_EVENT - 2, b'y');
+        event.extend_from_slice(b"\n\n");
+        assert_eq!(p.feed(&event, &mut out), Ok(()));
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].data.len(), MAX_EVENT - 2 - "data: ".len());
+        assert_eq!(p.feed(b"data: next\n\n", &mut out), Ok(()));
+        assert_eq!(
+            out[1].data, "next",
+            "the count starts again at each blank line"
+        );
+    }
+
+    #[test]
+    fn the_whole_events_of_a_chunk_are_told_apart_from_the_one_in_progress() {
+        let mut p = SseParser::new();
+        let mut out = Vec::new();
+        let chunk = b"data: a\n\ndata: b\n\ndata: c";
+        assert_eq!(p.feed(chunk, &mut out), Ok(()));
+        assert_eq!(p.whole_in_last_chunk(), "data: a\n\ndata: b\n\n".len());
+        assert_eq!(p.feed(b"\n", &mut out), Ok(()));
+        assert_eq!(p.whole_in_last_chunk(), 0, "no blank line yet");
+        assert_eq!(p.feed(b"\n", &mut out), Ok(()));
+        assert_eq!(p.whole_in_last_chunk(), 1);
+        assert_eq!(out.len(), 3);
     }
 
     #[test]

@@ -524,7 +524,7 @@ fn check_stream(wire: Wire, provider: &str, chunks: &[&[u8]]) {
     }
     let mut frames: Vec<SseFrame> = Vec::new();
     let mut sse = SseParser::new();
-    sse.feed(&out, &mut frames);
+    sse.feed(&out, &mut frames).unwrap();
     sse.finish(&mut frames);
     let input: Vec<u8> = chunks.concat();
     let fail = |why: String| -> ! {

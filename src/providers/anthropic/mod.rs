@@ -103,11 +103,18 @@ pub fn error_message(body: &[u8]) -> String {
 }
 
 /// Forwards the stream unchanged while reading its usage.
+///
+/// Whole events go out as soon as their blank line arrives; the event in progress is held
+/// (at most [`MAX_EVENT`](crate::messages::sse::MAX_EVENT) bytes, the parser's limit), so
+/// when the stream breaks the client gets the `error` event alone, never glued to half an
+/// event it cannot read.
 #[derive(Debug)]
 pub struct PassthroughStream {
     provider: String,
     sse: SseParser,
     frames: Vec<SseFrame>,
+    /// The bytes of the event in progress, not yet forwarded.
+    held: Vec<u8>,
     usage: Usage,
     stopped: bool,
 }
@@ -119,8 +126,18 @@ impl PassthroughStream {
             provider: provider.to_owned(),
             sse: SseParser::new(),
             frames: Vec::new(),
+            held: Vec::new(),
             usage: Usage::default(),
             stopped: false,
+        }
+    }
+
+    /// Ends the client's stream with `err`, unless it had ended.
+    fn fail(&mut self, err: ApiError, out: &mut Vec<u8>) {
+        self.held = Vec::new();
+        if !self.stopped {
+            self.stopped = true;
+            out.extend_from_slice(&err.to_sse());
         }
     }
 
@@ -156,26 +173,37 @@ impl PassthroughStream {
 
 impl StreamDecoder for PassthroughStream {
     fn feed(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
-        out.extend_from_slice(chunk);
-        self.sse.feed(chunk, &mut self.frames);
+        let fed = self.sse.feed(chunk, &mut self.frames);
         self.read_frames();
+        let whole = self.sse.whole_in_last_chunk();
+        if whole > 0 {
+            out.append(&mut self.held);
+            out.extend_from_slice(&chunk[..whole]);
+        }
+        match fed {
+            Ok(()) => self.held.extend_from_slice(&chunk[whole..]),
+            Err(too_large) => {
+                let err = too_large.to_api_error(&self.provider);
+                self.fail(err, out);
+            }
+        }
     }
 
     fn finish(&mut self, out: &mut Vec<u8>) {
         self.sse.finish(&mut self.frames);
         self.read_frames();
-        if !self.stopped {
-            self.stopped = true;
-            out.extend_from_slice(
-                &ApiError::new(
-                    crate::messages::ErrorKind::Api,
-                    format!(
-                        "{}: the stream ended before the response was complete",
-                        self.provider
-                    ),
-                )
-                .to_sse(),
+        if self.stopped {
+            // The last event, without its blank line, was the end.
+            out.append(&mut self.held);
+        } else {
+            let err = ApiError::new(
+                crate::messages::ErrorKind::Api,
+                format!(
+                    "{}: the stream ended before the response was complete",
+                    self.provider
+                ),
             );
+            self.fail(err, out);
         }
     }
 
@@ -229,6 +257,54 @@ mod tests {
                 cache_read_input_tokens: 5,
                 cache_creation_input_tokens: 0
             }
+        );
+    }
+
+    #[test]
+    fn only_whole_events_go_out() {
+        let stream = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\"}}\n\nevent: ping\r\ndata: {\"type\":\"ping\"}\r\n\r\n";
+        let mut d = PassthroughStream::new("anthropic");
+        let mut out = Vec::new();
+        for piece in stream.as_bytes().chunks(5) {
+            d.feed(piece, &mut out);
+            let sent = String::from_utf8_lossy(&out);
+            assert!(
+                sent.is_empty() || sent.ends_with("\n\n") || sent.ends_with("\r\n\r\n"),
+                "half an event went out: {sent:?}"
+            );
+        }
+        assert_eq!(out, stream.as_bytes());
+    }
+
+    #[test]
+    fn an_event_too_large_ends_the_stream_with_only_the_error() {
+        let start = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\"}}\n\n";
+        let mut d = PassthroughStream::new("anthropic");
+        let mut out = Vec::new();
+        d.feed(start.as_bytes(), &mut out);
+        let junk = b"data: xxxxxxxxxxxxxxxxxxxxxxxx\n".repeat(2048);
+        let mut fed = 0;
+        d.feed(b"event: content_block_delta\n", &mut out);
+        while !d.done() {
+            d.feed(&junk, &mut out);
+            fed += junk.len();
+            assert!(d.held.len() <= crate::messages::sse::MAX_EVENT);
+            assert!(fed <= 2 * crate::messages::sse::MAX_EVENT, "it never ended");
+        }
+        d.feed(&junk, &mut out);
+        d.finish(&mut out);
+        let sent = String::from_utf8_lossy(&out);
+        let (before, error) = sent.split_at(start.len());
+        assert_eq!(before, start);
+        assert!(error.starts_with("event: error\n"), "{error:.200}");
+        assert!(
+            error.contains("anthropic: the upstream sent an event larger than 16 MiB"),
+            "{error:.200}"
+        );
+        assert_eq!(
+            error.matches("event:").count(),
+            1,
+            "one error, nothing else"
         );
     }
 

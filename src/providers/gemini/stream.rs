@@ -10,7 +10,7 @@ use super::response::{FunctionCallIn, GenerateResponse, PartIn, is_abnormal, is_
 use super::{NEXT, PREVIOUS, anthropic_call_id, carry, truncate};
 use crate::messages::event::new_message_id;
 use crate::messages::signature::{Signer, ThinkingMac};
-use crate::messages::sse::{SseFrame, SseParser};
+use crate::messages::sse::{EventTooLarge, SseFrame, SseParser};
 use crate::messages::{ApiError, BlockStart, Delta, ErrorKind, StopReason, StreamEvent, Usage};
 use crate::providers::StreamDecoder;
 
@@ -383,6 +383,14 @@ impl Translator {
         out.push(StreamEvent::Error(err));
     }
 
+    /// Gemini sent an event too large to read: the response fails, unless it had ended.
+    fn broken(&mut self, too_large: EventTooLarge, out: &mut Vec<StreamEvent>) {
+        if self.phase != Phase::Ended {
+            let err = too_large.to_api_error(&self.model);
+            self.fail(err, out);
+        }
+    }
+
     /// Closes the content, says why Gemini stopped when that is not a plain end, and sends
     /// message_delta and message_stop.
     fn complete(&mut self, out: &mut Vec<StreamEvent>) {
@@ -467,9 +475,12 @@ impl GeminiStream {
 
 impl StreamDecoder for GeminiStream {
     fn feed(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
-        self.sse.feed(chunk, &mut self.frames);
+        let fed = self.sse.feed(chunk, &mut self.frames);
         for frame in self.frames.drain(..) {
             self.translator.data(&frame.data, false, &mut self.events);
+        }
+        if let Err(too_large) = fed {
+            self.translator.broken(too_large, &mut self.events);
         }
         self.write(out);
     }

@@ -66,7 +66,7 @@ fn decode(model: &str, input: &[u8], piece: usize) -> Vec<Value> {
 fn parse_sse(bytes: &[u8]) -> Vec<Value> {
     let mut parser = SseParser::new();
     let mut frames = Vec::new();
-    parser.feed(bytes, &mut frames);
+    parser.feed(bytes, &mut frames).unwrap();
     parser.finish(&mut frames);
     frames
         .into_iter()

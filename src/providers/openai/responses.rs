@@ -34,7 +34,7 @@ use crate::messages::event::{new_message_id, new_tool_id};
 use crate::messages::request::{Block, Content, JsonString, Role, Source, ToolResultContent};
 use crate::messages::response::ContentOut;
 use crate::messages::signature::{Signer, ThinkingMac};
-use crate::messages::sse::{SseFrame, SseParser};
+use crate::messages::sse::{EventTooLarge, SseFrame, SseParser};
 use crate::messages::{
     ApiError, BlockStart, Delta, ErrorKind, MessageResponse, MessagesRequest, StopReason,
     StreamEvent, Usage, tool_id,
@@ -1107,6 +1107,14 @@ impl Translator {
         out.push(StreamEvent::Error(err));
     }
 
+    /// The upstream sent an event too large to read: the response fails, unless it had ended.
+    fn broken(&mut self, too_large: EventTooLarge, out: &mut Vec<StreamEvent>) {
+        if self.phase != Phase::Ended {
+            let err = too_large.to_api_error(&self.model);
+            self.fail(err, out);
+        }
+    }
+
     /// The upstream closed; without `response.completed` (or its kin) the response is cut short.
     fn end(&mut self, out: &mut Vec<StreamEvent>) {
         if self.phase != Phase::Ended {
@@ -1340,9 +1348,12 @@ impl ResponsesStream {
 
 impl StreamDecoder for ResponsesStream {
     fn feed(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
-        self.sse.feed(chunk, &mut self.frames);
+        let fed = self.sse.feed(chunk, &mut self.frames);
         for frame in self.frames.drain(..) {
             self.translator.frame(&frame.data, false, &mut self.events);
+        }
+        if let Err(too_large) = fed {
+            self.translator.broken(too_large, &mut self.events);
         }
         self.write(out);
     }

@@ -35,7 +35,7 @@ use super::error::error_from_raw;
 use super::response::{FirstChoice, WireUsage, stop_reason};
 use crate::messages::event::{new_message_id, new_tool_id};
 use crate::messages::signature::{Signer, ThinkingMac};
-use crate::messages::sse::{SseFrame, SseParser};
+use crate::messages::sse::{EventTooLarge, SseFrame, SseParser};
 use crate::messages::{ApiError, BlockStart, Delta, ErrorKind, StreamEvent, Usage, tool_id};
 use crate::providers::StreamDecoder;
 
@@ -341,6 +341,14 @@ impl Translator {
         out.push(StreamEvent::Error(err));
     }
 
+    /// The upstream sent an event too large to read: the response fails, unless it had ended.
+    fn broken(&mut self, too_large: EventTooLarge, out: &mut Vec<StreamEvent>) {
+        if self.phase != Phase::Ended {
+            let err = too_large.to_api_error(&self.model);
+            self.fail(err, out);
+        }
+    }
+
     /// Closes all content and sends message_delta and message_stop.
     fn complete(&mut self, out: &mut Vec<StreamEvent>) {
         self.start(out);
@@ -634,13 +642,6 @@ impl ChatStream {
         self
     }
 
-    fn drain(&mut self, out: &mut Vec<u8>) {
-        for frame in self.frames.drain(..) {
-            self.translator.data(&frame.data, &mut self.events);
-        }
-        self.write(out);
-    }
-
     fn write(&mut self, out: &mut Vec<u8>) {
         for event in self.events.drain(..) {
             event.write_sse(out);
@@ -650,8 +651,14 @@ impl ChatStream {
 
 impl StreamDecoder for ChatStream {
     fn feed(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
-        self.sse.feed(chunk, &mut self.frames);
-        self.drain(out);
+        let fed = self.sse.feed(chunk, &mut self.frames);
+        for frame in self.frames.drain(..) {
+            self.translator.data(&frame.data, &mut self.events);
+        }
+        if let Err(too_large) = fed {
+            self.translator.broken(too_large, &mut self.events);
+        }
+        self.write(out);
     }
 
     fn finish(&mut self, out: &mut Vec<u8>) {

@@ -47,7 +47,7 @@ fn decode_with(mut d: ChatStream, input: &[u8], piece: usize) -> Vec<Value> {
 fn parse_sse(bytes: &[u8]) -> Vec<Value> {
     let mut parser = SseParser::new();
     let mut frames = Vec::new();
-    parser.feed(bytes, &mut frames);
+    parser.feed(bytes, &mut frames).unwrap();
     parser.finish(&mut frames);
     frames
         .into_iter()
@@ -714,4 +714,36 @@ fn json_scan_sees_braces_inside_strings_and_escapes() {
     let mut scalar = JsonScan::default();
     scalar.feed("\"{}\"");
     assert!(!scalar.complete, "a top-level string is never complete");
+}
+
+#[test]
+fn endless_data_lines_end_the_stream_with_one_error() {
+    let mut d = ChatStream::new("openai/gpt-5");
+    let mut out = Vec::new();
+    let opening = r#"data: {"choices":[{"index":0,"delta":{"role":"assistant","content":"Hi"}}]}"#;
+    d.feed(format!("{opening}\n\n").as_bytes(), &mut out);
+    // `data:` lines that never end their event, until the decoder gives up.
+    let junk = b"data: {\"choices\":[]}\n".repeat(4096);
+    let mut fed = 0;
+    while !d.done() {
+        d.feed(&junk, &mut out);
+        fed += junk.len();
+        assert!(fed <= 2 * crate::messages::sse::MAX_EVENT, "it never ended");
+    }
+    d.feed(&junk, &mut out);
+    d.finish(&mut out);
+    let events = parse_sse(&out);
+    assert_eq!(
+        types(&events),
+        [
+            "message_start",
+            "content_block_start",
+            "content_block_delta",
+            "error"
+        ]
+    );
+    assert_eq!(
+        events[3]["error"]["message"],
+        "openai/gpt-5: the upstream sent an event larger than 16 MiB (a broken stream); bgw ended the stream there"
+    );
 }
