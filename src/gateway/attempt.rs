@@ -91,7 +91,7 @@ pub async fn first_answer(
             }
             return Err(match last {
                 Some(f) if f.blame == Blame::RateLimit => f.error,
-                _ => all_cooling(routed, plan, wait, last.as_ref()),
+                _ => all_cooling(gateway, routed, wait, last.as_ref()),
             });
         };
         let i = order[pos];
@@ -137,7 +137,7 @@ pub async fn first_answer(
                 let now = Instant::now();
                 match f.blame {
                     Blame::RateLimit => gateway.health.rate_limited(target, f.retry_after, now),
-                    _ => gateway.health.failed(target, now),
+                    _ => gateway.health.failed(target, &f.error.message, now),
                 }
                 failures[i] += 1;
                 order.remove(pos);
@@ -166,20 +166,26 @@ fn backoff(failures: u32) -> Duration {
 
 /// The 529 for a request whose every target is cooling down.
 fn all_cooling(
+    gateway: &Gateway,
     routed: &Routed,
-    plan: &[Target],
     wait: Duration,
     last: Option<&Failure>,
 ) -> ApiError {
     let secs = wait.as_secs().max(1);
-    let targets: Vec<String> = plan.iter().map(describe).collect();
+    let targets: Vec<String> = routed.plan.iter().map(describe).collect();
     let mut message = format!(
         "bgw: every target for `{}` is cooling down after failures ({}); the soonest may be tried again in {secs} s",
         routed.requested,
         targets.join(", ")
     );
-    if let Some(f) = last {
-        message.push_str(&format!("; the last failure: {}", f.error.message));
+    let last = last.map(|f| f.error.message.clone()).or_else(|| {
+        routed
+            .plan
+            .iter()
+            .find_map(|t| gateway.health.last_failure(t))
+    });
+    if let Some(why) = last {
+        message.push_str(&format!("; the last failure: {why}"));
     }
     let mut e = ApiError::new(ErrorKind::Overloaded, message);
     e.retry_after = Some(secs);

@@ -55,6 +55,8 @@ struct Breaker {
     open_until: Option<Instant>,
     /// Half-open: one request is trying it since then.
     trial_since: Option<Instant>,
+    /// What the last failure said, for the message of a request that finds it open.
+    last_error: String,
 }
 
 /// Why a target is skipped, and until when.
@@ -128,10 +130,11 @@ impl Health {
     /// `target` failed in a way another try may fix (refused connection, 5xx, a stream cut
     /// before its content); the [`BREAKER_FAILURES`]th in a row opens its breaker, and a
     /// failed trial opens it again.
-    pub fn failed(&self, target: &Target, now: Instant) {
+    pub fn failed(&self, target: &Target, why: &str, now: Instant) {
         let mut s = self.lock();
         let b = s.breakers.entry(target_id(target)).or_default();
         b.failures = b.failures.saturating_add(1);
+        why.clone_into(&mut b.last_error);
         if b.trial_since.take().is_some() || b.failures >= BREAKER_FAILURES {
             b.open_until = Some(now + BREAKER_COOLDOWN);
         }
@@ -146,6 +149,15 @@ impl Health {
         if *entry < until {
             *entry = until;
         }
+    }
+
+    /// What `target`'s last failure said, while its breaker counts failures.
+    pub fn last_failure(&self, target: &Target) -> Option<String> {
+        let s = self.lock();
+        s.breakers
+            .get(&target_id(target))
+            .map(|b| b.last_error.clone())
+            .filter(|e| !e.is_empty())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -205,10 +217,10 @@ mod tests {
         let (h, t0) = (Health::default(), Instant::now());
         let a = target("a", "gpt-5");
         for _ in 0..BREAKER_FAILURES - 1 {
-            h.failed(&a, t0);
+            h.failed(&a, "503", t0);
         }
         assert_eq!(h.admit(&a, t0), Ok(()));
-        h.failed(&a, t0);
+        h.failed(&a, "503", t0);
         let open = t0 + BREAKER_COOLDOWN;
         assert_eq!(h.admit(&a, t0), Err(Cooling::Broken(open)));
         // Half-open: the first request after the cooldown is the trial, the next waits.
@@ -216,7 +228,7 @@ mod tests {
         assert_eq!(h.admit(&a, later), Ok(()));
         assert!(h.admit(&a, later).is_err());
         // A failed trial opens it again; a successful one closes it.
-        h.failed(&a, later);
+        h.failed(&a, "503", later);
         assert_eq!(
             h.admit(&a, later),
             Err(Cooling::Broken(later + BREAKER_COOLDOWN))
@@ -232,10 +244,10 @@ mod tests {
     fn a_success_between_failures_starts_the_count_again() {
         let (h, t0) = (Health::default(), Instant::now());
         let a = target("a", "gpt-5");
-        h.failed(&a, t0);
-        h.failed(&a, t0);
+        h.failed(&a, "503", t0);
+        h.failed(&a, "503", t0);
         h.succeeded(&a);
-        h.failed(&a, t0);
+        h.failed(&a, "503", t0);
         assert_eq!(h.admit(&a, t0), Ok(()));
     }
 
@@ -244,7 +256,7 @@ mod tests {
         let (h, t0) = (Health::default(), Instant::now());
         let a = target("a", "gpt-5");
         for _ in 0..BREAKER_FAILURES {
-            h.failed(&a, t0);
+            h.failed(&a, "503", t0);
         }
         let open = t0 + BREAKER_COOLDOWN;
         assert_eq!(h.admit(&a, open), Ok(()));
