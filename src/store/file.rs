@@ -16,7 +16,7 @@ const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 
 /// The config tables: name → bytes. Anything else a client names is refused.
 pub const CONFIG_TABLES: &[&str] = &[
-    "keys", "secrets", "prices", "settings", "vkeys", "budgets", "groups",
+    "keys", "secrets", "prices", "settings", "vkeys", "budgets", "groups", "routes",
 ];
 
 /// The owner's page cache.

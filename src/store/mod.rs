@@ -14,6 +14,7 @@ pub mod log_index;
 pub mod logs;
 pub mod owner;
 pub mod prices;
+pub mod routes;
 pub mod settings;
 pub mod stats;
 pub mod vkeys;

@@ -15,7 +15,7 @@ use super::stats::{StatsBy, StatsRow};
 use crate::govern::meter::Account;
 
 /// Bumped whenever a message changes shape; an owner of another version is asked to retire.
-pub const PROTOCOL: u32 = 3;
+pub const PROTOCOL: u32 = 4;
 
 /// The largest message accepted (a batch of rows with their content).
 const MAX_FRAME: usize = 512 * 1024 * 1024;
