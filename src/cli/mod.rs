@@ -7,6 +7,7 @@ pub mod keys;
 pub mod logs;
 pub mod models;
 pub mod output;
+pub mod route;
 pub mod run;
 pub mod self_update;
 pub mod serve;
@@ -43,6 +44,9 @@ pub enum Command {
     Keys(keys::KeysCommand),
     /// List the models each configured provider offers
     Models(models::ModelsArgs),
+    /// Routing rules: where requests go by a CEL condition, weighted splits, fallbacks
+    #[command(subcommand)]
+    Route(route::RouteCommand),
     /// Budgets and rate limits per virtual key, team, customer, provider or in all
     Budget(budget::BudgetArgs),
     /// Show the request log: every request, its provider, tokens, cost
@@ -68,6 +72,7 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => serve::run(&store, args),
         Command::Keys(cmd) => keys::run(&store, cmd),
         Command::Models(args) => models::run(&store, args),
+        Command::Route(cmd) => route::run(&store, cmd),
         Command::Budget(args) => budget::run(&store, args),
         Command::Logs(args) => logs::run(&store, args),
         Command::SelfUpdate(args) => self_update::run(args),

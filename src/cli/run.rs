@@ -93,6 +93,16 @@ pub fn run(store: &Store, args: RunArgs) -> Result<ExitCode, CliError> {
     for (_, model) in &tiers {
         check_model(&routes, model)?;
     }
+    // Routing rules read `tier` of the models the tiers were given.
+    settings.tiers = [
+        ("sonnet", &args.sonnet),
+        ("opus", &args.opus),
+        ("haiku", &args.haiku),
+        ("fable", &args.fable),
+    ]
+    .into_iter()
+    .filter_map(|(tier, model)| model.clone().map(|m| (tier, m)))
+    .collect();
     let targets: Vec<&str> = tiers.iter().map(|(_, m)| m.as_str()).collect();
     let mut models = picker::models(&routes, &store.pricing()?, &targets);
     if !anthropic_usable {

@@ -8,6 +8,7 @@ use crate::catalog::Pricing;
 use crate::govern::access::Access;
 use crate::govern::admit::Budgets;
 use crate::route::Routes;
+use crate::route::rules::RuleSet;
 use crate::store::{Store, StoreError};
 
 /// Everything a request reads of the stored config, at one moment.
@@ -19,6 +20,8 @@ pub struct Config {
     pub log_content: bool,
     pub access: Access,
     pub budgets: Budgets,
+    /// The enabled routing rules, compiled.
+    pub rules: RuleSet,
 }
 
 impl Config {
@@ -39,6 +42,7 @@ impl Config {
             log_content: store.log_settings()?.content,
             access: Access::new(store.virtual_keys()?),
             budgets: Budgets::new(store.budgets()?),
+            rules: RuleSet::new(&store.routes()?),
         })
     }
 }

@@ -18,6 +18,7 @@ use super::auth::{self, Identity};
 use super::body::GatewayBody;
 use super::config::Config;
 use super::router::json;
+use super::routing;
 use super::spend::Spend;
 use super::stream::{TranslatedBody, Upstream};
 use crate::govern::vkey;
@@ -39,6 +40,8 @@ pub struct Routed {
     pub target: Target,
     /// Every target to try in turn, the first one first.
     pub plan: Vec<Target>,
+    /// The routing rule that chose them, if one did.
+    pub rule: Option<String>,
     /// Who is calling, and the client's own credential (only ever sent to Anthropic itself).
     pub who: Identity,
     /// The install's key for thinking signatures.
@@ -74,33 +77,43 @@ impl Routed {
         let kept = session
             .as_ref()
             .and_then(|s| gateway.sticky.get(s, Instant::now()));
-        let plan = config
-            .routes
-            .plan(&requested, kept.as_ref().and_then(|c| c.key.as_deref()))?;
-        let target = plan[0].clone();
+        let decided = routing::decide(
+            gateway,
+            config,
+            &who,
+            &parts.headers,
+            &body,
+            &requested,
+            kept.as_ref(),
+        )?;
+        let mut plan = decided.plan;
         if let Some(p) = pending {
-            p.routed(&target);
+            p.routed(&plan[0]);
+            p.rule(decided.rule.as_deref(), &decided.failed);
         }
         if let Some(key) = &who.key {
-            if !vkey::allows(key, &target.provider, &target.upstream_model) {
+            let first = plan[0].clone();
+            plan.retain(|t| vkey::allows(key, &t.provider, &t.upstream_model));
+            if plan.is_empty() {
                 return Err(ApiError::new(
                     ErrorKind::NotFound,
                     format!(
-                        "bgw: the virtual key `{}` may not use `{}/{}`; it may use {}",
+                        "bgw: the virtual key `{}` may not use `{}`; it may use {}",
                         key.name,
-                        target.provider,
-                        target.upstream_model,
+                        first.address(),
                         vkey::describe_allowed(key)
                     ),
                 ));
             }
         }
+        let target = plan[0].clone();
         Ok(Routed {
             parts,
             body,
             requested,
             target,
             plan,
+            rule: decided.rule,
             who,
             thinking: Arc::clone(&gateway.thinking),
         })
@@ -245,7 +258,11 @@ async fn answer(
     for (name, value) in [
         ("x-bgw-provider", target.provider.as_str()),
         ("x-bgw-model", target.upstream_model.as_str()),
+        ("x-bgw-rule", routed.rule.as_deref().unwrap_or("")),
     ] {
+        if value.is_empty() {
+            continue;
+        }
         if let Ok(value) = http::HeaderValue::from_str(value) {
             passed_back.insert(http::HeaderName::from_static(name), value);
         }

@@ -8,6 +8,7 @@ pub mod count_tokens;
 pub mod messages;
 pub mod models;
 pub mod router;
+pub mod routing;
 pub mod spend;
 pub mod stream;
 
@@ -69,6 +70,9 @@ pub struct Settings {
     pub require_key: bool,
     /// What this gateway's session may spend in all (`bgw run --budget`).
     pub session_budget: Option<Nanodollars>,
+    /// The models `bgw run` gave Claude Code's tiers (`sonnet` → `openai/gpt-5`), which
+    /// routing rules read as `tier`.
+    pub tiers: Vec<(&'static str, String)>,
 }
 
 impl Default for Settings {
@@ -86,6 +90,7 @@ impl Default for Settings {
             default_key: None,
             require_key: false,
             session_budget: None,
+            tiers: Vec::new(),
         }
     }
 }

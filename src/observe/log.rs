@@ -64,6 +64,8 @@ pub struct Pending {
     charged: Option<Usd>,
     stream: bool,
     attempts: Vec<Attempt>,
+    rule: Option<String>,
+    rule_errors: Vec<String>,
     first_byte: Option<Duration>,
     /// The request body, when content is kept.
     request: Option<Bytes>,
@@ -88,6 +90,8 @@ impl Pending {
             charged: None,
             stream: false,
             attempts: Vec::new(),
+            rule: None,
+            rule_errors: Vec::new(),
             first_byte: None,
             request: None,
             keep_content,
@@ -137,6 +141,12 @@ impl Pending {
         self.provider.replace_range(.., &target.provider);
         self.upstream_model.clone_from(&target.upstream_model);
         self.key.clone_from(&target.key_name);
+    }
+
+    /// The routing rule that chose the targets, and rules skipped because they failed.
+    pub fn rule(&mut self, rule: Option<&str>, errors: &[String]) {
+        self.rule = rule.map(str::to_owned);
+        self.rule_errors = errors.to_vec();
     }
 
     /// One try of `target` ended: with the upstream's `status` (if it answered) and, when it
@@ -264,6 +274,8 @@ impl Finished {
                 first_byte_us: p.first_byte.map(|d| d.as_micros() as u64),
                 total_us: self.total.as_micros() as u64,
                 attempts: p.attempts,
+                rule: p.rule,
+                rule_errors: p.rule_errors,
                 has_content: content.is_some(),
             },
             content,

@@ -5,6 +5,8 @@
 
 pub mod health;
 pub mod picker;
+pub mod rule;
+pub mod rules;
 pub mod sticky;
 
 use std::collections::BTreeMap;
@@ -48,6 +50,22 @@ pub fn address_parts(model: &str) -> Result<(&str, &str), RouteError> {
         )),
         None => Ok(("anthropic", model)),
     }
+}
+
+/// The Claude Code tier a requested model stands for: by its name (`claude-opus-4-1` is
+/// `opus`), or by the model `bgw run` mapped a tier to (`--sonnet openai/gpt-5`); else empty.
+pub fn tier_of<'a>(requested: &str, mapped: &'a [(&'static str, String)]) -> &'a str {
+    const TIERS: [&str; 4] = ["opus", "sonnet", "haiku", "fable"];
+    let model = strip_namespace(requested);
+    if let Some((tier, _)) = mapped.iter().find(|(_, m)| strip_namespace(m) == model) {
+        return tier;
+    }
+    let name = model.rsplit('/').next().unwrap_or(model);
+    TIERS
+        .iter()
+        .find(|t| name.contains(*t))
+        .copied()
+        .unwrap_or("")
 }
 
 /// The routing table: an immutable snapshot of providers and keys.
@@ -140,6 +158,38 @@ impl Routes {
                 .filter_map(|k| target_for(provider, upstream, Some(k)).ok()),
         );
         Ok(plan)
+    }
+
+    /// The targets of several addresses (a rule's chosen target, its fallbacks, the other
+    /// targets of its split): each address's first key in that order, then their other keys.
+    /// An address that cannot be routed (no key) is left out, unless none can be.
+    pub fn plan_all(
+        &self,
+        addresses: &[&str],
+        prefer: Option<&str>,
+    ) -> Result<Vec<Target>, RouteError> {
+        let mut firsts = Vec::new();
+        let mut siblings = Vec::new();
+        let mut first_error = None;
+        for (i, address) in addresses.iter().enumerate() {
+            match self.plan(address, if i == 0 { prefer } else { None }) {
+                Ok(mut plan) => {
+                    let rest = plan.split_off(1);
+                    firsts.extend(plan);
+                    siblings.extend(rest);
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        if firsts.is_empty() {
+            return Err(
+                first_error.unwrap_or_else(|| RouteError::invalid("a rule named no target"))
+            );
+        }
+        firsts.extend(siblings);
+        Ok(firsts)
     }
 
     fn unknown_provider(&self, id: &str, model: &str) -> RouteError {

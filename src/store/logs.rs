@@ -180,6 +180,12 @@ pub struct LogRow {
     pub total_us: u64,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attempts: Vec<Attempt>,
+    /// The routing rule (`bgw route`) that chose where it went.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// Rules skipped because their condition failed to evaluate, and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rule_errors: Vec<String>,
     /// Whether the request and response are kept (content logging may be off).
     #[serde(default)]
     pub has_content: bool,

@@ -28,6 +28,8 @@ fn row(time_ms: u64, provider: &str, model: &str, status: u16) -> LogRow {
         first_byte_us: Some(1_000),
         total_us: 2_000,
         attempts: vec![],
+        rule: None,
+        rule_errors: Vec::new(),
         has_content: false,
     }
 }

@@ -203,6 +203,8 @@ mod tests {
             first_byte_us: Some(410_000),
             total_us: 2_300_000,
             attempts: Vec::new(),
+            rule: None,
+            rule_errors: Vec::new(),
             has_content: true,
         }
     }
