@@ -50,10 +50,21 @@ fn text(bytes: &[u8]) -> String {
 /// A streamed Write tool call whose arguments arrive in fragments of 1 to 7 characters; the
 /// usage chunk reports `prompt_tokens` of input.
 fn write_tool_call(model: &str, file: &Path, content: &str, prompt_tokens: u64) -> Reply {
+    write_tool_call_as("call_e2eWrite01", model, file, content, prompt_tokens)
+}
+
+/// [`write_tool_call`] with the call id `id`.
+fn write_tool_call_as(
+    id: &str,
+    model: &str,
+    file: &Path,
+    content: &str,
+    prompt_tokens: u64,
+) -> Reply {
     let args = json!({"file_path": file, "content": content}).to_string();
     let mut chunks = vec![
         openai::role(model),
-        openai::tool_start(model, 0, "call_e2eWrite01", "Write"),
+        openai::tool_start(model, 0, id, "Write"),
     ];
     for piece in fragments(&args, &[1, 2, 3, 4, 5, 6, 7]) {
         chunks.push(openai::tool_args(model, 0, &piece));
@@ -469,4 +480,191 @@ async fn a_conversation_with_deepseek_thinking_continues_on_claude() {
         "no bgw-signed thinking reached Anthropic: {body}"
     );
     assert!(!body.contains("Two plus two is four."), "{body}");
+}
+
+/// The number of tool results in a request: how far into the turn it is.
+fn tool_results(req: &support::Recorded) -> usize {
+    req.text().matches("\"role\":\"tool\"").count()
+}
+
+/// `bgw logs --json` rows, oldest first, once there are `n`.
+fn logged(data_dir: &Path, n: usize) -> Vec<Value> {
+    for _ in 0..100 {
+        let out = command(data_dir).args(["logs", "--json"]).output().unwrap();
+        let mut rows: Vec<Value> = text(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        if rows.len() >= n {
+            rows.reverse();
+            return rows;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("fewer than {n} rows in the request log");
+}
+
+#[tokio::test]
+async fn a_provider_outage_mid_session_goes_unnoticed_the_turn_completes_on_the_fallback() {
+    let project = tempfile::tempdir().unwrap();
+    let project = project.path().canonicalize().unwrap();
+    let target = project.join("hello.txt");
+    let down = Mock::answering(|_| {
+        Reply::json(
+            503,
+            &openai::error("The server is overloaded", "server_error", None),
+        )
+    })
+    .await;
+    let model = "llama-3.3-70b-versatile";
+    let file = target.clone();
+    let fallback = Mock::answering(move |req| {
+        if tool_results(req) == 0 {
+            write_tool_call(model, &file, "hello from the fallback\n", 9_000)
+        } else {
+            Reply::sse([openai::text_stream(
+                model,
+                &["Done: hello.txt is written."],
+                9_100,
+                8,
+            )])
+        }
+    })
+    .await;
+    let data = openai_data_dir(&down);
+    add_key(
+        data.path(),
+        &[
+            "groq",
+            "--value",
+            "gsk-test-e2e-0000000",
+            "--base-url",
+            &format!("{}/v1", fallback.url()),
+        ],
+    );
+    let added = command(data.path())
+        .args([
+            "route",
+            "add",
+            "resilient",
+            "--when",
+            "model == \"openai/gpt-4o\"",
+            "--to",
+            "openai/gpt-4o",
+            "--fallback",
+            "groq/llama-3.3-70b-versatile",
+        ])
+        .output()
+        .unwrap();
+    assert!(added.status.success(), "{}", text(&added.stderr));
+
+    let out = bgw_run(
+        data.path(),
+        &project,
+        &[
+            "--model",
+            "openai/gpt-4o",
+            "--",
+            "-p",
+            "Create hello.txt saying hello",
+            "--allowedTools",
+            "Write",
+        ],
+    )
+    .await;
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "stdout: {stdout}\nstderr: {stderr}");
+    assert_eq!(
+        std::fs::read_to_string(&target).unwrap(),
+        "hello from the fallback\n"
+    );
+    assert_contains(&stdout, "Done: hello.txt is written.");
+    assert!(
+        !stdout.contains("overloaded") && !stdout.contains("503"),
+        "{stdout}"
+    );
+    assert_eq!(fallback.requests().len(), 2);
+    assert!(!down.requests().is_empty(), "the primary was tried");
+    for row in logged(data.path(), 2) {
+        assert_eq!(row["status"], 200);
+        assert_eq!(row["provider"], "groq");
+        assert_eq!(row["rule"], "resilient");
+    }
+}
+
+#[tokio::test]
+async fn a_sessions_requests_all_reach_one_key_of_a_two_key_provider() {
+    let project = tempfile::tempdir().unwrap();
+    let project = project.path().canonicalize().unwrap();
+    const TURNS: usize = 6;
+    let model = "gpt-4o";
+    let answer = {
+        let project = project.clone();
+        move |req: &support::Recorded| {
+            let done = tool_results(req);
+            if done < TURNS - 1 {
+                let file = project.join(format!("note{done}.txt"));
+                let id = format!("call_e2eNote{done:02}");
+                write_tool_call_as(&id, model, &file, &format!("note {done}\n"), 9_000)
+            } else {
+                Reply::sse([openai::text_stream(
+                    model,
+                    &["All notes are written."],
+                    9_100,
+                    8,
+                )])
+            }
+        }
+    };
+    let a = Mock::answering(answer.clone()).await;
+    let b = Mock::answering(answer).await;
+    let data = tempfile::tempdir().unwrap();
+    for (name, mock) in [("a", &a), ("b", &b)] {
+        add_key(
+            data.path(),
+            &[
+                "openai",
+                "--name",
+                name,
+                "--value",
+                &format!("sk-test-{name}-e2e-00000"),
+                "--base-url",
+                &format!("{}/v1", mock.url()),
+            ],
+        );
+    }
+    let out = bgw_run(
+        data.path(),
+        &project,
+        &[
+            "--model",
+            "openai/gpt-4o",
+            "--",
+            "-p",
+            "Write note0.txt to note4.txt, one after another",
+            "--allowedTools",
+            "Write",
+        ],
+    )
+    .await;
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "stdout: {stdout}\nstderr: {stderr}");
+    assert_contains(&stdout, "All notes are written.");
+    for i in 0..TURNS - 1 {
+        assert_eq!(
+            std::fs::read_to_string(project.join(format!("note{i}.txt"))).unwrap(),
+            format!("note {i}\n")
+        );
+    }
+    let (on_a, on_b) = (a.requests().len(), b.requests().len());
+    assert!(
+        (on_a, on_b) == (TURNS, 0) || (on_a, on_b) == (0, TURNS),
+        "one session, one key: {on_a} requests on a, {on_b} on b"
+    );
+    let rows = logged(data.path(), TURNS);
+    let session = rows[0]["session"].as_str().unwrap();
+    assert!(
+        rows.iter()
+            .all(|r| r["session"] == session && r["key"] == rows[0]["key"])
+    );
 }
