@@ -60,9 +60,10 @@ pub struct AddArgs {
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
 
-    /// Share of requests this key takes among the provider's keys
-    #[arg(long, default_value_t = 1, value_name = "W")]
-    pub weight: u32,
+    /// Share of requests this key takes among the provider's keys (any scale: 70 and 30, or
+    /// 0.7 and 0.3); 0 keeps it for failover only
+    #[arg(long, default_value_t = 1.0, value_name = "W")]
+    pub weight: f64,
 
     /// Use this key only for these models (comma-separated)
     #[arg(long, value_delimiter = ',', value_name = "A,B")]
@@ -159,6 +160,12 @@ fn add(store: &Store, args: AddArgs) -> Result<ExitCode, CliError> {
         return Err(CliError::new(
             "`--name` must be non-empty and without spaces",
         ));
+    }
+    if !(args.weight.is_finite() && args.weight >= 0.0) {
+        return Err(CliError::new(format!(
+            "`--weight {}`: a weight is a number of 0 or more",
+            args.weight
+        )));
     }
     let rec = KeyRecord {
         name: name.clone(),

@@ -106,7 +106,7 @@ pub fn decide(
             .iter()
             .position(|(a, _)| canonical(a).as_deref() == Some(k.address.as_str()))
     });
-    let chosen = kept_at.unwrap_or_else(|| rule.choose(random_unit()));
+    let chosen = kept_at.unwrap_or_else(|| rule.choose(crate::route::random_unit()));
     let addresses = rule.addresses(chosen);
     let prefer = kept
         .filter(|k| canonical(addresses[0]).as_deref() == Some(k.address.as_str()))
@@ -201,10 +201,4 @@ fn utc_hour() -> u8 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     ((secs / 3600) % 24) as u8
-}
-
-fn random_unit() -> f64 {
-    let mut b = [0u8; 8];
-    let _ = getrandom::fill(&mut b);
-    (u64::from_le_bytes(b) >> 11) as f64 / (1u64 << 53) as f64
 }

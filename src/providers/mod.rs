@@ -525,7 +525,7 @@ mod tests {
             compat: None,
             secret: SecretSource::Value("sk-test-0000000000000".into()),
             base_url: None,
-            weight: 1,
+            weight: 1.0,
             models: vec![],
             created_at: 0,
         };

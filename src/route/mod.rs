@@ -148,7 +148,7 @@ impl Routes {
             .into_iter()
             .filter(|k| Some(k.name.as_str()) != first.key_name.as_deref())
             .collect();
-        siblings.sort_by_key(|k| std::cmp::Reverse(k.weight));
+        siblings.sort_by(|a, b| b.weight.total_cmp(&a.weight));
         let mut plan = vec![first];
         // A sibling whose secret cannot be read is left out: the first key's error is the
         // one worth showing, and it came first.
@@ -328,34 +328,38 @@ fn eligible_keys<'a>(provider: &'a Provider, model: &str) -> Vec<&'a KeyRecord> 
         .keys
         .iter()
         .filter(|k| k.models.is_empty() || k.models.iter().any(|m| m == model))
-        .filter(|k| k.weight > 0 || provider.keys.len() == 1)
+        .filter(|k| k.weight > 0.0 || provider.keys.len() == 1)
         .collect()
 }
 
 /// Chooses one of `eligible`, spread by weight.
 fn pick_key<'a>(eligible: &[&'a KeyRecord]) -> Option<&'a KeyRecord> {
-    let weights: Vec<u64> = eligible
+    let weights: Vec<f64> = eligible
         .iter()
-        .map(|k| u64::from(k.weight.max(1)))
+        .map(|k| k.weight.max(f64::MIN_POSITIVE))
         .collect();
-    weighted_index(&weights, random_below(weights.iter().sum())).map(|i| eligible[i])
+    weighted_pick(&weights, random_unit()).map(|i| eligible[i])
 }
 
-/// The index that `roll` (below the sum of `weights`) falls on.
-pub fn weighted_index(weights: &[u64], mut roll: u64) -> Option<usize> {
+/// The index a `roll` in [0, 1) falls on when `weights` (any positive scale: `70, 30` and
+/// `0.7, 0.3` agree) share the unit interval.
+pub fn weighted_pick(weights: &[f64], roll: f64) -> Option<usize> {
+    let total: f64 = weights.iter().sum();
+    let mut left = roll * total;
     for (i, &w) in weights.iter().enumerate() {
-        if roll < w {
+        if left < w {
             return Some(i);
         }
-        roll -= w;
+        left -= w;
     }
     weights.len().checked_sub(1)
 }
 
-fn random_below(n: u64) -> u64 {
+/// A random number in [0, 1).
+pub fn random_unit() -> f64 {
     let mut b = [0u8; 8];
     let _ = getrandom::fill(&mut b);
-    u64::from_le_bytes(b) % n.max(1)
+    (u64::from_le_bytes(b) >> 11) as f64 / (1u64 << 53) as f64
 }
 
 #[cfg(test)]
@@ -363,7 +367,7 @@ mod tests {
     use super::*;
     use crate::store::SecretSource;
 
-    fn key(name: &str, provider: &str, weight: u32, models: &[&str]) -> KeyRecord {
+    fn key(name: &str, provider: &str, weight: f64, models: &[&str]) -> KeyRecord {
         KeyRecord {
             name: name.into(),
             provider: provider.into(),
@@ -378,7 +382,7 @@ mod tests {
 
     #[test]
     fn provider_slash_model_routes_to_that_provider() {
-        let routes = Routes::new(&[key("openai", "openai", 1, &[])]);
+        let routes = Routes::new(&[key("openai", "openai", 1.0, &[])]);
         let t = routes.resolve("openai/gpt-5").unwrap();
         assert_eq!(
             (t.provider.as_str(), t.upstream_model.as_str()),
@@ -390,7 +394,7 @@ mod tests {
 
     #[test]
     fn picker_ids_route_like_the_address_they_list() {
-        let routes = Routes::new(&[key("openai", "openai", 1, &[])]);
+        let routes = Routes::new(&[key("openai", "openai", 1.0, &[])]);
         let t = routes.resolve("claude/openai/gpt-5").unwrap();
         assert_eq!(
             (t.provider.as_str(), t.upstream_model.as_str()),
@@ -410,7 +414,7 @@ mod tests {
 
     #[test]
     fn only_the_first_slash_splits() {
-        let routes = Routes::new(&[key("or", "openrouter", 1, &[])]);
+        let routes = Routes::new(&[key("or", "openrouter", 1.0, &[])]);
         let t = routes
             .resolve("openrouter/anthropic/claude-sonnet-4.5")
             .unwrap();
@@ -450,7 +454,7 @@ mod tests {
 
     #[test]
     fn user_added_compat_provider_routes_to_its_base_url() {
-        let mut k = key("vllm", "vllm", 1, &[]);
+        let mut k = key("vllm", "vllm", 1.0, &[]);
         k.compat = Some("openai".into());
         k.base_url = Some("http://127.0.0.1:8000/v1/".into());
         let t = Routes::new(&[k]).resolve("vllm/qwen").unwrap();
@@ -463,9 +467,9 @@ mod tests {
     #[test]
     fn model_lists_restrict_keys_and_weights_spread_them() {
         let routes = Routes::new(&[
-            key("a", "openai", 3, &[]),
-            key("b", "openai", 1, &[]),
-            key("mini", "openai", 1, &["gpt-5-mini"]),
+            key("a", "openai", 3.0, &[]),
+            key("b", "openai", 1.0, &[]),
+            key("mini", "openai", 1.0, &["gpt-5-mini"]),
         ]);
         let mut counts = BTreeMap::new();
         for _ in 0..4000 {
@@ -479,7 +483,7 @@ mod tests {
 
     #[test]
     fn env_keys_are_read_when_used() {
-        let mut k = key("openai", "openai", 1, &[]);
+        let mut k = key("openai", "openai", 1.0, &[]);
         k.secret = SecretSource::Env("BGW_TEST_ROUTE_UNSET_VAR".into());
         let err = ApiError::from(Routes::new(&[k]).resolve("openai/gpt-5").unwrap_err());
         assert!(
@@ -488,5 +492,41 @@ mod tests {
             "{}",
             err.message
         );
+    }
+
+    /// A fixed-seed generator (xorshift64*), so the draws below are the same every run.
+    fn draws(seed: u64) -> impl Iterator<Item = f64> {
+        let mut x = seed;
+        std::iter::repeat_with(move || {
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
+        })
+    }
+
+    #[test]
+    fn weighted_draws_follow_their_weights_by_chi_square() {
+        for weights in [[70.0, 30.0], [0.7, 0.3]] {
+            let mut counts = [0u32; 2];
+            for roll in draws(0x5EED).take(10_000) {
+                counts[weighted_pick(&weights, roll).unwrap()] += 1;
+            }
+            let expected = [7_000.0, 3_000.0];
+            let chi2: f64 = counts
+                .iter()
+                .zip(expected)
+                .map(|(&o, e)| (f64::from(o) - e).powi(2) / e)
+                .sum();
+            // One degree of freedom: 3.84 is the 95th percentile.
+            assert!(chi2 < 3.84, "{counts:?}: chi-square {chi2}");
+        }
+    }
+
+    #[test]
+    fn a_roll_at_the_edges_stays_in_range() {
+        assert_eq!(weighted_pick(&[1.0, 1.0], 0.0), Some(0));
+        assert_eq!(weighted_pick(&[1.0, 1.0], 0.999_999_999), Some(1));
+        assert_eq!(weighted_pick(&[], 0.5), None);
     }
 }

@@ -150,7 +150,7 @@ mod tests {
             compat: None,
             secret: SecretSource::Value("sk-test-0000".into()),
             base_url: None,
-            weight: 1,
+            weight: 1.0,
             models: models.iter().map(|m| m.to_string()).collect(),
             created_at: 0,
         }

@@ -138,14 +138,8 @@ impl Rule {
 
     /// The target a `roll` in [0, 1) falls on.
     pub fn choose(&self, roll: f64) -> usize {
-        let mut left = roll;
-        for (i, (_, w)) in self.to.iter().enumerate() {
-            if left < *w {
-                return i;
-            }
-            left -= w;
-        }
-        self.to.len() - 1
+        let weights: Vec<f64> = self.to.iter().map(|(_, w)| *w).collect();
+        super::weighted_pick(&weights, roll).unwrap_or(0)
     }
 
     /// The addresses to try, in order: the chosen target, the fallbacks, the split's others.

@@ -69,7 +69,7 @@ fn last4(s: &str) -> String {
 }
 
 /// One provider key as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KeyRecord {
     /// Unique name (defaults to the provider name).
     pub name: String,
@@ -83,7 +83,7 @@ pub struct KeyRecord {
     pub base_url: Option<String>,
     /// Share of requests among this provider's keys.
     #[serde(default = "one")]
-    pub weight: u32,
+    pub weight: f64,
     /// Only these models use this key; empty means all.
     #[serde(default)]
     pub models: Vec<String>,
@@ -92,8 +92,8 @@ pub struct KeyRecord {
     pub created_at: u64,
 }
 
-fn one() -> u32 {
-    1
+fn one() -> f64 {
+    1.0
 }
 
 impl Store {
@@ -139,7 +139,7 @@ mod tests {
             compat: None,
             secret: SecretSource::Value("sk-test-0123456789abcd".into()),
             base_url: None,
-            weight: 1,
+            weight: 1.0,
             models: vec![],
             created_at: 0,
         }
