@@ -181,6 +181,68 @@ fn start_bgw(data_dir: &std::path::Path, mock_port: u16) -> Bgw {
     serve(data_dir, &[])
 }
 
+/// 100 routing rules that a request must all evaluate (none matches), as the rules bench
+/// writes them: what they add to the streamed path, against a gateway with none, taking turns.
+async fn rules_cost(client: &HttpClient, mock_port: u16, body: &Bytes, auth: &[(&str, &str)]) {
+    let plain_dir = tempfile::tempdir().unwrap();
+    let ruled_dir = tempfile::tempdir().unwrap();
+    add_keys(plain_dir.path(), mock_port);
+    add_keys(ruled_dir.path(), mock_port);
+    for i in 0..100 {
+        let when = match i % 5 {
+            0 => format!("model == \"openai/gpt-{i}\""),
+            1 => format!("tier == \"opus\" && request.tools > {i}"),
+            2 => format!("budget.used_pct > {}.5", 90 + i % 10),
+            3 => format!("\"x-task\" in headers && headers[\"x-task\"] == \"review-{i}\""),
+            _ => format!("time.hour == 99 || tokens.input > {}", 10_000_000 + i),
+        };
+        let ok = Command::new(bench_bin())
+            .args([
+                "route",
+                "add",
+                &format!("rule-{i}"),
+                "--when",
+                &when,
+                "--to",
+                "openai/gpt-4o",
+            ])
+            .env("BGW_DATA_DIR", ruled_dir.path())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "bgw route add {when:?} failed");
+    }
+    let plain = serve(plain_dir.path(), &["--no-log"]);
+    let ruled = serve(ruled_dir.path(), &["--no-log"]);
+    let url = |b: &Bgw| format!("http://127.0.0.1:{}/v1/messages", b.1);
+    let (mut none, mut hundred) = (Vec::new(), Vec::new());
+    for _ in 0..5 {
+        none.push(measure(client, &url(&plain), body, auth, 1, 1000).await);
+        hundred.push(measure(client, &url(&ruled), body, auth, 1, 1000).await);
+    }
+    let median = |v: &[Stats], f: fn(&Stats) -> Duration| {
+        let mut d: Vec<Duration> = v.iter().map(f).collect();
+        d.sort();
+        d[d.len() / 2]
+    };
+    println!(
+        "routing rules, bgw → OpenAI streamed, concurrency 1, 5 × 1000 requests each, taking turns:"
+    );
+    for (name, v) in [("no rules", &none), ("100 rules, none matching", &hundred)] {
+        println!(
+            "  {name:<28} p50 {:>6.0} µs  p99 {:>6.0} µs",
+            us(median(v, |s| s.p50)),
+            us(median(v, |s| s.p99))
+        );
+    }
+    println!(
+        "  added by 100 rules: p50 {:+.1} µs, p99 {:+.1} µs",
+        us(median(&hundred, |s| s.p50)) - us(median(&none, |s| s.p50)),
+        us(median(&hundred, |s| s.p99)) - us(median(&none, |s| s.p99))
+    );
+}
+
 fn bench_bin() -> String {
     std::env::var("BGW_BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_bgw").to_owned())
 }
@@ -638,8 +700,13 @@ async fn bench() {
             &auth[..],
         ),
     ];
-    // BGW_BENCH_ONLY=log measures the request log alone (a quicker loop while tuning it).
-    let only_log = std::env::var("BGW_BENCH_ONLY").is_ok_and(|v| v == "log");
+    // BGW_BENCH_ONLY=log measures the request log alone (a quicker loop while tuning it);
+    // BGW_BENCH_ONLY=rules what 100 routing rules add.
+    let only = std::env::var("BGW_BENCH_ONLY").unwrap_or_default();
+    if only == "rules" {
+        return rules_cost(&client, mock_port, &openai_streamed, &auth).await;
+    }
+    let only_log = only == "log";
     if !only_log {
         let mut p50s = Vec::new();
         for (name, url, body, extra) in rows {

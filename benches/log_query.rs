@@ -51,6 +51,8 @@ fn row(i: u64, now_ms: u64, rows: u64) -> LogRow {
         first_byte_us: Some(300_000 + h % 900_000),
         total_us: 1_500_000 + h % 9_000_000,
         attempts: vec![],
+        rule: None,
+        rule_errors: Vec::new(),
         has_content: false,
     }
 }
