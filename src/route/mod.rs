@@ -4,6 +4,7 @@
 //! (what `/model sonnet` sends) goes to `anthropic`.
 
 pub mod picker;
+pub mod rule;
 pub mod secret;
 
 use std::collections::BTreeMap;
