@@ -646,6 +646,12 @@ async fn bench() {
         request.len(),
         translated.len()
     );
+    // BGW_BENCH_ONLY=log measures the request log alone (a quicker loop while tuning it);
+    // BGW_BENCH_ONLY=rules what 100 routing rules add.
+    let only = std::env::var("BGW_BENCH_ONLY").unwrap_or_default();
+    if only == "rules" {
+        return rules_cost(&client, mock_port, &openai_streamed, &auth).await;
+    }
     println!(
         "{:<44} {:>9} {:>9} {:>9}",
         "scenario (concurrency 1, 2000 requests)", "p50 µs", "p99 µs", "req/s"
@@ -700,12 +706,6 @@ async fn bench() {
             &auth[..],
         ),
     ];
-    // BGW_BENCH_ONLY=log measures the request log alone (a quicker loop while tuning it);
-    // BGW_BENCH_ONLY=rules what 100 routing rules add.
-    let only = std::env::var("BGW_BENCH_ONLY").unwrap_or_default();
-    if only == "rules" {
-        return rules_cost(&client, mock_port, &openai_streamed, &auth).await;
-    }
     let only_log = only == "log";
     if !only_log {
         let mut p50s = Vec::new();
