@@ -308,3 +308,45 @@ async fn a_session_keeps_its_key_across_fifty_turns_of_a_weighted_split() {
     }
     assert!(a.requests().len() > on_a && b.requests().len() > on_b);
 }
+
+#[tokio::test]
+async fn a_stream_whose_first_event_is_overloaded_moves_on_unseen() {
+    let overloaded = format!(
+        "event: error\ndata: {}\n\n",
+        support::anthropic::error("overloaded_error", "Overloaded")
+    );
+    let a = Mock::start([Reply::sse([overloaded])]).await;
+    let b = Mock::start([Reply::sse([support::anthropic::text_stream(
+        "claude-sonnet-4-5",
+        "Hello from b.",
+    )])])
+    .await;
+    let bgw = Bgw::setup()
+        .key(&[
+            "anthropic",
+            "--name",
+            "a",
+            "--value",
+            "sk-ant-test-a-000000",
+            "--base-url",
+            &a.url(),
+            "--weight",
+            FIRST,
+        ])
+        .key(&[
+            "anthropic",
+            "--name",
+            "b",
+            "--value",
+            "sk-ant-test-b-000000",
+            "--base-url",
+            &b.url(),
+        ])
+        .start();
+    let events = bgw.client().hello_events("claude-sonnet-4-5").await;
+    assert!(!names(&events).contains(&"error"), "{:?}", names(&events));
+    assert_eq!(support::sse::text_of(&events, 0), "Hello from b.");
+    let row = &rows(bgw.data_dir(), 1)[0];
+    assert_eq!(attempts(row), ["a 200", "b 200"]);
+    assert_contains(row["attempts"][0]["error"].as_str().unwrap(), "Overloaded");
+}

@@ -273,3 +273,113 @@ impl Rule {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(name: &str, scope: &str, priority: i32, when: &str) -> RouteRecord {
+        RouteRecord {
+            name: name.into(),
+            when: when.into(),
+            to: vec![("openai/gpt-4o".into(), 1.0)],
+            fallback: Vec::new(),
+            scope: scope.into(),
+            priority,
+            enabled: true,
+            created_ms: 0,
+        }
+    }
+
+    fn caller(key: &str, team: &str) -> Caller {
+        Caller {
+            key: Some(key.into()),
+            team: Some(team.into()),
+            customer: None,
+        }
+    }
+
+    #[test]
+    fn targets_read_as_one_address_or_a_weighted_split() {
+        assert_eq!(
+            parse_targets("openai/gpt-5").unwrap(),
+            [("openai/gpt-5".to_owned(), 1.0)]
+        );
+        assert_eq!(
+            parse_targets("openai/gpt-4o=70, groq/llama-3.1-70b-versatile=30").unwrap(),
+            [
+                ("openai/gpt-4o".to_owned(), 70.0),
+                ("groq/llama-3.1-70b-versatile".to_owned(), 30.0)
+            ]
+        );
+        for bad in ["", "a/b=70,c/d", "a/b=-1", "a/b=x", "a/b=1,a/b=2", "a/b=0"] {
+            assert!(parse_targets(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn weights_normalise_whatever_their_scale() {
+        let mut r = record("ab", "global", 0, "true");
+        r.to = vec![("a/x".into(), 70.0), ("b/y".into(), 30.0)];
+        let percent = Rule::from_record(&r).unwrap();
+        r.to = vec![("a/x".into(), 0.7), ("b/y".into(), 0.3)];
+        let fraction = Rule::from_record(&r).unwrap();
+        for rule in [&percent, &fraction] {
+            assert!((rule.to[0].1 - 0.7).abs() < 1e-12 && (rule.to[1].1 - 0.3).abs() < 1e-12);
+            assert_eq!((rule.choose(0.69), rule.choose(0.71)), (0, 1));
+        }
+    }
+
+    #[test]
+    fn scopes_are_searched_key_team_customer_global_and_by_priority_within() {
+        let set = RuleSet::new(&[
+            record("g-low", "global", 0, "true"),
+            record("g-high", "global", 10, "true"),
+            record("team", "team:eng", 0, "true"),
+            record("key", "key:alice", -5, "true"),
+            record("customer", "customer:acme", 0, "true"),
+        ]);
+        let order: Vec<&str> = set.rules().iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(order, ["key", "team", "customer", "g-high", "g-low"]);
+    }
+
+    #[test]
+    fn a_scope_holds_only_for_its_callers() {
+        let alice = caller("alice", "eng");
+        assert!(RuleScope::parse("team:eng").unwrap().holds(&alice));
+        assert!(!RuleScope::parse("team:ops").unwrap().holds(&alice));
+        assert!(
+            RuleScope::parse("global")
+                .unwrap()
+                .holds(&Caller::default())
+        );
+        assert!(
+            !RuleScope::parse("key:alice")
+                .unwrap()
+                .holds(&Caller::default())
+        );
+        for bad in ["team", "team:", "group:x", ""] {
+            assert!(RuleScope::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_chosen_target_comes_first_then_fallbacks_then_the_splits_others() {
+        let mut r = record("ab", "global", 0, "true");
+        r.to = vec![("a/x".into(), 1.0), ("b/y".into(), 1.0)];
+        r.fallback = vec!["c/z".into(), "a/x".into()];
+        let rule = Rule::from_record(&r).unwrap();
+        assert_eq!(rule.addresses(1), ["b/y", "c/z", "a/x"]);
+        assert_eq!(rule.addresses(0), ["a/x", "c/z", "b/y"]);
+    }
+
+    #[test]
+    fn disabled_and_broken_rules_are_not_searched() {
+        let mut off = record("off", "global", 0, "true");
+        off.enabled = false;
+        let set = RuleSet::new(&[off, record("broken", "global", 0, "nope > 1")]);
+        assert!(set.is_empty());
+        assert_eq!(set.broken.len(), 1);
+        assert_eq!(set.broken[0].0, "broken");
+    }
+}
