@@ -1,7 +1,8 @@
 //! bgw: a gateway that lets Claude Code use any model from any provider.
 //!
 //! Map: `cli` (one file per subcommand) → `gateway` (HTTP server and the request path)
-//! → `route` (which provider serves a model) → `providers` (one wire format each),
+//! → `route` (which targets serve a request, in order: rules, weights, health, sessions)
+//! → `providers` (one wire format each, and the resolved upstream, `Target`),
 //! with `messages` (the Anthropic shape used inside), `store` (the redb file),
 //! `catalog` (known models, windows, prices), `tokens` (prompt token estimates),
 //! `govern` (virtual keys, budgets, rate limits) and `observe` (what happened).

@@ -1,7 +1,10 @@
-//! Model addressing: which provider, key and upstream model serve a request.
+//! Which targets serve a request, in the order they are tried.
 //!
-//! `provider/model` goes to that provider with that model name; a bare name
-//! (what `/model sonnet` sends) goes to `anthropic`.
+//! Addressing (here): `provider/model` goes to that provider with that model name; a bare
+//! name (what `/model sonnet` sends) goes to `anthropic`; a provider's keys share its traffic
+//! by weight, and the others follow as failover. Rules (`rule`, `rules`) may pick other
+//! targets; `health` skips keys and targets that are cooling down; `sticky` keeps a session
+//! where it was served.
 
 pub mod health;
 pub mod picker;
