@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use std::path::Path;
 use std::process::Output;
 use std::time::{Duration, Instant};
-use support::bgw::{command, owner_pid};
+use support::bgw::{command, log_rows as rows, owner_pid};
 use support::mock::Part;
 use support::{Bgw, Mock, Reply, anthropic, assert_contains, messages_request, openai};
 
@@ -93,28 +93,6 @@ fn spent_reaching(dir: &Path, scope: &str, want: f64) -> f64 {
         if (spent - want).abs() < 1e-9 || Instant::now() > deadline {
             return spent;
         }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// The request log's rows once there are `n` of them (rows are written a moment after the
-/// answer), newest first.
-fn rows(dir: &Path, n: usize) -> Vec<Value> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let out = bgw(dir, &["logs", "--json"]);
-        let rows: Vec<Value> = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
-        if rows.len() >= n {
-            return rows;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{} rows, not {n}: {rows:?}",
-            rows.len()
-        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }

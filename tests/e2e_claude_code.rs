@@ -9,7 +9,7 @@ mod support;
 
 use serde_json::{Value, json};
 use std::path::Path;
-use support::bgw::command;
+use support::bgw::{command, log_rows};
 use support::claude::{bgw_run, bgw_run_at_home, claude_home};
 use support::sse::{anthropic, fragments, openai, responses};
 use support::{Mock, Reply, assert_contains};
@@ -487,23 +487,6 @@ fn tool_results(req: &support::Recorded) -> usize {
     req.text().matches("\"role\":\"tool\"").count()
 }
 
-/// `bgw logs --json` rows, oldest first, once there are `n`.
-fn logged(data_dir: &Path, n: usize) -> Vec<Value> {
-    for _ in 0..100 {
-        let out = command(data_dir).args(["logs", "--json"]).output().unwrap();
-        let mut rows: Vec<Value> = text(&out.stdout)
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
-        if rows.len() >= n {
-            rows.reverse();
-            return rows;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    panic!("fewer than {n} rows in the request log");
-}
-
 #[tokio::test]
 async fn a_provider_outage_mid_session_goes_unnoticed_the_turn_completes_on_the_fallback() {
     let project = tempfile::tempdir().unwrap();
@@ -585,7 +568,7 @@ async fn a_provider_outage_mid_session_goes_unnoticed_the_turn_completes_on_the_
     );
     assert_eq!(fallback.requests().len(), 2);
     assert!(!down.requests().is_empty(), "the primary was tried");
-    for row in logged(data.path(), 2) {
+    for row in log_rows(data.path(), 2) {
         assert_eq!(row["status"], 200);
         assert_eq!(row["provider"], "groq");
         assert_eq!(row["rule"], "resilient");
@@ -661,7 +644,7 @@ async fn a_sessions_requests_all_reach_one_key_of_a_two_key_provider() {
         (on_a, on_b) == (TURNS, 0) || (on_a, on_b) == (0, TURNS),
         "one session, one key: {on_a} requests on a, {on_b} on b"
     );
-    let rows = logged(data.path(), TURNS);
+    let rows = log_rows(data.path(), TURNS);
     let session = rows[0]["session"].as_str().unwrap();
     assert!(
         rows.iter()

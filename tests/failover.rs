@@ -7,8 +7,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use std::path::Path;
-use std::time::{Duration, Instant};
+use support::bgw::log_rows as rows;
 use support::mock::closed_port;
 use support::sse::names;
 use support::{Bgw, Mock, Reply, assert_contains, expect_error, messages_request, openai};
@@ -51,26 +50,6 @@ fn served(text: &str) -> Reply {
 
 fn streamed(text: &str) -> Reply {
     Reply::sse([openai::text_stream(MODEL, &[text], 12, 3)])
-}
-
-/// The request log's rows once there are `n`, newest first.
-fn rows(dir: &Path, n: usize) -> Vec<Value> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let out = support::bgw::command(dir)
-            .args(["logs", "--json"])
-            .output()
-            .unwrap();
-        let rows: Vec<Value> = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
-        if rows.len() >= n {
-            return rows;
-        }
-        assert!(Instant::now() < deadline, "{} rows, not {n}", rows.len());
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 /// Each attempt of a row as `key status-or-error`.

@@ -6,7 +6,7 @@ mod support;
 
 use serde_json::Value;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use support::bgw::log_rows;
 use support::{Bgw, Mock, Reply, assert_contains, messages_request, openai};
 
 const GROQ_MODEL: &str = "llama-3.3-70b-versatile";
@@ -212,7 +212,7 @@ async fn a_rule_added_while_the_gateway_runs_routes_the_next_request() {
     );
     assert_eq!(b.requests().len(), 1);
     assert_eq!(a.requests().len(), 3);
-    let row = last_row(gw.data_dir(), 4);
+    let row = log_rows(gw.data_dir(), 4)[0].clone();
     assert!(row.get("rule").is_none(), "{row}");
 }
 
@@ -247,7 +247,7 @@ async fn a_rules_fallback_serves_when_its_target_fails() {
     let resp = ask(&gw, &[]).await;
     assert_eq!(resp.status, 200);
     assert_eq!(resp.header("x-bgw-provider"), Some("groq"));
-    let row = last_row(gw.data_dir(), 1);
+    let row = log_rows(gw.data_dir(), 1)[0].clone();
     assert_eq!(row["rule"], "resilient");
     assert_eq!(row["provider"], "groq");
     let statuses: Vec<Value> = row["attempts"]
@@ -369,21 +369,4 @@ fn route_test_says_which_rule_matches_and_why_the_others_did_not() {
     let (out, _) = ok(d, &["route", "test", "--model", "openai/gpt-5"]);
     assert_contains(&out, "no rule matches");
     assert_contains(&out, "1. openai/gpt-5 (key openai)");
-}
-
-/// The newest row once there are `n`.
-fn last_row(dir: &Path, n: usize) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let out = bgw(dir, &["logs", "--json"]);
-        let rows: Vec<Value> = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
-        if rows.len() >= n {
-            return rows[0].clone();
-        }
-        assert!(Instant::now() < deadline, "{} rows, not {n}", rows.len());
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }

@@ -241,3 +241,25 @@ pub fn owner_pid(dir: &Path) -> u32 {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// The request log's rows (`bgw logs --json`) once there are `n` of them (rows are written a
+/// moment after the answer), newest first.
+pub fn log_rows(dir: &Path, n: usize) -> Vec<serde_json::Value> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let out = command(dir).args(["logs", "--json"]).output().unwrap();
+        let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        if rows.len() >= n {
+            return rows;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} rows, not {n}: {rows:?}",
+            rows.len()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
