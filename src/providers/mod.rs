@@ -515,21 +515,18 @@ pub fn body_excerpt(body: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::route::Routes;
-    use crate::store::{KeyRecord, SecretSource};
 
     fn openai_target(model: &str) -> Target {
-        let key = KeyRecord {
-            name: "openai".into(),
-            provider: "openai".into(),
-            compat: None,
-            secret: SecretSource::Value("sk-test-0000000000000".into()),
-            base_url: None,
-            weight: 1.0,
-            models: vec![],
-            created_at: 0,
-        };
-        Routes::new(&[key]).resolve(model).unwrap()
+        Target {
+            provider: ProviderId::known("openai"),
+            kind: ProviderKind::OpenAi,
+            quirks: openai::Quirks::OPENAI,
+            base_url: openai::OPENAI_BASE_URL.to_owned(),
+            key_name: Some("openai".into()),
+            secret: Some(Secret::new("sk-test-0000000000000".into())),
+            // `openai/gpt-4o` as the client addresses it.
+            upstream_model: model.trim_start_matches("openai/").to_owned(),
+        }
     }
 
     fn encoded(model: &str, body: &[u8]) -> serde_json::Value {
