@@ -370,3 +370,36 @@ fn route_test_says_which_rule_matches_and_why_the_others_did_not() {
     assert_contains(&out, "no rule matches");
     assert_contains(&out, "1. openai/gpt-5 (key openai)");
 }
+
+#[tokio::test]
+async fn a_rule_that_fails_to_evaluate_is_skipped_and_logged_never_failing_the_request() {
+    let (gw, a, b) = two_providers().await;
+    // No guard: without the header, `headers["x-task"]` has no value to compare.
+    ok(
+        gw.data_dir(),
+        &[
+            "route",
+            "add",
+            "unguarded",
+            "--when",
+            "headers[\"x-task\"] == \"review\"",
+            "--to",
+            &format!("groq/{GROQ_MODEL}"),
+        ],
+    );
+    let resp = ask(&gw, &[]).await;
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.header("x-bgw-provider"), Some("openai"));
+    let row = log_rows(gw.data_dir(), 1)[0].clone();
+    assert!(row.get("rule").is_none());
+    assert_contains(
+        row["rule_errors"][0].as_str().unwrap(),
+        "rule `unguarded` skipped",
+    );
+    assert_eq!((a.requests().len(), b.requests().len()), (1, 0));
+    // With the header it matches.
+    assert_eq!(
+        ask(&gw, &[("x-task", "review")]).await.header("x-bgw-rule"),
+        Some("unguarded")
+    );
+}
