@@ -11,8 +11,9 @@
 //! `==` included (`budget.used_pct > 85` holds at 90.0), but do not mix in arithmetic
 //! (`tokens.input * 1.5` fails), so the checker allows the first and refuses the second.
 //!
-//! Per request, one [`Evaluator`] holds the facts as CEL values, built once for all the rules
-//! and lent to each evaluation, so that reading a variable copies nothing.
+//! Per request, the facts become CEL values once ([`Vars`]), and one cel context lends them
+//! to every condition ([`Evaluator`]), so that reading a variable copies nothing and a rule
+//! costs no set-up of its own.
 
 use std::fmt;
 use std::sync::{Arc, LazyLock};
@@ -294,7 +295,7 @@ impl Condition {
     /// Evaluates against one request's facts; a runtime error (e.g. a missing header key, a
     /// division by zero) is Err, never a panic.
     pub fn matches(&self, facts: &Facts<'_>) -> Result<bool, EvalError> {
-        self.matches_in(&Evaluator::new(facts, self.uses))
+        self.matches_in(&Evaluator::new(&Vars::new(facts, self.uses)))
     }
 
     /// Evaluates against a request's facts prepared once for a set of conditions.
@@ -308,9 +309,8 @@ impl Condition {
                     .to_owned(),
             });
         }
-        let mut context = Context::with_env(Arc::clone(&ENV));
-        context.set_variable_resolver(evaluator);
-        let value = Value::resolve_val(&self.expr, &context).map_err(|e| self.eval_error(&e))?;
+        let value =
+            Value::resolve_val(&self.expr, &evaluator.context).map_err(|e| self.eval_error(&e))?;
         match value.downcast_ref::<CelBool>() {
             Some(b) => Ok(*b.inner()),
             // The checker allows only bool results; kept as an error, not a panic.
@@ -342,7 +342,7 @@ impl Condition {
 /// One request's facts as CEL values, built once per request and lent to every condition
 /// evaluated for it.
 #[derive(Debug)]
-pub struct Evaluator<'a> {
+pub struct Vars<'a> {
     uses: Uses,
     model: CelString<'a>,
     provider: CelString<'a>,
@@ -362,11 +362,11 @@ pub struct Evaluator<'a> {
     hour: CelInt,
 }
 
-impl<'a> Evaluator<'a> {
+impl<'a> Vars<'a> {
     /// Prepares `facts` for conditions that read at most `uses` (the union of their `uses()`).
-    pub fn new(facts: &Facts<'a>, uses: Uses) -> Evaluator<'a> {
+    pub fn new(facts: &Facts<'a>, uses: Uses) -> Vars<'a> {
         let b = &facts.budget;
-        Evaluator {
+        Vars {
             uses,
             model: facts.model.into(),
             provider: facts.provider.into(),
@@ -405,7 +405,34 @@ fn int(n: u64) -> CelInt {
     CelInt::from(i64::try_from(n).unwrap_or(i64::MAX))
 }
 
-impl VariableResolver for Evaluator<'_> {
+/// A cel context over one request's [`Vars`], made once per request: a context per condition
+/// would cost an `Arc` count and two map drops each.
+pub struct Evaluator<'v> {
+    context: Context<'v, 'v>,
+    uses: Uses,
+}
+
+impl<'v> Evaluator<'v> {
+    /// Lends `vars` to the conditions evaluated for their request.
+    pub fn new(vars: &'v Vars<'_>) -> Evaluator<'v> {
+        let mut context = Context::with_env(Arc::clone(&ENV));
+        context.set_variable_resolver(vars);
+        Evaluator {
+            context,
+            uses: vars.uses,
+        }
+    }
+}
+
+impl fmt::Debug for Evaluator<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Evaluator")
+            .field("uses", &self.uses)
+            .finish_non_exhaustive()
+    }
+}
+
+impl VariableResolver for Vars<'_> {
     fn resolve<'b>(&'b self, variable: &str) -> Option<CowVal<'b, 'b>> {
         let value: &dyn Val = match variable {
             "model" => &self.model,

@@ -377,15 +377,18 @@ fn one_evaluator_serves_every_condition_it_was_prepared_for() {
         .map(|c| Condition::compile(c).unwrap());
     let uses = conditions.iter().fold(Uses::NONE, |u, c| u | c.uses());
     let h = headers();
-    let evaluator = Evaluator::new(&facts(&h), uses);
+    let vars = Vars::new(&facts(&h), uses);
+    let evaluator = Evaluator::new(&vars);
     let results: Vec<_> = conditions
         .iter()
         .map(|c| c.matches_in(&evaluator))
         .collect();
     assert_eq!(results, [Ok(false), Ok(true)]);
     // Prepared without the headers, the second refuses rather than read none.
-    let evaluator = Evaluator::new(&facts(&h), conditions[0].uses());
-    let e = conditions[1].matches_in(&evaluator).unwrap_err();
+    let vars = Vars::new(&facts(&h), conditions[0].uses());
+    let e = conditions[1]
+        .matches_in(&Evaluator::new(&vars))
+        .unwrap_err();
     assert_eq!(e.kind, EvalErrorKind::Unprepared);
 }
 
