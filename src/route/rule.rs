@@ -13,7 +13,9 @@
 //!
 //! Per request, the facts become CEL values once ([`Vars`]), and one cel context lends them
 //! to every condition ([`Evaluator`]), so that reading a variable copies nothing and a rule
-//! costs no set-up of its own.
+//! costs no set-up of its own. A router reads the facts its rules' [`Uses`] name, then:
+//! `let vars = Vars::new(&facts, uses); let evaluator = Evaluator::new(&vars);` and
+//! `condition.matches_in(&evaluator)` for each rule in turn.
 
 use std::fmt;
 use std::sync::{Arc, LazyLock};
@@ -476,7 +478,8 @@ impl<'a> Headers<'a> {
         let mut pairs: Vec<(&'a str, CelString<'a>)> = Vec::with_capacity(map.keys_len());
         for (name, value) in map {
             let Ok(value) = value.to_str() else { continue };
-            // A repeated header reads as its first value, as `HeaderMap::get` has it.
+            // A repeated header reads as its first value, as `HeaderMap::get` has it
+            // (`HeaderMap` yields a name's values one after another).
             if pairs.last().is_some_and(|(last, _)| *last == name.as_str()) {
                 continue;
             }

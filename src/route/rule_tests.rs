@@ -393,6 +393,14 @@ fn one_evaluator_serves_every_condition_it_was_prepared_for() {
 }
 
 #[test]
+fn conditions_are_shared_across_threads_and_an_evaluator_may_cross_an_await() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Condition>();
+    send_sync::<Vars<'_>>();
+    send_sync::<Evaluator<'_>>();
+}
+
+#[test]
 fn a_nan_budget_reads_as_zero() {
     let h = headers();
     let mut f = facts(&h);
