@@ -11,6 +11,13 @@
 //!
 //! Before criterion runs, a plain timing loop prints the per-request and per-rule figures.
 //! Run with `cargo bench --bench rules`.
+//!
+//! Where the time goes in cel 0.15 (perf): the simplest condition costs ~60 ns (the interpreter
+//! picks each operator by comparing its name, and a variable read walks the context's scopes
+//! and the container's candidate names to the resolver, ~30 ns); each `<`, `<=`, `>`, `>=`
+//! adds ~90 ns, as cel builds the "no matching overload" error (six allocations) before it
+//! compares, error or not. Built lazily, that error would take 100 conditions from ~18 µs to
+//! ~13 µs.
 
 // A benchmark stops at the first thing that is not as it should be.
 #![allow(clippy::expect_used, clippy::panic)]
