@@ -411,7 +411,7 @@ fn a_nan_budget_reads_as_zero() {
 
 #[test]
 fn edit_distance_counts_a_swap_as_one() {
-    assert_eq!(edit_distance("kye", "key"), 1);
-    assert_eq!(edit_distance("budget.usd_pct", "budget.used_pct"), 1);
-    assert_eq!(edit_distance("", "abc"), 3);
+    assert_eq!(check::edit_distance("kye", "key"), 1);
+    assert_eq!(check::edit_distance("budget.usd_pct", "budget.used_pct"), 1);
+    assert_eq!(check::edit_distance("", "abc"), 3);
 }
