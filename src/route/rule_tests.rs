@@ -377,16 +377,27 @@ fn one_evaluator_serves_every_condition_it_was_prepared_for() {
         .map(|c| Condition::compile(c).unwrap());
     let uses = conditions.iter().fold(Uses::NONE, |u, c| u | c.uses());
     let h = headers();
-    let evaluator = Evaluator::new(&facts(&h), uses);
+    let vars = Vars::new(&facts(&h), uses);
+    let evaluator = Evaluator::new(&vars);
     let results: Vec<_> = conditions
         .iter()
         .map(|c| c.matches_in(&evaluator))
         .collect();
     assert_eq!(results, [Ok(false), Ok(true)]);
     // Prepared without the headers, the second refuses rather than read none.
-    let evaluator = Evaluator::new(&facts(&h), conditions[0].uses());
-    let e = conditions[1].matches_in(&evaluator).unwrap_err();
+    let vars = Vars::new(&facts(&h), conditions[0].uses());
+    let e = conditions[1]
+        .matches_in(&Evaluator::new(&vars))
+        .unwrap_err();
     assert_eq!(e.kind, EvalErrorKind::Unprepared);
+}
+
+#[test]
+fn conditions_are_shared_across_threads_and_an_evaluator_may_cross_an_await() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Condition>();
+    send_sync::<Vars<'_>>();
+    send_sync::<Evaluator<'_>>();
 }
 
 #[test]
@@ -400,7 +411,7 @@ fn a_nan_budget_reads_as_zero() {
 
 #[test]
 fn edit_distance_counts_a_swap_as_one() {
-    assert_eq!(edit_distance("kye", "key"), 1);
-    assert_eq!(edit_distance("budget.usd_pct", "budget.used_pct"), 1);
-    assert_eq!(edit_distance("", "abc"), 3);
+    assert_eq!(check::edit_distance("kye", "key"), 1);
+    assert_eq!(check::edit_distance("budget.usd_pct", "budget.used_pct"), 1);
+    assert_eq!(check::edit_distance("", "abc"), 3);
 }
