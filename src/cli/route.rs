@@ -14,7 +14,7 @@ use crate::govern::meter::Metric;
 use crate::govern::scope::{Caller, Scope};
 use crate::govern::standing::Standing;
 use crate::govern::vkey::check_name;
-use crate::route::rule::{BudgetUse, Condition, Evaluator, Facts};
+use crate::route::rule::{BudgetUse, Condition, Evaluator, Facts, Vars};
 use crate::route::rules::{Rule, RuleScope, RuleSet, Verdict, parse_targets};
 use crate::route::{Routes, add_key_hint, address_parts, tier_of};
 use crate::store::Store;
@@ -388,7 +388,8 @@ fn test(store: &Store, args: TestArgs) -> Result<ExitCode, CliError> {
         max_tokens: 0,
         hour: (crate::store::now_ms() / 3_600_000 % 24) as u8,
     };
-    let evaluator = Evaluator::new(&facts, set.uses());
+    let vars = Vars::new(&facts, set.uses());
+    let evaluator = Evaluator::new(&vars);
     let mut out = String::new();
     let verdicts = set.explain(&caller, &evaluator);
     let mut matched = None;

@@ -13,7 +13,7 @@ use crate::govern::standing::Standing;
 use crate::messages::request::Thinking;
 use crate::messages::{ApiError, MessagesRequest};
 use crate::providers::Target;
-use crate::route::rule::{BudgetUse, Evaluator, Facts, Var};
+use crate::route::rule::{BudgetUse, Evaluator, Facts, Var, Vars};
 use crate::route::sticky::Choice;
 use crate::route::{address_parts, tier_of};
 
@@ -84,7 +84,8 @@ pub fn decide(
             max_tokens: facts_of.max_tokens,
             hour: utc_hour(),
         };
-        let evaluator = Evaluator::new(&facts, config.rules.uses());
+        let vars = Vars::new(&facts, config.rules.uses());
+        let evaluator = Evaluator::new(&vars);
         config.rules.first_match(caller, &evaluator, |r, e| {
             failed.push(format!("rule `{}` skipped: {e}", r.name));
         })
