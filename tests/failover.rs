@@ -329,3 +329,18 @@ async fn a_stream_whose_first_event_is_overloaded_moves_on_unseen() {
     assert_eq!(attempts(row), ["a 200", "b 200"]);
     assert_contains(row["attempts"][0]["error"].as_str().unwrap(), "Overloaded");
 }
+
+#[tokio::test]
+async fn a_request_that_fails_everywhere_is_logged_under_the_last_target_tried() {
+    let a =
+        Mock::answering(|_| Reply::json(503, &openai::error("down", "server_error", None))).await;
+    let b = Mock::answering(|_| Reply::json(503, &openai::error("down too", "server_error", None)))
+        .await;
+    let bgw = two_keys(&a.at("/v1"), &b.at("/v1"), &["--max-attempts", "2"]);
+    let resp = bgw.client().hello(REQUESTED, false).await;
+    let msg = expect_error(resp, 503, "overloaded_error").await;
+    assert_contains(&msg, "down too");
+    let row = &rows(bgw.data_dir(), 1)[0];
+    assert_eq!(attempts(row), ["a 503", "b 503"]);
+    assert_eq!(row["key"], "b");
+}

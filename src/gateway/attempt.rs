@@ -124,6 +124,8 @@ pub async fn first_answer(
                         Some(f.error.message.clone()),
                         sent_at.elapsed(),
                     );
+                    // A request that fails in the end is logged under the last target tried.
+                    p.routed(target);
                 }
                 gateway.stats.record(
                     &target.provider,
