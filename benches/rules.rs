@@ -183,5 +183,16 @@ fn rules(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, rules);
+/// What reading `request.*` facts costs for the Claude Code fixture's 49 KB body: one pass of
+/// the JSON parser that builds nothing but four top-level fields.
+fn request_facts(c: &mut Criterion) {
+    let body = std::fs::read("tests/fixtures/claude_code/request_first_turn.json")
+        .expect("the Claude Code request fixture");
+    let uses = bgw::route::rule::Uses::ALL;
+    c.bench_function("rules/request_facts_49KB", |b| {
+        b.iter(|| bgw::gateway::routing::RequestFacts::read(black_box(&body), uses))
+    });
+}
+
+criterion_group!(benches, rules, request_facts);
 criterion_main!(benches);

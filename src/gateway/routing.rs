@@ -10,12 +10,14 @@ use super::config::Config;
 use crate::govern::meter::Metric;
 use crate::govern::scope::Scope;
 use crate::govern::standing::Standing;
+use crate::messages::ApiError;
 use crate::messages::request::Thinking;
-use crate::messages::{ApiError, MessagesRequest};
 use crate::providers::Target;
 use crate::route::rule::{BudgetUse, Evaluator, Facts, Var, Vars};
 use crate::route::sticky::Choice;
 use crate::route::{address_parts, tier_of};
+use serde::Deserialize;
+use serde::de::IgnoredAny;
 
 /// Where a request goes, and what decided it.
 pub struct Decided {
@@ -120,17 +122,32 @@ pub fn decide(
 }
 
 /// What the rules may read of a request's body, read only as far as they need.
-#[derive(Debug, Default, Clone, Copy)]
-struct RequestFacts {
-    tokens_input: u64,
-    stream: bool,
-    tools: u64,
-    thinking: bool,
-    max_tokens: u64,
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct RequestFacts {
+    pub tokens_input: u64,
+    pub stream: bool,
+    pub tools: u64,
+    pub thinking: bool,
+    pub max_tokens: u64,
+}
+
+/// The body's top-level fields the rules read; everything else is skipped unread into
+/// values (no message or tool is built: a 50 KB body costs one pass of the JSON parser).
+#[derive(Deserialize)]
+struct Shape {
+    #[serde(default)]
+    stream: Option<bool>,
+    #[serde(default)]
+    max_tokens: Option<u64>,
+    #[serde(default)]
+    tools: Option<Vec<IgnoredAny>>,
+    #[serde(default)]
+    thinking: Option<Thinking>,
 }
 
 impl RequestFacts {
-    fn read(body: &[u8], uses: crate::route::rule::Uses) -> RequestFacts {
+    /// The facts of `body` that a rule set reading `uses` needs.
+    pub fn read(body: &[u8], uses: crate::route::rule::Uses) -> RequestFacts {
         // bgw's estimate: about four bytes a token, as admission counts a typical request.
         let mut facts = RequestFacts {
             tokens_input: body.len() as u64 / 4,
@@ -145,14 +162,14 @@ impl RequestFacts {
         .into_iter()
         .any(|v| uses.contains(v));
         if needs_body {
-            if let Ok(req) = MessagesRequest::parse(body) {
-                facts.stream = req.stream.unwrap_or(false);
-                facts.tools = req.tools.as_ref().map_or(0, |t| t.len() as u64);
+            if let Ok(shape) = serde_json::from_slice::<Shape>(body) {
+                facts.stream = shape.stream.unwrap_or(false);
+                facts.tools = shape.tools.map_or(0, |t| t.len() as u64);
                 facts.thinking = matches!(
-                    req.thinking,
+                    shape.thinking,
                     Some(Thinking::Enabled { .. } | Thinking::Adaptive)
                 );
-                facts.max_tokens = req.max_tokens.unwrap_or(0);
+                facts.max_tokens = shape.max_tokens.unwrap_or(0);
             }
         }
         facts
@@ -202,4 +219,33 @@ fn utc_hour() -> u8 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     ((secs / 3600) % 24) as u8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::route::rule::Uses;
+
+    #[test]
+    fn request_facts_are_read_from_the_top_level_only() {
+        let body = br#"{"model":"m","max_tokens":32000,"stream":true,"thinking":{"type":"enabled","budget_tokens":1024},
+            "tools":[{"name":"a","input_schema":{"properties":{"stream":{"type":"boolean"}}}},{"name":"b"}],
+            "messages":[{"role":"user","content":[{"type":"text","text":"\"stream\": false"}]}]}"#;
+        let facts = RequestFacts::read(body, Uses::ALL);
+        assert_eq!(
+            facts,
+            RequestFacts {
+                tokens_input: body.len() as u64 / 4,
+                stream: true,
+                tools: 2,
+                thinking: true,
+                max_tokens: 32000,
+            }
+        );
+        let bare = RequestFacts::read(br#"{"model":"m","messages":[]}"#, Uses::ALL);
+        assert_eq!(
+            (bare.stream, bare.tools, bare.thinking, bare.max_tokens),
+            (false, 0, false, 0)
+        );
+    }
 }
