@@ -366,6 +366,25 @@ fn route_test_says_which_rule_matches_and_why_the_others_did_not() {
         &out,
         "1. openai/gpt-4o (key openai)\n  2. groq/llama-3.3-70b-versatile (key groq)",
     );
+    ok(
+        d,
+        &[
+            "route",
+            "add",
+            "nokey",
+            "--when",
+            "model == \"openai/gpt-4.1\"",
+            "--to",
+            "openai/gpt-4.1",
+            "--fallback",
+            "mistral/mistral-large-latest",
+        ],
+    );
+    let (out, _) = ok(d, &["route", "test", "--model", "openai/gpt-4.1"]);
+    assert_contains(
+        &out,
+        "(mistral/mistral-large-latest is skipped: no key for provider `mistral`)",
+    );
     let (out, _) = ok(d, &["route", "test", "--model", "openai/gpt-5"]);
     assert_contains(&out, "no rule matches");
     assert_contains(&out, "1. openai/gpt-5 (key openai)");

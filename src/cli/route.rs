@@ -428,7 +428,14 @@ fn test(store: &Store, args: TestArgs) -> Result<ExitCode, CliError> {
                 String::new()
             };
             out.push_str(&format!("rule `{}` matches{split}\n", rule.name));
-            routes.plan_all(&rule.addresses(0), None)
+            let addresses = rule.addresses(0);
+            // Targets a gateway would leave out (no key yet), and why.
+            for address in &addresses {
+                if let Err(e) = routes.plan(address, None) {
+                    out.push_str(&format!("  ({address} is skipped: {})\n", e.problem));
+                }
+            }
+            routes.plan_all(&addresses, None)
         }
         None => {
             out.push_str(&format!(
