@@ -422,3 +422,56 @@ async fn a_rule_that_fails_to_evaluate_is_skipped_and_logged_never_failing_the_r
         Some("unguarded")
     );
 }
+
+#[tokio::test]
+async fn a_fallback_with_a_provider_budget_outside_the_admitted_chain_is_not_tried() {
+    let a = Mock::answering(|_| {
+        Reply::json(
+            503,
+            &openai::error("The server is overloaded", "server_error", None),
+        )
+    })
+    .await;
+    let b = Mock::answering(answering("from groq", GROQ_MODEL)).await;
+    let gw = Bgw::setup()
+        .provider("openai", Some("sk-test-openai-000000"), &a.at("/v1"))
+        .provider("groq", Some("gsk-test-groq-0000000"), &b.at("/v1"))
+        .serve_args(&["--max-attempts", "2"])
+        .start();
+    ok(
+        gw.data_dir(),
+        &[
+            "route",
+            "add",
+            "resilient",
+            "--when",
+            "true",
+            "--to",
+            "openai/gpt-4o-mini",
+            "--fallback",
+            &format!("groq/{GROQ_MODEL}"),
+        ],
+    );
+    ok(
+        gw.data_dir(),
+        &["budget", "set", "provider", "groq", "10/month"],
+    );
+    let resp = ask(&gw, &[]).await;
+    assert_eq!(resp.status, 503);
+    assert_eq!(
+        b.requests().len(),
+        0,
+        "groq's budget was not checked for this request"
+    );
+    let row = log_rows(gw.data_dir(), 1)[0].clone();
+    let skipped = row["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["provider"] == "groq")
+        .unwrap();
+    assert_contains(
+        skipped["error"].as_str().unwrap(),
+        "not tried: a budget of its own (provider groq) was not checked",
+    );
+}

@@ -197,7 +197,8 @@ async fn answer(
     pending: &mut Option<Pending>,
     spend: &mut Spend,
 ) -> Result<Response<GatewayBody>, ApiError> {
-    let routed = Routed::read(gateway, config, req, pending.as_mut()).await?;
+    let mut routed = Routed::read(gateway, config, req, pending.as_mut()).await?;
+    keep_within_admitted_budgets(gateway, config, &mut routed, pending);
     let requested = routed.requested.as_str();
     // Anthropic itself needs a credential: a stored key or the client's own login.
     if routed.target.provider.is_anthropic()
@@ -315,6 +316,57 @@ async fn answer(
         resp.headers_mut().append(name.clone(), value.clone());
     }
     Ok(resp)
+}
+
+/// Admission checks the budgets of the first target's chain; a later target whose provider or
+/// provider key has a budget of its own, outside that chain, is not tried (it would spend
+/// from a budget nobody checked), and the row says so.
+fn keep_within_admitted_budgets(
+    gateway: &Gateway,
+    config: &Config,
+    routed: &mut Routed,
+    pending: &mut Option<Pending>,
+) {
+    use crate::govern::scope::{BudgetId, Scope};
+    let own = |t: &Target| -> Vec<BudgetId> {
+        config
+            .budgets
+            .chain(
+                gateway.session.as_ref(),
+                &routed.who.caller,
+                &t.provider,
+                t.key_name.as_deref(),
+            )
+            .iter()
+            .map(|r| r.record.id.clone())
+            .filter(|id| matches!(id.scope, Scope::Provider | Scope::ProviderKey))
+            .collect()
+    };
+    let Some(first) = routed.plan.first() else {
+        return;
+    };
+    let admitted = own(first);
+    let mut left = Vec::new();
+    for (i, t) in std::mem::take(&mut routed.plan).into_iter().enumerate() {
+        if i == 0 || own(&t).iter().all(|id| admitted.contains(id)) {
+            routed.plan.push(t);
+        } else {
+            left.push(t);
+        }
+    }
+    if let Some(p) = pending.as_mut() {
+        for t in &left {
+            let why = format!(
+                "not tried: a budget of its own ({}) was not checked for this request",
+                own(t)
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            p.attempt(t, None, Some(why), std::time::Duration::ZERO);
+        }
+    }
 }
 
 /// The session a request belongs to, for stickiness: Claude Code's session id, within the
