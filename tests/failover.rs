@@ -7,6 +7,7 @@
 mod support;
 
 use serde_json::{Value, json};
+use std::time::Duration;
 use support::bgw::log_rows as rows;
 use support::mock::closed_port;
 use support::sse::names;
@@ -343,4 +344,21 @@ async fn a_request_that_fails_everywhere_is_logged_under_the_last_target_tried()
     let row = &rows(bgw.data_dir(), 1)[0];
     assert_eq!(attempts(row), ["a 503", "b 503"]);
     assert_eq!(row["key"], "b");
+}
+
+#[tokio::test]
+async fn with_no_other_target_a_slow_first_byte_is_waited_for() {
+    // A local model loading: the answer's headers come after the first-byte limit.
+    let slow = Reply::sse_parts(vec![
+        support::mock::Part::Sleep(Duration::from_millis(1500)),
+        support::mock::Part::Bytes(openai::text_stream(MODEL, &["Loaded."], 12, 3).into()),
+    ]);
+    let mock = Mock::start([slow]).await;
+    let bgw = Bgw::setup()
+        .provider("openai", Some("sk-test-openai-000000"), &mock.at("/v1"))
+        .serve_args(&["--first-byte-timeout", "1"])
+        .start();
+    let events = bgw.client().hello_events(REQUESTED).await;
+    assert_eq!(support::sse::text_of(&events, 0), "Loaded.");
+    assert_eq!(mock.requests().len(), 1, "waited for, not sent again");
 }

@@ -107,7 +107,9 @@ pub async fn first_answer(
         }
         left -= 1;
         let sent_at = Instant::now();
-        match try_target(gateway, routed, target, deadline, pending, spend).await {
+        // With nowhere else to go, a slow first byte (a local model loading) is waited for.
+        let alone = plan.len() == 1;
+        match try_target(gateway, routed, target, deadline, alone, pending, spend).await {
             Ok(answered) => {
                 gateway.health.succeeded(target);
                 if let Some(p) = pending.as_mut() {
@@ -208,6 +210,7 @@ async fn try_target(
     routed: &Routed,
     target: &Target,
     deadline: Instant,
+    alone: bool,
     pending: &mut Option<Pending>,
     spend: &mut Spend,
 ) -> Result<Answered, Failure> {
@@ -224,14 +227,17 @@ async fn try_target(
             p.streamed(asked_stream.unwrap_or(false));
         }
         let sent_at = Instant::now();
-        // A stream's headers come at once; a whole answer's only when it is written.
-        let first_by = if asked_stream == Some(false) {
+        // A stream's headers come at once; a whole answer's only when it is written. A stream
+        // is committed to the client by `commit_by` at the latest; an upstream silent until
+        // `give_up_by` fails (and the next target is tried).
+        let commit_by = (sent_at + gateway.settings.first_byte_timeout).min(deadline);
+        let give_up_by = if asked_stream == Some(false) || alone {
             deadline
         } else {
-            (sent_at + gateway.settings.first_byte_timeout).min(deadline)
+            commit_by
         };
         spend.sent();
-        let upstream = send(gateway, target, prepared, first_by).await?;
+        let upstream = send(gateway, target, prepared, give_up_by).await?;
         let status = upstream.status();
         if status.is_success() {
             let (parts, body) = upstream.into_parts();
@@ -242,7 +248,7 @@ async fn try_target(
                     .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"))
             });
             let body = if stream {
-                first_events(gateway, routed, target, wire, body, first_by).await?
+                first_events(gateway, routed, target, wire, body, (commit_by, give_up_by)).await?
             } else {
                 Served::Whole(read_upstream(body, target, deadline).await?)
             };
@@ -328,7 +334,7 @@ async fn first_events(
     target: &Target,
     wire: Wire,
     mut upstream: Incoming,
-    first_by: Instant,
+    (commit_by, give_up_by): (Instant, Instant),
 ) -> Result<Served, Failure> {
     let signer = gateway
         .thinking
@@ -337,7 +343,12 @@ async fn first_events(
     let mut held = Vec::new();
     let mut ended = false;
     loop {
-        match tokio::time::timeout_at(first_by.into(), upstream.frame()).await {
+        let until = if held.is_empty() {
+            give_up_by
+        } else {
+            commit_by
+        };
+        match tokio::time::timeout_at(until.into(), upstream.frame()).await {
             // Something arrived but no content yet (a model thinking before it writes):
             // the client gets it now, and pings from here on.
             Err(_) if !held.is_empty() => break,
@@ -345,7 +356,7 @@ async fn first_events(
                 return Err(Failure::network(ApiError::new(
                     ErrorKind::Timeout,
                     format!(
-                        "{}: no answer within {} s (the limit is `--first-byte-timeout`)",
+                        "{}: the answer did not begin in time (the limit is `--first-byte-timeout`, {} s, while another target is left; `--upstream-timeout` otherwise)",
                         target.provider,
                         gateway.settings.first_byte_timeout.as_secs()
                     ),
@@ -394,12 +405,12 @@ async fn first_events(
     })
 }
 
-/// Sends the prepared request; waits for its headers until `first_by`.
+/// Sends the prepared request; waits for its headers until `give_up_by`.
 async fn send(
     gateway: &Gateway,
     target: &Target,
     prepared: providers::Prepared,
-    first_by: Instant,
+    give_up_by: Instant,
 ) -> Result<Response<Incoming>, Failure> {
     let mut builder = Request::post(&prepared.uri);
     for (name, value) in prepared.headers {
@@ -415,8 +426,8 @@ async fn send(
             ));
             Failure::answered(400, error)
         })?;
-    let waited = first_by.saturating_duration_since(Instant::now());
-    match tokio::time::timeout_at(first_by.into(), gateway.client.request(req)).await {
+    let waited = give_up_by.saturating_duration_since(Instant::now());
+    match tokio::time::timeout_at(give_up_by.into(), gateway.client.request(req)).await {
         Ok(Ok(resp)) => Ok(resp),
         Ok(Err(e)) => Err(Failure::network(
             ApiError::new(
