@@ -45,7 +45,7 @@ pub async fn handle(
 ) -> Result<Response<GatewayBody>, ApiError> {
     let config = gateway.config().await;
     let routed = Routed::read(gateway, &config, req, None).await?;
-    let target = &routed.target;
+    let target = routed.target();
     let anthropic_wire = match target.kind {
         ProviderKind::Anthropic => true,
         ProviderKind::Azure => {

@@ -36,10 +36,10 @@ pub struct Routed {
     pub parts: http::request::Parts,
     pub body: Bytes,
     pub requested: String,
-    /// The first target (where the model and, for a session, its key point).
-    pub target: Target,
-    /// Every target to try in turn, the first one first.
+    /// Every target to try in turn, the first one first; never empty.
     pub plan: Vec<Target>,
+    /// The Claude Code session it belongs to, for stickiness.
+    pub session: Option<SessionKey>,
     /// The routing rule that chose them, if one did.
     pub rule: Option<String>,
     /// Who is calling, and the client's own credential (only ever sent to Anthropic itself).
@@ -92,36 +92,40 @@ impl Routed {
             p.rule(decided.rule.as_deref(), &decided.failed);
         }
         if let Some(key) = &who.key {
-            let first = plan[0].clone();
-            plan.retain(|t| vkey::allows(key, &t.provider, &t.upstream_model));
-            if plan.is_empty() {
+            let allowed = |t: &Target| vkey::allows(key, &t.provider, &t.upstream_model);
+            if !plan.iter().any(allowed) {
                 return Err(ApiError::new(
                     ErrorKind::NotFound,
                     format!(
                         "bgw: the virtual key `{}` may not use `{}`; it may use {}",
                         key.name,
-                        first.address(),
+                        plan[0].address(),
                         vkey::describe_allowed(key)
                     ),
                 ));
             }
+            plan.retain(allowed);
         }
-        let target = plan[0].clone();
         Ok(Routed {
             parts,
             body,
             requested,
-            target,
             plan,
+            session,
             rule: decided.rule,
             who,
             thinking: Arc::clone(&gateway.thinking),
         })
     }
 
-    /// The upstream request for the routed target.
+    /// The first target: where the model (or a rule, or the session) points.
+    pub fn target(&self) -> &Target {
+        &self.plan[0]
+    }
+
+    /// The upstream request for the first target.
     pub fn prepare(&self) -> Result<providers::Prepared, ApiError> {
-        self.prepare_for(&self.target, providers::Options::default())
+        self.prepare_for(self.target(), providers::Options::default())
     }
 
     /// The upstream request for `target`, with these options.
@@ -201,8 +205,8 @@ async fn answer(
     keep_within_admitted_budgets(gateway, config, &mut routed, pending);
     let requested = routed.requested.as_str();
     // Anthropic itself needs a credential: a stored key or the client's own login.
-    if routed.target.provider.is_anthropic()
-        && routed.target.secret.is_none()
+    if routed.target().provider.is_anthropic()
+        && routed.target().secret.is_none()
         && routed.who.client_auth.is_none()
     {
         return Err(ApiError::new(
@@ -217,10 +221,15 @@ async fn answer(
         .admit(gateway, config, &routed.who, &routed.plan, &routed.body)
         .await?;
     let answered = attempt::first_answer(gateway, &routed, pending, spend).await?;
-    let target = answered.target.clone();
+    let attempt::Answered {
+        target,
+        wire,
+        headers: upstream_headers,
+        body: served,
+    } = answered;
     // The session stays where it was served (a failover moves it), for as long as the
     // prompt cache it asked for lives.
-    if let Some(session) = session_key(&routed.parts.headers, &routed.who, requested) {
+    if let Some(session) = routed.session.take() {
         let choice = Choice {
             address: target.address(),
             key: target.key_name.clone(),
@@ -229,12 +238,12 @@ async fn answer(
         gateway.sticky.keep(session, choice, ttl, Instant::now());
     }
     if let Some(p) = pending.as_mut() {
-        p.streamed(matches!(answered.body, Served::Stream { .. }));
+        p.streamed(matches!(served, Served::Stream { .. }));
     }
     let usage_headers = spend.usage_headers(gateway);
     let mut passed_back = HeaderMap::new();
-    if answered.wire == Wire::Anthropic {
-        pass_back_headers(&answered.headers, &mut passed_back);
+    if wire == Wire::Anthropic {
+        pass_back_headers(&upstream_headers, &mut passed_back);
         // The caller's own budget speaks in these headers, not the upstream's quota.
         if !usage_headers.is_empty() {
             let theirs: Vec<_> = passed_back
@@ -268,8 +277,7 @@ async fn answer(
             passed_back.insert(http::HeaderName::from_static(name), value);
         }
     }
-    let wire = answered.wire;
-    let mut resp = match answered.body {
+    let mut resp = match served {
         Served::Stream {
             upstream,
             decoder,
@@ -342,7 +350,7 @@ fn keep_within_admitted_budgets(
             .filter(|id| matches!(id.scope, Scope::Provider | Scope::ProviderKey))
             .collect()
     };
-    let Some(first) = routed.plan.first() else {
+    let Some(first) = routed.plan.first().filter(|_| routed.plan.len() > 1) else {
         return;
     };
     let admitted = own(first);
