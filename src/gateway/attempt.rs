@@ -109,12 +109,16 @@ pub async fn first_answer(
         let sent_at = Instant::now();
         // With nowhere else to go, a slow first byte (a local model loading) is waited for.
         let alone = plan.len() == 1;
-        match try_target(gateway, routed, target, deadline, alone, pending, spend).await {
+        let tried = try_target(gateway, routed, target, deadline, alone, pending, spend).await;
+        // The row names the target that answered, or the last one tried.
+        if let Some(p) = pending.as_mut() {
+            p.routed(target);
+        }
+        match tried {
             Ok(answered) => {
                 gateway.health.succeeded(target);
                 if let Some(p) = pending.as_mut() {
                     p.attempt(target, Some(200), None, sent_at.elapsed());
-                    p.routed(target);
                 }
                 return Ok(answered);
             }
@@ -126,8 +130,6 @@ pub async fn first_answer(
                         Some(f.error.message.clone()),
                         sent_at.elapsed(),
                     );
-                    // A request that fails in the end is logged under the last target tried.
-                    p.routed(target);
                 }
                 gateway.stats.record(
                     &target.provider,
