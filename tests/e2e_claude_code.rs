@@ -482,6 +482,24 @@ async fn a_conversation_with_deepseek_thinking_continues_on_claude() {
     assert!(!body.contains("Two plus two is four."), "{body}");
 }
 
+/// `bgw run --model openai/gpt-4o -- -p PROMPT --allowedTools Write`, which must succeed; its
+/// stdout.
+async fn writing_on_gpt_4o(data_dir: &Path, project: &Path, prompt: &str) -> String {
+    let args = [
+        "--model",
+        "openai/gpt-4o",
+        "--",
+        "-p",
+        prompt,
+        "--allowedTools",
+        "Write",
+    ];
+    let out = bgw_run(data_dir, project, &args).await;
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "stdout: {stdout}\nstderr: {stderr}");
+    stdout
+}
+
 /// The number of tool results in a request: how far into the turn it is.
 fn tool_results(req: &support::Recorded) -> usize {
     req.text().matches("\"role\":\"tool\"").count()
@@ -541,22 +559,7 @@ async fn a_provider_outage_mid_session_goes_unnoticed_the_turn_completes_on_the_
         .unwrap();
     assert!(added.status.success(), "{}", text(&added.stderr));
 
-    let out = bgw_run(
-        data.path(),
-        &project,
-        &[
-            "--model",
-            "openai/gpt-4o",
-            "--",
-            "-p",
-            "Create hello.txt saying hello",
-            "--allowedTools",
-            "Write",
-        ],
-    )
-    .await;
-    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
-    assert!(out.status.success(), "stdout: {stdout}\nstderr: {stderr}");
+    let stdout = writing_on_gpt_4o(data.path(), &project, "Create hello.txt saying hello").await;
     assert_eq!(
         std::fs::read_to_string(&target).unwrap(),
         "hello from the fallback\n"
@@ -616,22 +619,12 @@ async fn a_sessions_requests_all_reach_one_key_of_a_two_key_provider() {
             ],
         );
     }
-    let out = bgw_run(
+    let stdout = writing_on_gpt_4o(
         data.path(),
         &project,
-        &[
-            "--model",
-            "openai/gpt-4o",
-            "--",
-            "-p",
-            "Write note0.txt to note4.txt, one after another",
-            "--allowedTools",
-            "Write",
-        ],
+        "Write note0.txt to note4.txt, one after another",
     )
     .await;
-    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
-    assert!(out.status.success(), "stdout: {stdout}\nstderr: {stderr}");
     assert_contains(&stdout, "All notes are written.");
     for i in 0..TURNS - 1 {
         assert_eq!(

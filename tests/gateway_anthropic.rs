@@ -38,6 +38,14 @@ fn gateway_with_key(mock: &Mock) -> Bgw {
     Bgw::keyed("anthropic", Some(KEY), &mock.url())
 }
 
+/// [`gateway_with_key`] that tries each request at most `attempts` times.
+fn gateway_trying(mock: &Mock, attempts: &str) -> Bgw {
+    Bgw::setup()
+        .provider("anthropic", Some(KEY), &mock.url())
+        .serve_args(&["--max-attempts", attempts])
+        .start()
+}
+
 /// `POST path` as Claude Code sends it: its headers and its body for `model`.
 async fn claude_code(bgw: &Bgw, path: &str, model: &str, stream: bool) -> support::Response {
     bgw.client()
@@ -243,10 +251,7 @@ async fn a_529_is_tried_again_and_the_last_one_reaches_the_client_as_it_was() {
     let mock =
         Mock::answering(|_| Reply::json(529, &anthropic::error("overloaded_error", "Overloaded")))
             .await;
-    let bgw = Bgw::setup()
-        .provider("anthropic", Some(KEY), &mock.url())
-        .serve_args(&["--max-attempts", "2"])
-        .start();
+    let bgw = gateway_trying(&mock, "2");
     let resp = claude_code(&bgw, "/v1/messages", "claude-sonnet-4-5", true).await;
     let msg = expect_error(resp, 529, "overloaded_error").await;
     assert_contains(&msg, "Overloaded");
@@ -300,10 +305,7 @@ async fn a_stream_cut_before_its_content_is_tried_again_unseen() {
 
     // With no try left, the client gets the failure as an HTTP error it may retry.
     let mock = Mock::start([Reply::sse_parts(cut)]).await;
-    let bgw = Bgw::setup()
-        .provider("anthropic", Some(KEY), &mock.url())
-        .serve_args(&["--max-attempts", "1"])
-        .start();
+    let bgw = gateway_trying(&mock, "1");
     let resp = claude_code(&bgw, "/v1/messages", "claude-sonnet-4-5", true).await;
     let msg = expect_error(resp, 502, "api_error").await;
     assert_contains(
