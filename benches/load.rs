@@ -2,7 +2,8 @@
 //!
 //! Reports the latency bgw adds (p50/p99 through bgw minus calling the mock
 //! directly, one request at a time), requests per second under concurrency, for the
-//! ~50 KB Claude Code request streamed and not, and bgw's RSS at idle and with 50
+//! ~50 KB Claude Code request streamed and not (the mock writes a stream event by event, as
+//! upstreams do), and bgw's RSS at idle and with 50
 //! concurrent streams open. Run with `cargo bench --bench load`.
 //!
 //! The request log's cost: the same load through three gateways on one store (log off, log
@@ -97,6 +98,21 @@ async fn mock(req: Request<hyper::body::Incoming>, canned: Arc<Canned>) -> Respo
                 if tx.send(Bytes::from(chunk.concat())).await.is_err() {
                     return;
                 }
+            }
+        });
+        BodyExt::boxed(ReceiverStream(rx))
+    } else if ctype == "text/event-stream" {
+        // As a real upstream streams: each event its own write, as the model makes it.
+        let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(64);
+        tokio::spawn(async move {
+            let mut rest = &bytes[..];
+            while !rest.is_empty() {
+                let end = memchr::memmem::find(rest, b"\n\n").map_or(rest.len(), |i| i + 2);
+                if tx.send(bytes.slice_ref(&rest[..end])).await.is_err() {
+                    return;
+                }
+                rest = &rest[end..];
+                tokio::task::yield_now().await;
             }
         });
         BodyExt::boxed(ReceiverStream(rx))
