@@ -10,6 +10,7 @@ pub mod client;
 #[cfg(test)]
 mod error_fuzz_tests;
 pub mod failure;
+pub mod framed;
 pub mod gemini;
 pub mod inputs;
 pub mod openai;

@@ -10,9 +10,8 @@ use super::response::{FunctionCallIn, GenerateResponse, PartIn, is_abnormal, is_
 use super::{NEXT, PREVIOUS, anthropic_call_id, carry, truncate};
 use crate::messages::event::new_message_id;
 use crate::messages::signature::{Signer, ThinkingMac};
-use crate::messages::sse::{EventTooLarge, SseFrame, SseParser};
 use crate::messages::{ApiError, BlockStart, Delta, ErrorKind, StopReason, StreamEvent, Usage};
-use crate::providers::StreamDecoder;
+use crate::providers::framed::{Frame, Framed, FramingError, SseFramer, Translate};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -30,7 +29,7 @@ enum Open {
 
 /// The pure state machine from `GenerateContentResponse` chunks to Anthropic events.
 #[derive(Debug)]
-pub(super) struct Translator {
+pub struct Translator {
     message_id: String,
     model: String,
     phase: Phase,
@@ -383,14 +382,6 @@ impl Translator {
         out.push(StreamEvent::Error(err));
     }
 
-    /// Gemini sent an event too large to read: the response fails, unless it had ended.
-    fn broken(&mut self, too_large: EventTooLarge, out: &mut Vec<StreamEvent>) {
-        if self.phase != Phase::Ended {
-            let err = too_large.to_api_error(&self.model);
-            self.fail(err, out);
-        }
-    }
-
     /// Closes the content, says why Gemini stopped when that is not a plain end, and sends
     /// message_delta and message_stop.
     fn complete(&mut self, out: &mut Vec<StreamEvent>) {
@@ -447,58 +438,39 @@ impl Translator {
 }
 
 /// Decodes a `streamGenerateContent?alt=sse` stream into Anthropic SSE bytes.
-#[derive(Debug)]
-pub struct GeminiStream {
-    sse: SseParser,
-    frames: Vec<SseFrame>,
-    events: Vec<StreamEvent>,
-    translator: Translator,
-}
+pub type GeminiStream = Framed<SseFramer, Translator>;
 
 impl GeminiStream {
     /// A decoder for a response to `requested_model`; `signer` signs its thinking blocks.
     pub fn new(requested_model: &str, signer: Option<Signer>) -> GeminiStream {
-        GeminiStream {
-            sse: SseParser::new(),
-            frames: Vec::new(),
-            events: Vec::new(),
-            translator: Translator::new(requested_model, signer),
-        }
-    }
-
-    fn write(&mut self, out: &mut Vec<u8>) {
-        for event in self.events.drain(..) {
-            event.write_sse(out);
-        }
+        Framed::with(
+            SseFramer::default(),
+            Translator::new(requested_model, signer),
+        )
     }
 }
 
-impl StreamDecoder for GeminiStream {
-    fn feed(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
-        let fed = self.sse.feed(chunk, &mut self.frames);
-        for frame in self.frames.drain(..) {
-            self.translator.data(&frame.data, false, &mut self.events);
-        }
-        if let Err(too_large) = fed {
-            self.translator.broken(too_large, &mut self.events);
-        }
-        self.write(out);
+impl Translate for Translator {
+    fn frame(&mut self, frame: &Frame, last: bool, out: &mut Vec<StreamEvent>) {
+        Translator::data(self, &frame.data, last, out);
     }
 
-    fn finish(&mut self, out: &mut Vec<u8>) {
-        self.sse.finish(&mut self.frames);
-        for frame in self.frames.drain(..) {
-            self.translator.data(&frame.data, true, &mut self.events);
+    fn broken(&mut self, error: &FramingError, out: &mut Vec<StreamEvent>) {
+        if self.phase != Phase::Ended {
+            let err = error.to_api_error(&self.model);
+            self.fail(err, out);
         }
-        self.translator.end(&mut self.events);
-        self.write(out);
+    }
+
+    fn end(&mut self, out: &mut Vec<StreamEvent>) {
+        Translator::end(self, out);
     }
 
     fn usage(&self) -> Usage {
-        self.translator.usage()
+        Translator::usage(self)
     }
 
-    fn done(&self) -> bool {
-        self.translator.ended()
+    fn ended(&self) -> bool {
+        Translator::ended(self)
     }
 }

@@ -34,12 +34,11 @@ use crate::messages::event::{new_message_id, new_tool_id};
 use crate::messages::request::{Block, Content, JsonString, Role, Source, ToolResultContent};
 use crate::messages::response::ContentOut;
 use crate::messages::signature::{Signer, ThinkingMac};
-use crate::messages::sse::{EventTooLarge, SseFrame, SseParser};
 use crate::messages::{
     ApiError, BlockStart, Delta, ErrorKind, MessageResponse, MessagesRequest, StopReason,
     StreamEvent, Usage, tool_id,
 };
-use crate::providers::StreamDecoder;
+use crate::providers::framed::{Frame, Framed, FramingError, SseFramer, Translate};
 
 /// What a signature carries for a reasoning item: its id, a newline, its `encrypted_content`.
 const CARRY_SEPARATOR: char = '\n';
@@ -938,7 +937,7 @@ enum Phase {
 /// `done`, carrying its encrypted content), output text and refusals → `text`, a function call
 /// → `tool_use` (its arguments as `input_json_delta`s).
 #[derive(Debug)]
-struct Translator {
+pub struct Translator {
     message_id: String,
     model: String,
     phase: Phase,
@@ -1105,14 +1104,6 @@ impl Translator {
     fn fail(&mut self, err: ApiError, out: &mut Vec<StreamEvent>) {
         self.phase = Phase::Ended;
         out.push(StreamEvent::Error(err));
-    }
-
-    /// The upstream sent an event too large to read: the response fails, unless it had ended.
-    fn broken(&mut self, too_large: EventTooLarge, out: &mut Vec<StreamEvent>) {
-        if self.phase != Phase::Ended {
-            let err = too_large.to_api_error(&self.model);
-            self.fail(err, out);
-        }
     }
 
     /// The upstream closed; without `response.completed` (or its kin) the response is cut short.
@@ -1313,24 +1304,13 @@ fn empty_response<'a>() -> ResponseObject<'a> {
 }
 
 /// Decodes a Responses API SSE stream into Anthropic SSE bytes.
-#[derive(Debug)]
-pub struct ResponsesStream {
-    sse: SseParser,
-    frames: Vec<SseFrame>,
-    events: Vec<StreamEvent>,
-    translator: Translator,
-}
+pub type ResponsesStream = Framed<SseFramer, Translator>;
 
 impl ResponsesStream {
     /// A decoder for a response to `requested_model` (echoed as the message's `model`); its
     /// thinking blocks are unsigned unless [`ResponsesStream::signing_thinking`] is used.
     pub fn new(requested_model: &str) -> ResponsesStream {
-        ResponsesStream {
-            sse: SseParser::new(),
-            frames: Vec::new(),
-            events: Vec::new(),
-            translator: Translator::new(requested_model),
-        }
+        Framed::with(SseFramer::default(), Translator::new(requested_model))
     }
 
     /// Signs every thinking block with `signer`, carrying the encrypted reasoning.
@@ -1338,41 +1318,30 @@ impl ResponsesStream {
         self.translator.signer = Some(signer);
         self
     }
-
-    fn write(&mut self, out: &mut Vec<u8>) {
-        for event in self.events.drain(..) {
-            event.write_sse(out);
-        }
-    }
 }
 
-impl StreamDecoder for ResponsesStream {
-    fn feed(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
-        let fed = self.sse.feed(chunk, &mut self.frames);
-        for frame in self.frames.drain(..) {
-            self.translator.frame(&frame.data, false, &mut self.events);
-        }
-        if let Err(too_large) = fed {
-            self.translator.broken(too_large, &mut self.events);
-        }
-        self.write(out);
+impl Translate for Translator {
+    fn frame(&mut self, frame: &Frame, last: bool, out: &mut Vec<StreamEvent>) {
+        Translator::frame(self, &frame.data, last, out);
     }
 
-    fn finish(&mut self, out: &mut Vec<u8>) {
-        self.sse.finish(&mut self.frames);
-        for frame in self.frames.drain(..) {
-            self.translator.frame(&frame.data, true, &mut self.events);
+    fn broken(&mut self, error: &FramingError, out: &mut Vec<StreamEvent>) {
+        if self.phase != Phase::Ended {
+            let err = error.to_api_error(&self.model);
+            self.fail(err, out);
         }
-        self.translator.end(&mut self.events);
-        self.write(out);
+    }
+
+    fn end(&mut self, out: &mut Vec<StreamEvent>) {
+        Translator::end(self, out);
     }
 
     fn usage(&self) -> Usage {
-        self.translator.usage
+        self.usage
     }
 
-    fn done(&self) -> bool {
-        self.translator.phase == Phase::Ended
+    fn ended(&self) -> bool {
+        self.phase == Phase::Ended
     }
 }
 

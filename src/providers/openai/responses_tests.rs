@@ -6,6 +6,8 @@
 use super::*;
 use crate::messages::MessageAccumulator;
 use crate::messages::signature::ThinkingKey;
+use crate::messages::sse::SseParser;
+use crate::providers::StreamDecoder;
 use serde_json::{Value, json};
 use std::sync::Arc;
 

@@ -35,9 +35,8 @@ use super::error::error_from_raw;
 use super::response::{FirstChoice, WireUsage, stop_reason};
 use crate::messages::event::{new_message_id, new_tool_id};
 use crate::messages::signature::{Signer, ThinkingMac};
-use crate::messages::sse::{EventTooLarge, SseFrame, SseParser};
 use crate::messages::{ApiError, BlockStart, Delta, ErrorKind, StreamEvent, Usage, tool_id};
-use crate::providers::StreamDecoder;
+use crate::providers::framed::{Frame, Framed, FramingError, SseFramer, Translate};
 
 #[derive(Deserialize)]
 struct Chunk<'a> {
@@ -183,7 +182,7 @@ enum Phase {
 
 /// The pure state machine from Chat Completions chunks to Anthropic events.
 #[derive(Debug)]
-pub(super) struct Translator {
+pub struct Translator {
     message_id: String,
     model: String,
     phase: Phase,
@@ -231,11 +230,6 @@ impl Translator {
     /// Usage reported so far, in Anthropic terms.
     pub(super) fn usage(&self) -> Usage {
         self.usage
-    }
-
-    /// Takes the `data` of one SSE frame.
-    pub(super) fn data(&mut self, data: &str, out: &mut Vec<StreamEvent>) {
-        self.frame(data, false, out);
     }
 
     /// `at_eof`: the frame was cut by the connection closing; if it does not parse it is the
@@ -339,14 +333,6 @@ impl Translator {
     fn fail(&mut self, err: ApiError, out: &mut Vec<StreamEvent>) {
         self.phase = Phase::Ended;
         out.push(StreamEvent::Error(err));
-    }
-
-    /// The upstream sent an event too large to read: the response fails, unless it had ended.
-    fn broken(&mut self, too_large: EventTooLarge, out: &mut Vec<StreamEvent>) {
-        if self.phase != Phase::Ended {
-            let err = too_large.to_api_error(&self.model);
-            self.fail(err, out);
-        }
     }
 
     /// Closes all content and sends message_delta and message_stop.
@@ -616,24 +602,13 @@ impl Translator {
 }
 
 /// Decodes a Chat Completions SSE stream into Anthropic SSE bytes.
-#[derive(Debug)]
-pub struct ChatStream {
-    sse: SseParser,
-    frames: Vec<SseFrame>,
-    events: Vec<StreamEvent>,
-    translator: Translator,
-}
+pub type ChatStream = Framed<SseFramer, Translator>;
 
 impl ChatStream {
     /// A decoder for a response to `requested_model` (echoed as the message's `model`); its
     /// thinking blocks are unsigned unless [`ChatStream::signing_thinking`] is used.
     pub fn new(requested_model: &str) -> ChatStream {
-        ChatStream {
-            sse: SseParser::new(),
-            frames: Vec::new(),
-            events: Vec::new(),
-            translator: Translator::new(requested_model),
-        }
+        Framed::with(SseFramer::default(), Translator::new(requested_model))
     }
 
     /// Signs every thinking block with `signer` (a `signature_delta` before its stop).
@@ -641,41 +616,30 @@ impl ChatStream {
         self.translator.sign_with(signer);
         self
     }
-
-    fn write(&mut self, out: &mut Vec<u8>) {
-        for event in self.events.drain(..) {
-            event.write_sse(out);
-        }
-    }
 }
 
-impl StreamDecoder for ChatStream {
-    fn feed(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
-        let fed = self.sse.feed(chunk, &mut self.frames);
-        for frame in self.frames.drain(..) {
-            self.translator.data(&frame.data, &mut self.events);
-        }
-        if let Err(too_large) = fed {
-            self.translator.broken(too_large, &mut self.events);
-        }
-        self.write(out);
+impl Translate for Translator {
+    fn frame(&mut self, frame: &Frame, last: bool, out: &mut Vec<StreamEvent>) {
+        Translator::frame(self, &frame.data, last, out);
     }
 
-    fn finish(&mut self, out: &mut Vec<u8>) {
-        self.sse.finish(&mut self.frames);
-        for frame in self.frames.drain(..) {
-            self.translator.frame(&frame.data, true, &mut self.events);
+    fn broken(&mut self, error: &FramingError, out: &mut Vec<StreamEvent>) {
+        if self.phase != Phase::Ended {
+            let err = error.to_api_error(&self.model);
+            self.fail(err, out);
         }
-        self.translator.end(&mut self.events);
-        self.write(out);
+    }
+
+    fn end(&mut self, out: &mut Vec<StreamEvent>) {
+        Translator::end(self, out);
     }
 
     fn usage(&self) -> Usage {
-        self.translator.usage()
+        Translator::usage(self)
     }
 
-    fn done(&self) -> bool {
-        self.translator.ended()
+    fn ended(&self) -> bool {
+        Translator::ended(self)
     }
 }
 

@@ -8,6 +8,8 @@
 //! https://console.groq.com/docs/openai (`x_groq.usage`).
 use super::*;
 use crate::messages::signature::{Origin, ThinkingKey};
+use crate::messages::sse::SseParser;
+use crate::providers::StreamDecoder;
 use serde_json::{Value, json};
 
 fn fixture(name: &str) -> Vec<u8> {
