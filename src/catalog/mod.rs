@@ -158,7 +158,15 @@ pub fn lookup(provider: &str, model: &str) -> Option<&'static ModelInfo> {
         };
         return lookup(upstream, model);
     }
-    find(provider, model).or_else(|| find(provider, strip_snapshot_date(model)?))
+    match provider {
+        // The clouds resell Anthropic's and Google's models under their own ids.
+        "vertex" if model.starts_with("claude") => lookup("anthropic", model),
+        "vertex" => lookup("gemini", model),
+        "bedrock" if crate::providers::bedrock::is_claude(model) => {
+            lookup("anthropic", crate::providers::bedrock::canonical(model))
+        }
+        _ => find(provider, model).or_else(|| find(provider, strip_snapshot_date(model)?)),
+    }
 }
 
 /// Every row of one provider, in table order; Azure has none (its deployments are user-named).

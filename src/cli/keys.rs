@@ -34,10 +34,11 @@ pub enum KeysCommand {
 
 /// `bgw keys add` options.
 #[derive(Debug, Args)]
-#[command(group(ArgGroup::new("source").args(["value", "env", "stdin"]).multiple(false)))]
+#[command(group(ArgGroup::new("source").args(["value", "env", "stdin", "file"]).multiple(false)))]
 pub struct AddArgs {
-    /// Provider: anthropic, openai, azure, groq, mistral, deepseek, xai, openrouter,
-    /// together, fireworks, cerebras, perplexity, ollama, or a name of your own with --compat
+    /// Provider: anthropic, openai, azure, gemini, vertex, bedrock, groq, mistral, deepseek,
+    /// xai, openrouter, together, fireworks, cerebras, perplexity, ollama, or a name of your
+    /// own with --compat
     pub provider: String,
 
     /// Name of this key [default: the provider name]
@@ -52,9 +53,31 @@ pub struct AddArgs {
     #[arg(long, value_name = "VAR")]
     pub env: Option<String>,
 
-    /// Read the key from standard input (stored in the data file)
+    /// Read the key from standard input (stored in the data file); for vertex, a service
+    /// account's JSON key
     #[arg(long)]
     pub stdin: bool,
+
+    /// vertex: a service account's JSON key file, read each time it is used (only its path
+    /// is stored). Without --file, --value or --stdin, vertex uses the application-default
+    /// credentials (`gcloud auth application-default login`) and bedrock the AWS
+    /// credentials of the environment or of --profile
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<std::path::PathBuf>,
+
+    /// vertex: the Google Cloud project [default: the key file's]
+    #[arg(long, value_name = "PROJECT")]
+    pub project: Option<String>,
+
+    /// vertex: the location (`us-east5`, `global`) [default: global]; bedrock: the AWS region
+    /// [default: AWS_REGION, or the profile's]
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// bedrock: the profile of ~/.aws/credentials to sign with [default: AWS_PROFILE, or
+    /// default] (the environment's AWS_ACCESS_KEY_ID comes first, as in the AWS CLI)
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
 
     /// Base URL of the API (required for azure and --compat)
     #[arg(long, value_name = "URL")]
@@ -138,7 +161,12 @@ fn add(store: &Store, args: AddArgs) -> Result<ExitCode, CliError> {
     let keyless_ok = compat.is_some()
         || known.is_some_and(|b| b.key_env.is_none())
         || (provider.as_str() == "anthropic" && base_url.is_some());
-    let secret = secret_source(&args, keyless_ok, provider.as_str())?;
+    let kind = known.map(|b| b.kind);
+    let cloud = cloud_settings(&args, kind, provider.as_str())?;
+    let secret = match &cloud {
+        Some(c) => c.secret.clone(),
+        None => secret_source(&args, keyless_ok, provider.as_str())?,
+    };
     if let SecretSource::Env(var) = &secret {
         if std::env::var(var).map_or(true, |v| v.trim().is_empty()) {
             warn(&format!(
@@ -167,7 +195,13 @@ fn add(store: &Store, args: AddArgs) -> Result<ExitCode, CliError> {
             args.weight
         )));
     }
+    let (project, region) = cloud
+        .map(|c| (c.project, c.region))
+        .unwrap_or_default();
     let rec = KeyRecord {
+        project,
+        region,
+        profile: args.profile.clone(),
         name: name.clone(),
         provider: provider.to_string(),
         compat,
@@ -185,6 +219,130 @@ fn add(store: &Store, args: AddArgs) -> Result<ExitCode, CliError> {
         rec.secret.describe()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where a cloud key's credential comes from, and where in the cloud it works.
+struct CloudKey {
+    secret: SecretSource,
+    project: Option<String>,
+    region: Option<String>,
+}
+
+/// The settings of a vertex or bedrock key, checked now; `None` for other providers (which
+/// take none of the cloud flags).
+fn cloud_settings(
+    args: &AddArgs,
+    kind: Option<ProviderKind>,
+    provider: &str,
+) -> Result<Option<CloudKey>, CliError> {
+    let only = |flag: &str, set: bool, what: &str| -> Result<(), CliError> {
+        if set {
+            return Err(CliError::new(format!(
+                "`--{flag}` is for {what} keys, not `{provider}`"
+            )));
+        }
+        Ok(())
+    };
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let home = dirs::home_dir();
+    match kind {
+        Some(ProviderKind::Vertex) => {
+            only("profile", args.profile.is_some(), "bedrock")?;
+            let (secret, json) = match (&args.file, &args.value, args.stdin, &args.env) {
+                (Some(path), ..) => {
+                    let path = std::path::absolute(path).map_err(|e| {
+                        CliError::new(format!("cannot use `{}`: {e}", path.display()))
+                    })?;
+                    let json = std::fs::read_to_string(&path).map_err(|e| {
+                        CliError::new(format!("cannot read `{}`: {e}", path.display()))
+                    })?;
+                    (SecretSource::File(path.display().to_string()), Some(json))
+                }
+                (None, None, false, None) => (SecretSource::Ambient, None),
+                _ => {
+                    let s = secret_source(args, false, provider)?;
+                    let json = s.resolve().ok().flatten().filter(|v| v.trim_start().starts_with('{'));
+                    (s, json)
+                }
+            };
+            let mut project = args.project.clone();
+            if let Some(json) = &json {
+                let creds = crate::providers::vertex::auth::load(json.as_bytes())
+                    .map_err(|e| CliError::new(format!("this is not a key bgw can sign in with: {e}")))?;
+                project = project.or_else(|| creds.project_id().map(str::to_owned));
+            }
+            if matches!(secret, SecretSource::Ambient) {
+                let adc = crate::providers::vertex::auth::find_adc(&env, home.as_deref());
+                if adc.is_none() {
+                    warn("no application-default credentials found; run `gcloud auth application-default login` where bgw runs, or add a service account's key with `--file key.json`");
+                }
+                project = project
+                    .or_else(|| env("GOOGLE_CLOUD_PROJECT"))
+                    .or_else(|| env("CLOUDSDK_CORE_PROJECT"));
+            }
+            let express = json.is_none() && !matches!(secret, SecretSource::Ambient);
+            if project.is_none() && !express {
+                return Err(CliError::new("a vertex key needs a Google Cloud project")
+                    .hint("add `--project PROJECT_ID`"));
+            }
+            let region = Some(args.region.clone().unwrap_or_else(|| "global".to_owned()));
+            Ok(Some(CloudKey {
+                secret,
+                project,
+                region,
+            }))
+        }
+        Some(ProviderKind::Bedrock) => {
+            only("project", args.project.is_some(), "vertex")?;
+            only("file", args.file.is_some(), "vertex")?;
+            let keyed = args.value.is_some() || args.env.is_some() || args.stdin;
+            if keyed && args.profile.is_some() {
+                return Err(CliError::new(
+                    "`--profile` signs with AWS credentials; a Bedrock API key (`--value`, `--env`, `--stdin`) needs none",
+                ));
+            }
+            let secret = if keyed {
+                secret_source(args, false, provider)?
+            } else {
+                SecretSource::Ambient
+            };
+            let region = args.region.clone().or_else(|| {
+                crate::providers::bedrock::credentials::region(
+                    &env,
+                    home.as_deref(),
+                    args.profile.as_deref(),
+                )
+            });
+            let Some(region) = region else {
+                return Err(CliError::new("a bedrock key needs an AWS region")
+                    .hint("add `--region us-east-1` (or set AWS_REGION)"));
+            };
+            if !keyed {
+                let found = crate::providers::bedrock::credentials::resolve(
+                    args.profile.as_deref(),
+                    &env,
+                    home.as_deref(),
+                );
+                if let Err(e) = found {
+                    warn(&format!(
+                        "{e}; bgw looks for them whenever it signs a request, so set them where bgw runs"
+                    ));
+                }
+            }
+            Ok(Some(CloudKey {
+                secret,
+                project: None,
+                region: Some(region),
+            }))
+        }
+        _ => {
+            only("file", args.file.is_some(), "vertex")?;
+            only("project", args.project.is_some(), "vertex")?;
+            only("region", args.region.is_some(), "vertex and bedrock")?;
+            only("profile", args.profile.is_some(), "bedrock")?;
+            Ok(None)
+        }
+    }
 }
 
 fn secret_source(

@@ -55,6 +55,15 @@ pub struct RunArgs {
     #[arg(long, value_name = "USD")]
     pub budget: Option<String>,
 
+    /// Run Claude Code in its Amazon Bedrock mode (`CLAUDE_CODE_USE_BEDROCK`), served by bgw:
+    /// for setups that require that mode; the models are routed like any others
+    #[arg(long, conflicts_with = "vertex")]
+    pub bedrock: bool,
+
+    /// Run Claude Code in its Google Vertex AI mode (`CLAUDE_CODE_USE_VERTEX`), served by bgw
+    #[arg(long)]
+    pub vertex: bool,
+
     /// The Claude Code executable [default: `claude` on PATH]
     #[arg(long, env = "BGW_CLAUDE_BIN", value_name = "PATH")]
     pub claude_bin: Option<PathBuf>,
@@ -144,6 +153,9 @@ pub fn run(store: &Store, args: RunArgs) -> Result<ExitCode, CliError> {
         cmd.args(&args.claude_args)
             .env("ANTHROPIC_BASE_URL", format!("http://{addr}"))
             .env("ANTHROPIC_CUSTOM_HEADERS", custom_headers(&token));
+        for (var, value) in cloud_mode_env(&args, &addr) {
+            cmd.env(var, value);
+        }
         for (var, model) in &tiers {
             cmd.env(var, model);
             if let Some(m) = named(&models, var, model) {
@@ -171,6 +183,42 @@ pub fn run(store: &Store, args: RunArgs) -> Result<ExitCode, CliError> {
         };
         Ok(ExitCode::from(code))
     })
+}
+
+/// The variables that put Claude Code in its Bedrock or Vertex mode, pointed at bgw
+/// (found by experiment with Claude Code 2.1.330: it asks for `{base}/model/ID/invoke…` and
+/// `{base}/projects/P/locations/R/publishers/anthropic/models/ID:rawPredict…`, and sends
+/// `ANTHROPIC_CUSTOM_HEADERS` and `ANTHROPIC_AUTH_TOKEN` as in its usual mode). The region
+/// and project the user set are kept; they only shape the paths bgw reads.
+fn cloud_mode_env(args: &RunArgs, addr: &SocketAddr) -> Vec<(&'static str, String)> {
+    let set = |v: &str| std::env::var(v).ok().filter(|s| !s.trim().is_empty());
+    if args.bedrock {
+        vec![
+            ("CLAUDE_CODE_USE_BEDROCK", "1".to_owned()),
+            ("ANTHROPIC_BEDROCK_BASE_URL", format!("http://{addr}/bedrock")),
+            ("CLAUDE_CODE_SKIP_BEDROCK_AUTH", "1".to_owned()),
+            (
+                "AWS_REGION",
+                set("AWS_REGION").unwrap_or_else(|| "us-east-1".to_owned()),
+            ),
+        ]
+    } else if args.vertex {
+        vec![
+            ("CLAUDE_CODE_USE_VERTEX", "1".to_owned()),
+            ("ANTHROPIC_VERTEX_BASE_URL", format!("http://{addr}/vertex/v1")),
+            ("CLAUDE_CODE_SKIP_VERTEX_AUTH", "1".to_owned()),
+            (
+                "ANTHROPIC_VERTEX_PROJECT_ID",
+                set("ANTHROPIC_VERTEX_PROJECT_ID").unwrap_or_else(|| "bgw".to_owned()),
+            ),
+            (
+                "CLOUD_ML_REGION",
+                set("CLOUD_ML_REGION").unwrap_or_else(|| "global".to_owned()),
+            ),
+        ]
+    } else {
+        Vec::new()
+    }
 }
 
 /// The picker model a tier variable names, for the tier's row in `/model`.

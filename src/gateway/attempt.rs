@@ -221,8 +221,11 @@ async fn try_target(
         ..providers::Options::default()
     };
     loop {
-        let prepared = routed
+        let mut prepared = routed
             .prepare_for(target, options)
+            .map_err(|error| Failure::answered(error.status, error))?;
+        providers::endpoint::authorize(&mut prepared, target, &gateway.cloud_auth)
+            .await
             .map_err(|error| Failure::answered(error.status, error))?;
         let (wire, asked_stream) = (prepared.wire, prepared.stream);
         if let Some(p) = pending.as_mut() {
@@ -267,7 +270,8 @@ async fn try_target(
             .get(http::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok());
-        let bytes = read_upstream(upstream.into_body(), target, deadline)
+        let (parts, body) = upstream.into_parts();
+        let bytes = read_upstream(body, target, deadline)
             .await
             .unwrap_or_default();
         let status = status.as_u16();
@@ -299,7 +303,7 @@ async fn try_target(
             options.chat_only = true;
             continue;
         }
-        let mut err = wire.upstream_error(&target.provider, status, &bytes);
+        let mut err = wire.upstream_error(&target.provider, status, &parts.headers, &bytes);
         // The header wins; a delay the body gives (Gemini's RetryInfo) stands in for it.
         err.retry_after = retry_after.or(err.retry_after);
         return Err(Failure::answered(status, err));

@@ -13,6 +13,8 @@ pub enum GatewayBody {
     Full(Option<Bytes>),
     /// A stream translated as the client reads it.
     Stream(Box<TranslatedBody>),
+    /// A stream reframed for Claude Code's Bedrock mode.
+    Reframed(Box<super::cloud_modes::EventStreamBody>),
 }
 
 impl GatewayBody {
@@ -33,6 +35,7 @@ impl Body for GatewayBody {
         match self.get_mut() {
             GatewayBody::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
             GatewayBody::Stream(body) => Pin::new(body.as_mut()).poll_frame(cx),
+            GatewayBody::Reframed(body) => Pin::new(body.as_mut()).poll_frame(cx),
         }
     }
 
@@ -44,7 +47,7 @@ impl Body for GatewayBody {
         match self {
             GatewayBody::Full(Some(b)) => SizeHint::with_exact(b.len() as u64),
             GatewayBody::Full(None) => SizeHint::with_exact(0),
-            GatewayBody::Stream(_) => SizeHint::default(),
+            GatewayBody::Stream(_) | GatewayBody::Reframed(_) => SizeHint::default(),
         }
     }
 }

@@ -39,22 +39,18 @@ const PER_TOOL: u64 = 8;
 const MAX_COUNT_BODY: usize = 64 * 1024;
 
 /// Handles one count request.
-pub async fn handle(
+pub async fn handle<B: super::messages::InBody>(
     gateway: &Arc<Gateway>,
-    req: Request<Incoming>,
+    req: Request<B>,
 ) -> Result<Response<GatewayBody>, ApiError> {
     let config = gateway.config().await;
     let routed = Routed::read(gateway, &config, req, None).await?;
     let target = routed.target();
-    let anthropic_wire = match target.kind {
-        ProviderKind::Anthropic => true,
-        ProviderKind::Azure => {
-            azure::api_for(&target.upstream_model) == azure::AzureApi::FoundryAnthropic
-        }
-        ProviderKind::OpenAi | ProviderKind::OpenAiCompat | ProviderKind::Gemini => false,
-    };
+    // Anthropic's own count endpoint; the clouds' differ (and Bedrock has none for Claude).
+    let anthropic_wire =
+        Wire::for_target(target, providers::Options::default()) == Wire::Anthropic;
     let own_login = target.provider.is_anthropic() && routed.who.client_auth.is_some();
-    if anthropic_wire && (target.secret.is_some() || own_login) {
+    if anthropic_wire && (target.secret().is_some() || own_login) {
         if let Ok(prepared) = routed.prepare() {
             if let Some(exact) = ask_upstream(gateway, prepared).await {
                 return Ok(json(StatusCode::OK, exact));

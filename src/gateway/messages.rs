@@ -31,6 +31,12 @@ use crate::providers::{self, Inbound, Wire};
 use crate::route::sticky::{self, Choice, SessionKey};
 use crate::store::logs::RequestId;
 
+/// A request body as it arrives: hyper's, or one rewritten at the edge (Claude Code's cloud
+/// modes).
+pub trait InBody: http_body::Body<Data = Bytes, Error: std::fmt::Display + std::error::Error + Send + Sync + 'static> + Send + 'static {}
+
+impl<B> InBody for B where B: http_body::Body<Data = Bytes, Error: std::fmt::Display + std::error::Error + Send + Sync + 'static> + Send + 'static {}
+
 /// A request read, checked and routed: what Messages and count_tokens both start with.
 pub struct Routed {
     pub parts: http::request::Parts,
@@ -51,10 +57,10 @@ pub struct Routed {
 impl Routed {
     /// Checks who is calling, reads the body (bounded) and routes on `model`, within what
     /// the caller's virtual key allows; notes each finding in `pending` as it is made.
-    pub async fn read(
+    pub async fn read<B: InBody>(
         gateway: &Gateway,
         config: &Config,
-        req: Request<Incoming>,
+        req: Request<B>,
         mut pending: Option<&mut Pending>,
     ) -> Result<Routed, ApiError> {
         let (parts, body) = req.into_parts();
@@ -151,9 +157,9 @@ impl Routed {
 }
 
 /// Handles one Messages request, and logs it.
-pub async fn handle(
+pub async fn handle<B: InBody>(
     gateway: &Arc<Gateway>,
-    req: Request<Incoming>,
+    req: Request<B>,
 ) -> Result<Response<GatewayBody>, ApiError> {
     // Read once per request, before the log entry starts: a settings change (content kept or
     // not) applies from this request on, not the next.
@@ -194,10 +200,10 @@ pub async fn handle(
 
 /// Routes, sends and translates one request; `pending` is finished here for a whole body
 /// and moves into the body of a stream.
-async fn answer(
+async fn answer<B: InBody>(
     gateway: &Arc<Gateway>,
     config: &Config,
-    req: Request<Incoming>,
+    req: Request<B>,
     pending: &mut Option<Pending>,
     spend: &mut Spend,
 ) -> Result<Response<GatewayBody>, ApiError> {
@@ -206,7 +212,7 @@ async fn answer(
     let requested = routed.requested.as_str();
     // Anthropic itself needs a credential: a stored key or the client's own login.
     if routed.target().provider.is_anthropic()
-        && routed.target().secret.is_none()
+        && routed.target().secret().is_none()
         && routed.who.client_auth.is_none()
     {
         return Err(ApiError::new(
@@ -242,7 +248,7 @@ async fn answer(
     }
     let usage_headers = spend.usage_headers(gateway);
     let mut passed_back = HeaderMap::new();
-    if wire == Wire::Anthropic {
+    if wire.is_anthropic() {
         pass_back_headers(&upstream_headers, &mut passed_back);
         // The caller's own budget speaks in these headers, not the upstream's quota.
         if !usage_headers.is_empty() {
@@ -393,7 +399,11 @@ fn session_key(headers: &HeaderMap, who: &Identity, requested: &str) -> Option<S
 }
 
 /// Reads the request body, refusing more than `max` bytes with a 413.
-pub async fn read_body(body: Incoming, headers: &HeaderMap, max: usize) -> Result<Bytes, ApiError> {
+pub async fn read_body<B: InBody>(
+    body: B,
+    headers: &HeaderMap,
+    max: usize,
+) -> Result<Bytes, ApiError> {
     let too_large = || {
         ApiError::new(
             ErrorKind::RequestTooLarge,

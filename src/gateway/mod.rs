@@ -3,6 +3,7 @@
 pub mod attempt;
 pub mod auth;
 pub mod body;
+pub mod cloud_modes;
 pub mod config;
 pub mod count_tokens;
 pub mod messages;
@@ -32,6 +33,7 @@ use crate::messages::signature::ThinkingKey;
 use crate::observe::{Finished, RequestLog, SessionStats};
 use crate::providers::Secret;
 use crate::providers::client::UpstreamClient;
+use crate::providers::endpoint::CloudAuth;
 use crate::route::health::Health;
 use crate::route::sticky::Sticky;
 use crate::store::budgets::BudgetRecord;
@@ -122,6 +124,8 @@ pub struct Gateway {
     /// Base URLs of the `openai` provider that answered 404 to the Responses API: Chat
     /// Completions serves them.
     pub chat_only: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Google access tokens, cached per credential; AWS signing.
+    pub cloud_auth: CloudAuth,
 }
 
 impl Gateway {
@@ -153,6 +157,7 @@ impl Gateway {
             built: AtomicU64::new(0),
             rebuilt: Notify::new(),
             store,
+            cloud_auth: CloudAuth::new(client.clone()),
             client,
             settings,
             stats: SessionStats::default(),

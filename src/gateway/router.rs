@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use super::Gateway;
 use super::body::GatewayBody;
+use super::cloud_modes::Mode;
 use crate::messages::{ApiError, ErrorKind};
 
 /// Serves one request; every failure becomes an Anthropic error response.
@@ -31,6 +32,24 @@ pub async fn handle(gateway: Arc<Gateway>, req: Request<Incoming>) -> Response<G
         (&Method::GET, "/v1/models") => super::models::list(&gateway, &req).await,
         (&Method::GET, p) if p.starts_with("/v1/models/") => {
             super::models::one(&gateway, &req, &p["/v1/models/".len()..]).await
+        }
+        (&Method::GET, p) if p.starts_with("/bedrock/inference-profiles") => {
+            Ok(super::cloud_modes::inference_profiles())
+        }
+        (method, p) if p.starts_with("/bedrock/") || p.starts_with("/vertex/") => {
+            let mode = if p.starts_with("/bedrock/") {
+                Mode::Bedrock
+            } else {
+                Mode::Vertex
+            };
+            let unknown = super::cloud_modes::unknown(mode, method, p);
+            if method == Method::POST {
+                super::cloud_modes::handle(&gateway, mode, p, req)
+                    .await
+                    .ok_or(unknown)
+            } else {
+                Err(unknown)
+            }
         }
         (&Method::GET | &Method::HEAD, "/health" | "" | "/api/hello") => Ok(json(
             StatusCode::OK,

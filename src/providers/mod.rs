@@ -6,7 +6,10 @@
 
 pub mod anthropic;
 pub mod azure;
+pub mod bedrock;
 pub mod client;
+mod codec;
+pub mod endpoint;
 #[cfg(test)]
 mod error_fuzz_tests;
 pub mod failure;
@@ -17,6 +20,7 @@ pub mod openai;
 pub mod secret;
 pub mod target;
 pub mod too_long;
+pub mod vertex;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use std::fmt;
@@ -27,7 +31,8 @@ use crate::messages::signature::{Signer, ThinkingKey};
 use crate::messages::{ApiError, MessagesRequest, Usage};
 
 pub use secret::Secret;
-pub use target::Target;
+pub use codec::Wire;
+pub use target::{Credential, Place, Target};
 
 /// The wire formats bgw speaks upstream, and the providers built on them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +47,10 @@ pub enum ProviderKind {
     Azure,
     /// Google's Gemini API (`generateContent`).
     Gemini,
+    /// Google Cloud's Vertex AI: Gemini models, and Claude through `rawPredict`.
+    Vertex,
+    /// Amazon Bedrock: Claude through InvokeModel, every other model through Converse.
+    Bedrock,
 }
 
 impl ProviderKind {
@@ -53,6 +62,8 @@ impl ProviderKind {
             ProviderKind::OpenAiCompat => "openai-compatible",
             ProviderKind::Azure => "azure",
             ProviderKind::Gemini => "gemini",
+            ProviderKind::Vertex => "vertex",
+            ProviderKind::Bedrock => "bedrock",
         }
     }
 }
@@ -172,6 +183,21 @@ pub fn builtins() -> impl Iterator<Item = Builtin> {
             // Only `pdf` matters here (inputs::check): every Gemini model reads PDFs.
             quirks: openai::Quirks::OPENAI,
         },
+        Builtin {
+            id: "vertex",
+            kind: ProviderKind::Vertex,
+            // The host is the key's region's (see `cloud_base_url`).
+            base_url: None,
+            key_env: Some("GOOGLE_APPLICATION_CREDENTIALS"),
+            quirks: openai::Quirks::OPENAI,
+        },
+        Builtin {
+            id: "bedrock",
+            kind: ProviderKind::Bedrock,
+            base_url: None,
+            key_env: Some("AWS_BEARER_TOKEN_BEDROCK"),
+            quirks: openai::Quirks::OPENAI,
+        },
     ];
     fixed
         .into_iter()
@@ -184,20 +210,21 @@ pub fn builtins() -> impl Iterator<Item = Builtin> {
         }))
 }
 
+/// The regional host of a company cloud's API, when the key names no `--base-url`.
+pub fn cloud_base_url(kind: ProviderKind, region: Option<&str>) -> Option<String> {
+    match kind {
+        ProviderKind::Vertex => Some(vertex::base_url(region.unwrap_or("global"))),
+        ProviderKind::Bedrock => Some(bedrock::base_url(
+            region?,
+            &|name| std::env::var(name).ok(),
+        )),
+        _ => None,
+    }
+}
+
 /// The built-in provider of this name.
 pub fn builtin(id: &str) -> Option<Builtin> {
     builtins().find(|b| b.id == id)
-}
-
-/// The wire format of one upstream request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Wire {
-    Anthropic,
-    OpenAiChat,
-    /// OpenAI's Responses API, for its reasoning models.
-    OpenAiResponses,
-    /// Google's Gemini API.
-    Gemini,
 }
 
 /// What the client sent, as the provider needs it.
@@ -250,122 +277,23 @@ pub fn prepare(target: &Target, inbound: &Inbound<'_>) -> Result<Prepared, ApiEr
     prepare_with(target, inbound, Options::default())
 }
 
-/// As [`prepare`], with these [`Options`].
+/// As [`prepare`], with these [`Options`]: the codec the target speaks encodes the body, the
+/// endpoint addresses it and adds the headers a key goes in. A credential that must see the
+/// finished request (a Google token, an AWS signature) is added by [`endpoint::authorize`].
 pub fn prepare_with(
     target: &Target,
     inbound: &Inbound<'_>,
     options: Options,
 ) -> Result<Prepared, ApiError> {
-    let base = target.base_url.as_str();
-    let model = target.upstream_model.as_str();
+    let wire = Wire::for_target(target, options);
     let mut headers = Vec::with_capacity(8);
     headers.push((
         http::header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     ));
-    let (wire, mut uri) = match target.kind {
-        ProviderKind::Anthropic => {
-            let query = inbound.query.map(|q| format!("?{q}")).unwrap_or_default();
-            anthropic_headers(inbound.headers, &mut headers);
-            match &target.secret {
-                Some(s) => headers.push((
-                    HeaderName::from_static("x-api-key"),
-                    secret_value(target, s)?,
-                )),
-                // A Claude login or key belongs to Anthropic: never hand it to another host.
-                None if target.provider.is_anthropic() => {
-                    headers.extend(inbound.client_auth.clone())
-                }
-                None => {}
-            }
-            (Wire::Anthropic, format!("{base}/v1/messages{query}"))
-        }
-        ProviderKind::Azure => {
-            if let Some(s) = &target.secret {
-                headers.push((HeaderName::from_static("api-key"), secret_value(target, s)?));
-            }
-            match azure::api_for(model) {
-                azure::AzureApi::FoundryAnthropic => {
-                    anthropic_headers(inbound.headers, &mut headers);
-                    (Wire::Anthropic, azure::url(base, model))
-                }
-                azure::AzureApi::OpenAiChat => (Wire::OpenAiChat, azure::url(base, model)),
-            }
-        }
-        ProviderKind::OpenAi | ProviderKind::OpenAiCompat => {
-            if let Some(s) = &target.secret {
-                let bearer = Secret::new(format!("Bearer {}", s.expose()));
-                headers.push((http::header::AUTHORIZATION, secret_value(target, &bearer)?));
-            }
-            // OpenAI's reasoning models show their reasoning only through the Responses API;
-            // compatible vendors speak Chat Completions alone.
-            if target.kind == ProviderKind::OpenAi
-                && openai::uses_responses_api(model)
-                && !options.chat_only
-            {
-                (Wire::OpenAiResponses, format!("{base}/responses"))
-            } else {
-                (Wire::OpenAiChat, format!("{base}/chat/completions"))
-            }
-        }
-        ProviderKind::Gemini => {
-            // The key goes in a header, never in the URL (which ends up in logs).
-            if let Some(s) = &target.secret {
-                headers.push((
-                    HeaderName::from_static("x-goog-api-key"),
-                    secret_value(target, s)?,
-                ));
-            }
-            // The path depends on whether the client streams: set with the body.
-            (Wire::Gemini, String::new())
-        }
-    };
-    let (body, stream) = match wire {
-        Wire::Anthropic => (
-            anthropic::prepare_body(inbound.body, inbound.head, model),
-            None,
-        ),
-        Wire::OpenAiChat | Wire::OpenAiResponses => {
-            let responses = wire == Wire::OpenAiResponses;
-            let mut req = MessagesRequest::parse(inbound.body)?;
-            clamp_max_tokens(&mut req, &target.provider, model);
-            inputs::check_with(&req, &target.provider, model, &target.quirks, responses)?;
-            let stream = req.stream.unwrap_or(false);
-            if stream {
-                headers.push((
-                    http::header::ACCEPT,
-                    HeaderValue::from_static("text/event-stream"),
-                ));
-            }
-            let own = inbound.thinking.signer(&target.provider, model);
-            let body = if responses {
-                openai::encode_responses_request(
-                    &req,
-                    model,
-                    &target.quirks,
-                    stream,
-                    Some(&own),
-                    options.reasoning_summaries,
-                )?
-            } else {
-                openai::encode_request_with(&req, model, &target.quirks, stream, Some(&own))?
-            };
-            (body, Some(stream))
-        }
-        Wire::Gemini => {
-            let mut req = MessagesRequest::parse(inbound.body)?;
-            clamp_max_tokens(&mut req, &target.provider, model);
-            // Gemini fetches PDFs (and images) given by URL itself.
-            inputs::check_with(&req, &target.provider, model, &target.quirks, true)?;
-            let stream = req.stream.unwrap_or(false);
-            uri = format!("{base}{}", gemini::path(model, stream)?);
-            let own = inbound.thinking.signer(&target.provider, model);
-            (
-                gemini::encode_request(&req, model, Some(&own))?,
-                Some(stream),
-            )
-        }
-    };
+    let (body, stream) = wire.encode(target, inbound, options, &mut headers)?;
+    let uri = endpoint::uri(target, wire, inbound, stream)?;
+    endpoint::key_headers(target, wire, inbound, &mut headers)?;
     Ok(Prepared {
         wire,
         stream,
@@ -390,113 +318,6 @@ pub(crate) fn encode_body(
         )
     })?;
     Ok(out)
-}
-
-/// Claude Code asks for 32,000 output tokens or more; a model with a lower limit (gpt-4o
-/// allows 16,384) would refuse the request, so the catalog's limit caps it.
-fn clamp_max_tokens(req: &mut MessagesRequest<'_>, provider: &str, model: &str) {
-    let limit = crate::catalog::lookup(provider, model).map(|m| u64::from(m.max_output));
-    if let (Some(asked), Some(limit)) = (req.max_tokens, limit) {
-        req.max_tokens = Some(asked.min(limit));
-    }
-}
-
-/// Forwards every `anthropic-*` header verbatim (betas are an open list).
-fn anthropic_headers(from: &HeaderMap, to: &mut Vec<(HeaderName, HeaderValue)>) {
-    let mut has_version = false;
-    for (name, value) in from {
-        if name.as_str().starts_with("anthropic-") {
-            has_version |= name.as_str() == "anthropic-version";
-            to.push((name.clone(), value.clone()));
-        }
-    }
-    if !has_version {
-        to.push((
-            HeaderName::from_static("anthropic-version"),
-            HeaderValue::from_static("2023-06-01"),
-        ));
-    }
-}
-
-fn secret_value(target: &Target, secret: &Secret) -> Result<HeaderValue, ApiError> {
-    let mut v = HeaderValue::from_str(secret.expose()).map_err(|_| {
-        ApiError::new(
-            crate::messages::ErrorKind::Authentication,
-            format!(
-                "the key `{}` for `{}` holds characters an HTTP header cannot carry; re-add it with `bgw keys add`",
-                target.key_name.as_deref().unwrap_or("?"),
-                target.provider
-            ),
-        )
-    })?;
-    v.set_sensitive(true);
-    Ok(v)
-}
-
-impl Wire {
-    /// A decoder turning this upstream's stream into Anthropic SSE; `signer` signs the
-    /// thinking blocks it makes (Anthropic's own pass through as they are).
-    pub fn stream_decoder(
-        self,
-        provider: &str,
-        requested_model: &str,
-        signer: Signer,
-    ) -> Box<dyn StreamDecoder> {
-        match self {
-            Wire::Anthropic => Box::new(anthropic::PassthroughStream::new(provider)),
-            Wire::OpenAiChat => {
-                Box::new(openai::ChatStream::new(requested_model).signing_thinking(signer))
-            }
-            Wire::OpenAiResponses => {
-                Box::new(openai::ResponsesStream::new(requested_model).signing_thinking(signer))
-            }
-            Wire::Gemini => Box::new(gemini::GeminiStream::new(requested_model, Some(signer))),
-        }
-    }
-
-    /// A whole upstream response as an Anthropic body, with its usage.
-    pub fn decode_body(
-        self,
-        body: &[u8],
-        requested_model: &str,
-        signer: &Signer,
-    ) -> Result<(Vec<u8>, Usage), ApiError> {
-        match self {
-            Wire::Anthropic => Ok((body.to_vec(), anthropic::response_usage(body))),
-            Wire::OpenAiChat => {
-                let msg = openai::decode_response_with(body, requested_model, Some(signer))?;
-                Ok((msg.to_json(), msg.usage))
-            }
-            Wire::OpenAiResponses => {
-                let msg = openai::decode_responses_body(body, requested_model, Some(signer))?;
-                Ok((msg.to_json(), msg.usage))
-            }
-            Wire::Gemini => {
-                let msg = gemini::decode_body(body, requested_model, Some(signer))?;
-                Ok((msg.to_json(), msg.usage))
-            }
-        }
-    }
-
-    /// Whether this error answer refuses reasoning summaries, so the request may be sent
-    /// again without ([`Options::reasoning_summaries`]).
-    pub fn refuses_reasoning_summaries(self, status: u16, body: &[u8]) -> bool {
-        self == Wire::OpenAiResponses && openai::refuses_reasoning_summaries(status, body)
-    }
-
-    /// The error for a non-2xx upstream answer, its message prefixed with the provider.
-    pub fn upstream_error(self, provider: &str, status: u16, body: &[u8]) -> ApiError {
-        match self {
-            Wire::Anthropic => {
-                ApiError::upstream(provider, status, &anthropic::error_message(body))
-            }
-            // The Responses API's error bodies have the Chat Completions shape.
-            Wire::OpenAiChat | Wire::OpenAiResponses => {
-                openai::upstream_error(provider, status, body)
-            }
-            Wire::Gemini => gemini::upstream_error(provider, status, body),
-        }
-    }
 }
 
 /// The start of a body that is not the JSON we expected, for error messages.
@@ -524,9 +345,10 @@ mod tests {
             quirks: openai::Quirks::OPENAI,
             base_url: openai::OPENAI_BASE_URL.to_owned(),
             key_name: Some("openai".into()),
-            secret: Some(Secret::new("sk-test-0000000000000".into())),
+            credential: Credential::Key(Secret::new("sk-test-0000000000000".into())),
             // `openai/gpt-4o` as the client addresses it.
             upstream_model: model.trim_start_matches("openai/").to_owned(),
+            place: Place::default(),
         }
     }
 

@@ -180,8 +180,9 @@ mod tests {
             quirks: Quirks::OPENAI,
             base_url: "http://127.0.0.1:9".into(),
             key_name: Some(key.into()),
-            secret: None,
+            credential: Credential::None,
             upstream_model: model.into(),
+            place: Default::default(),
         }
     }
 

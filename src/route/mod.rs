@@ -16,7 +16,8 @@ use std::collections::BTreeMap;
 
 use crate::messages::{ApiError, ErrorKind};
 use crate::providers::{
-    Builtin, ProviderId, ProviderKind, Secret, Target, builtin, builtins, openai::Quirks,
+    self, Builtin, Credential, Place, ProviderId, ProviderKind, Secret, Target, builtin, builtins,
+    openai::Quirks,
 };
 use crate::store::KeyRecord;
 
@@ -214,7 +215,7 @@ fn target_for(
     upstream: &str,
     key: Option<&KeyRecord>,
 ) -> Result<Target, RouteError> {
-    let (key_name, secret, key_base) = match key {
+    let (key_name, credential, key_base, place) = match key {
         Some(k) => {
             let secret = k.secret.resolve().map_err(|why| RouteError {
                 kind: ErrorKind::Authentication,
@@ -224,16 +225,22 @@ fn target_for(
                 ),
                 fix: None,
             })?;
+            let place = Place {
+                project: k.project.clone(),
+                region: k.region.clone(),
+            };
             (
                 Some(k.name.clone()),
-                secret.map(Secret::new),
+                credential(provider.kind, secret.map(Secret::new), k),
                 k.base_url.clone(),
+                place,
             )
         }
-        None => (None, None, None),
+        None => (None, Credential::None, None, Place::default()),
     };
     let base_url = key_base
         .or_else(|| provider.base_url.clone())
+        .or_else(|| providers::cloud_base_url(provider.kind, place.region.as_deref()))
         .ok_or_else(|| RouteError {
             kind: ErrorKind::InvalidRequest,
             problem: format!(
@@ -248,9 +255,26 @@ fn target_for(
         quirks: provider.quirks,
         base_url: base_url.trim_end_matches('/').to_owned(),
         key_name,
-        secret,
+        credential,
         upstream_model: upstream.to_owned(),
+        place,
     })
+}
+
+/// What a key proves itself with: an API key, or a cloud's own sign-in.
+fn credential(kind: ProviderKind, secret: Option<Secret>, key: &KeyRecord) -> Credential {
+    match (kind, secret) {
+        // A service account's key file is JSON; anything else is an express-mode API key.
+        (ProviderKind::Vertex, Some(s)) if s.expose().trim_start().starts_with('{') => {
+            Credential::Google(Some(s))
+        }
+        (ProviderKind::Vertex, None) => Credential::Google(None),
+        (ProviderKind::Bedrock, None) => Credential::Aws {
+            profile: key.profile.clone(),
+        },
+        (_, Some(s)) => Credential::Key(s),
+        (_, None) => Credential::None,
+    }
 }
 
 fn from_builtin(b: Builtin) -> Provider {
@@ -272,6 +296,12 @@ pub fn add_key_hint(provider: &str) -> String {
             "bgw keys add {provider} --env {} --base-url https://RESOURCE.openai.azure.com",
             b.key_env.unwrap_or("AZURE_OPENAI_API_KEY")
         ),
+        Some(b) if b.kind == ProviderKind::Vertex => {
+            format!("bgw keys add {provider} --file key.json --project PROJECT --region us-east5")
+        }
+        Some(b) if b.kind == ProviderKind::Bedrock => {
+            format!("bgw keys add {provider} --region us-east-1")
+        }
         Some(Builtin {
             key_env: Some(var), ..
         }) => format!("bgw keys add {provider} --env {var}"),
@@ -372,6 +402,9 @@ mod tests {
 
     fn key(name: &str, provider: &str, weight: f64, models: &[&str]) -> KeyRecord {
         KeyRecord {
+            project: None,
+            region: None,
+            profile: None,
             name: name.into(),
             provider: provider.into(),
             compat: None,
@@ -412,7 +445,7 @@ mod tests {
             (t.kind, t.upstream_model.as_str()),
             (ProviderKind::Anthropic, "claude-sonnet-4-5")
         );
-        assert!(t.secret.is_none());
+        assert!(t.secret().is_none());
     }
 
     #[test]
@@ -451,7 +484,7 @@ mod tests {
     #[test]
     fn keyless_providers_need_no_key() {
         let t = Routes::new(&[]).resolve("ollama/llama3.2").unwrap();
-        assert!(t.secret.is_none());
+        assert!(t.secret().is_none());
         assert_eq!(t.base_url, "http://localhost:11434/v1");
     }
 

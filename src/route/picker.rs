@@ -145,6 +145,9 @@ mod tests {
 
     fn openai_key(models: &[&str]) -> KeyRecord {
         KeyRecord {
+            project: None,
+            region: None,
+            profile: None,
             name: "openai".into(),
             provider: "openai".into(),
             compat: None,

@@ -15,6 +15,11 @@ pub enum SecretSource {
     Env(String),
     /// The upstream needs no key (Ollama, a local vLLM).
     None,
+    /// Read from this file each time it is used (a Vertex service account's key file).
+    File(String),
+    /// The cloud's own credentials, found where its CLI finds them each time they are used:
+    /// Google's application-default credentials, or the AWS environment and profile.
+    Ambient,
 }
 
 impl fmt::Debug for SecretSource {
@@ -23,6 +28,8 @@ impl fmt::Debug for SecretSource {
             SecretSource::Value(v) => write!(f, "Value(…{})", last4(v)),
             SecretSource::Env(var) => write!(f, "Env({var})"),
             SecretSource::None => f.write_str("None"),
+            SecretSource::File(path) => write!(f, "File({path})"),
+            SecretSource::Ambient => f.write_str("Ambient"),
         }
     }
 }
@@ -36,7 +43,12 @@ impl SecretSource {
                 Ok(v) if !v.trim().is_empty() => Ok(Some(v.trim().to_owned())),
                 _ => Err(format!("the environment variable `{var}` is not set")),
             },
-            SecretSource::None => Ok(None),
+            SecretSource::File(path) => match std::fs::read_to_string(path) {
+                Ok(v) if !v.trim().is_empty() => Ok(Some(v)),
+                Ok(_) => Err(format!("the key file `{path}` is empty")),
+                Err(e) => Err(format!("cannot read the key file `{path}`: {e}")),
+            },
+            SecretSource::None | SecretSource::Ambient => Ok(None),
         }
     }
 
@@ -46,11 +58,17 @@ impl SecretSource {
             SecretSource::Value(_) => "stored".to_owned(),
             SecretSource::Env(var) => format!("env {var}"),
             SecretSource::None => "none".to_owned(),
+            SecretSource::File(path) => format!("file {path}"),
+            SecretSource::Ambient => "cloud default".to_owned(),
         }
     }
 
     /// The last four characters of the secret, for telling keys apart.
     pub fn hint(&self) -> String {
+        if matches!(self, SecretSource::File(_)) {
+            // A key file is a whole document; its last characters tell nothing.
+            return "-".to_owned();
+        }
         match self.resolve() {
             Ok(Some(v)) => format!("…{}", last4(&v)),
             Ok(None) => "-".to_owned(),
@@ -84,6 +102,15 @@ pub struct KeyRecord {
     /// Share of requests among this provider's keys.
     #[serde(default = "one")]
     pub weight: f64,
+    /// Vertex's Google Cloud project.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    /// Vertex's location or Bedrock's AWS region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// The AWS shared-credentials profile a Bedrock key signs with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
     /// Only these models use this key; empty means all.
     #[serde(default)]
     pub models: Vec<String>,
@@ -134,6 +161,9 @@ mod tests {
 
     fn rec(name: &str, provider: &str) -> KeyRecord {
         KeyRecord {
+            project: None,
+            region: None,
+            profile: None,
             name: name.into(),
             provider: provider.into(),
             compat: None,

@@ -282,13 +282,13 @@ async fn live_models(
         return Err(None);
     }
     let target = match routes.resolve(&format!("{}/m", provider.id)) {
-        Ok(t) if t.secret.is_some() || provider.keyless => t,
+        Ok(t) if t.secret().is_some() || provider.keyless => t,
         // A key that cannot be used (its variable unset) is worth saying; no key is not.
         Err(e) if !provider.keys.is_empty() => return Err(Some(e.problem)),
         _ => return Err(None),
     };
     let base = target.base_url.as_str();
-    let secret = target.secret.as_ref().map(|s| s.expose());
+    let secret = target.secret().map(|s| s.expose());
     match provider.kind {
         ProviderKind::Gemini => gemini_models(http, base, secret).await,
         ProviderKind::Anthropic => {

@@ -4,7 +4,10 @@
 //! differ only in URL and auth header. The one exception to the byte copy is history that
 //! other providers wrote and Anthropic would refuse ([`history`]).
 
+mod cloud;
 pub mod history;
+
+pub use cloud::{Cloud, for_cloud, from_cloud};
 
 use serde::Deserialize;
 

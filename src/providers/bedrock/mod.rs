@@ -1,0 +1,78 @@
+//! Amazon Bedrock: Claude through InvokeModel (Anthropic's body, the model in the URL, a
+//! stream in AWS event-stream framing), every other model through Converse (`converse/`).
+//! Signed with SigV4 (`sigv4`, credentials found as the AWS CLI finds them: `credentials`),
+//! or with a Bedrock API key as a bearer token.
+
+pub mod converse;
+pub mod credentials;
+pub mod eventstream;
+mod models;
+pub mod sigv4;
+
+pub use models::{canonical, is_claude, model_id};
+
+use super::Wire;
+
+/// The variables the AWS SDKs read for a Bedrock runtime endpoint of one's own
+/// (https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html).
+const ENDPOINT_VARS: [&str; 2] = ["AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "AWS_ENDPOINT_URL"];
+
+/// The runtime host of `region`, or the endpoint the environment names.
+pub fn base_url(region: &str, env: &dyn Fn(&str) -> Option<String>) -> String {
+    ENDPOINT_VARS
+        .iter()
+        .find_map(|v| env(v).filter(|u| !u.trim().is_empty()))
+        .unwrap_or_else(|| format!("https://bedrock-runtime.{region}.amazonaws.com"))
+}
+
+/// The URL of a request to the model `id` (encoded as one path segment: `:` and the `/` of
+/// an ARN).
+pub fn url(base: &str, id: &str, wire: Wire, stream: bool) -> String {
+    let method = match (wire, stream) {
+        (Wire::Converse, false) => "converse",
+        (Wire::Converse, true) => "converse-stream",
+        (_, false) => "invoke",
+        (_, true) => "invoke-with-response-stream",
+    };
+    format!("{base}/model/{}/{method}", encode_segment(id))
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+pub(crate) fn encode_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_encode_the_model_id_as_one_segment() {
+        let base = base_url("us-east-1", &|_| None);
+        assert_eq!(base, "https://bedrock-runtime.us-east-1.amazonaws.com");
+        assert_eq!(
+            url(&base, "us.anthropic.claude-sonnet-4-5-20250929-v1:0", Wire::AnthropicBedrock, true),
+            "https://bedrock-runtime.us-east-1.amazonaws.com/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3A0/invoke-with-response-stream"
+        );
+        assert_eq!(
+            url(&base, "amazon.nova-pro-v1:0", Wire::Converse, false),
+            "https://bedrock-runtime.us-east-1.amazonaws.com/model/amazon.nova-pro-v1%3A0/converse"
+        );
+        assert!(url(&base, "arn:aws:bedrock:us-east-1:1:inference-profile/x", Wire::Converse, true)
+            .ends_with("/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A1%3Ainference-profile%2Fx/converse-stream"));
+    }
+
+    #[test]
+    fn the_sdks_endpoint_variable_replaces_the_host() {
+        let env = |v: &str| (v == "AWS_ENDPOINT_URL_BEDROCK_RUNTIME").then(|| "http://127.0.0.1:9".to_owned());
+        assert_eq!(base_url("eu-west-1", &env), "http://127.0.0.1:9");
+    }
+}

@@ -1,0 +1,280 @@
+//! The codecs: each upstream wire format's request encoding, and its answers (whole bodies,
+//! streams, errors) decoded into Anthropic shapes. Where a request goes and how it signs in
+//! is the endpoint's business (`endpoint.rs`).
+
+use http::{HeaderMap, HeaderName, HeaderValue};
+
+use super::{
+    Inbound, Options, ProviderKind, StreamDecoder, Target, anthropic, azure, bedrock, gemini,
+    inputs, openai, vertex,
+};
+use crate::messages::signature::Signer;
+use crate::messages::{ApiError, MessagesRequest, Usage};
+
+/// The wire format of one upstream request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wire {
+    /// Anthropic Messages, as Anthropic's API (and Foundry, and compatible servers) take it.
+    Anthropic,
+    /// Anthropic Messages for Vertex's `rawPredict`: the model in the URL, not the body.
+    AnthropicVertex,
+    /// Anthropic Messages for Bedrock's InvokeModel: the model in the URL, betas in the body,
+    /// a stream framed as AWS event-stream.
+    AnthropicBedrock,
+    OpenAiChat,
+    /// OpenAI's Responses API, for its reasoning models.
+    OpenAiResponses,
+    /// Google's Gemini API (also on Vertex).
+    Gemini,
+    /// Bedrock's Converse API, for every model on Bedrock but Claude.
+    Converse,
+}
+
+impl Wire {
+    /// The wire format `target` is spoken to in.
+    pub fn for_target(target: &Target, options: Options) -> Wire {
+        let model = target.upstream_model.as_str();
+        match target.kind {
+            ProviderKind::Anthropic => Wire::Anthropic,
+            ProviderKind::Azure => match azure::api_for(model) {
+                azure::AzureApi::FoundryAnthropic => Wire::Anthropic,
+                azure::AzureApi::OpenAiChat => Wire::OpenAiChat,
+            },
+            // OpenAI's reasoning models show their reasoning only through the Responses API;
+            // compatible vendors speak Chat Completions alone.
+            ProviderKind::OpenAi if openai::uses_responses_api(model) && !options.chat_only => {
+                Wire::OpenAiResponses
+            }
+            ProviderKind::OpenAi | ProviderKind::OpenAiCompat => Wire::OpenAiChat,
+            ProviderKind::Gemini => Wire::Gemini,
+            ProviderKind::Vertex if vertex::is_claude(model) => Wire::AnthropicVertex,
+            ProviderKind::Vertex => Wire::Gemini,
+            ProviderKind::Bedrock if bedrock::is_claude(model) => Wire::AnthropicBedrock,
+            ProviderKind::Bedrock => Wire::Converse,
+        }
+    }
+
+    /// Whether the upstream answers in Anthropic's own shapes (bodies, events, errors).
+    pub fn is_anthropic(self) -> bool {
+        matches!(
+            self,
+            Wire::Anthropic | Wire::AnthropicVertex | Wire::AnthropicBedrock
+        )
+    }
+
+    /// The body in this wire format, and whether the client asked for a stream when the
+    /// encoding had to read the request (a passthrough leaves that to the upstream's answer).
+    /// Headers the format itself needs (Anthropic's version and betas) go to `headers`.
+    pub fn encode(
+        self,
+        target: &Target,
+        inbound: &Inbound<'_>,
+        options: Options,
+        headers: &mut Vec<(HeaderName, HeaderValue)>,
+    ) -> Result<(Vec<u8>, Option<bool>), ApiError> {
+        let model = target.upstream_model.as_str();
+        match self {
+            Wire::Anthropic => {
+                anthropic_headers(inbound.headers, headers);
+                let body = anthropic::prepare_body(inbound.body, inbound.head, model);
+                Ok((body, None))
+            }
+            Wire::AnthropicVertex | Wire::AnthropicBedrock => {
+                let body = anthropic::prepare_body(inbound.body, inbound.head, model);
+                let cloud = if self == Wire::AnthropicVertex {
+                    // Vertex takes betas as Anthropic's header.
+                    headers.extend(
+                        inbound
+                            .headers
+                            .get_all("anthropic-beta")
+                            .iter()
+                            .map(|v| (HeaderName::from_static("anthropic-beta"), v.clone())),
+                    );
+                    anthropic::Cloud::Vertex
+                } else {
+                    anthropic::Cloud::Bedrock {
+                        betas: betas(inbound.headers),
+                    }
+                };
+                let (body, stream) = anthropic::for_cloud(&body, &cloud)?;
+                Ok((body, Some(stream)))
+            }
+            Wire::OpenAiChat | Wire::OpenAiResponses => {
+                let responses = self == Wire::OpenAiResponses;
+                let mut req = MessagesRequest::parse(inbound.body)?;
+                clamp_max_tokens(&mut req, &target.provider, model);
+                inputs::check_with(&req, &target.provider, model, &target.quirks, responses)?;
+                let stream = req.stream.unwrap_or(false);
+                if stream {
+                    headers.push((
+                        http::header::ACCEPT,
+                        HeaderValue::from_static("text/event-stream"),
+                    ));
+                }
+                let own = inbound.thinking.signer(&target.provider, model);
+                let body = if responses {
+                    openai::encode_responses_request(
+                        &req,
+                        model,
+                        &target.quirks,
+                        stream,
+                        Some(&own),
+                        options.reasoning_summaries,
+                    )?
+                } else {
+                    openai::encode_request_with(&req, model, &target.quirks, stream, Some(&own))?
+                };
+                Ok((body, Some(stream)))
+            }
+            Wire::Gemini => {
+                let mut req = MessagesRequest::parse(inbound.body)?;
+                clamp_max_tokens(&mut req, &target.provider, model);
+                // Gemini fetches PDFs (and images) given by URL itself.
+                inputs::check_with(&req, &target.provider, model, &target.quirks, true)?;
+                let stream = req.stream.unwrap_or(false);
+                let own = inbound.thinking.signer(&target.provider, model);
+                let body = gemini::encode_request(&req, model, Some(&own))?;
+                Ok((body, Some(stream)))
+            }
+            Wire::Converse => {
+                let mut req = MessagesRequest::parse(inbound.body)?;
+                clamp_max_tokens(&mut req, &target.provider, model);
+                inputs::check_with(&req, &target.provider, model, &target.quirks, false)?;
+                let stream = req.stream.unwrap_or(false);
+                let own = inbound.thinking.signer(&target.provider, model);
+                let body = bedrock::converse::encode_request(&req, model, Some(&own))?;
+                Ok((body, Some(stream)))
+            }
+        }
+    }
+
+    /// A decoder turning this upstream's stream into Anthropic SSE; `signer` signs the
+    /// thinking blocks it makes (Anthropic's own pass through as they are).
+    pub fn stream_decoder(
+        self,
+        provider: &str,
+        requested_model: &str,
+        signer: Signer,
+    ) -> Box<dyn StreamDecoder> {
+        match self {
+            Wire::Anthropic | Wire::AnthropicVertex => {
+                Box::new(anthropic::PassthroughStream::new(provider))
+            }
+            Wire::AnthropicBedrock => Box::new(bedrock::InvokeStream::new(provider)),
+            Wire::OpenAiChat => {
+                Box::new(openai::ChatStream::new(requested_model).signing_thinking(signer))
+            }
+            Wire::OpenAiResponses => {
+                Box::new(openai::ResponsesStream::new(requested_model).signing_thinking(signer))
+            }
+            Wire::Gemini => Box::new(gemini::GeminiStream::new(requested_model, Some(signer))),
+            Wire::Converse => Box::new(bedrock::ConverseStream::new(
+                requested_model,
+                Some(signer),
+            )),
+        }
+    }
+
+    /// A whole upstream response as an Anthropic body, with its usage.
+    pub fn decode_body(
+        self,
+        body: &[u8],
+        requested_model: &str,
+        signer: &Signer,
+    ) -> Result<(Vec<u8>, Usage), ApiError> {
+        match self {
+            Wire::Anthropic | Wire::AnthropicVertex | Wire::AnthropicBedrock => {
+                Ok((body.to_vec(), anthropic::response_usage(body)))
+            }
+            Wire::OpenAiChat => {
+                let msg = openai::decode_response_with(body, requested_model, Some(signer))?;
+                Ok((msg.to_json(), msg.usage))
+            }
+            Wire::OpenAiResponses => {
+                let msg = openai::decode_responses_body(body, requested_model, Some(signer))?;
+                Ok((msg.to_json(), msg.usage))
+            }
+            Wire::Gemini => {
+                let msg = gemini::decode_body(body, requested_model, Some(signer))?;
+                Ok((msg.to_json(), msg.usage))
+            }
+            Wire::Converse => {
+                let msg =
+                    bedrock::converse::decode_body(body, requested_model, Some(signer))?;
+                Ok((msg.to_json(), msg.usage))
+            }
+        }
+    }
+
+    /// Whether this error answer refuses reasoning summaries, so the request may be sent
+    /// again without ([`Options::reasoning_summaries`]).
+    pub fn refuses_reasoning_summaries(self, status: u16, body: &[u8]) -> bool {
+        self == Wire::OpenAiResponses && openai::refuses_reasoning_summaries(status, body)
+    }
+
+    /// The error for a non-2xx upstream answer, its message prefixed with the provider.
+    pub fn upstream_error(
+        self,
+        provider: &str,
+        status: u16,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> ApiError {
+        match self {
+            // Vertex's front end (auth, quota) answers in Google's shape, which
+            // `error_message` reads too (`error.message`).
+            Wire::Anthropic | Wire::AnthropicVertex => {
+                ApiError::upstream(provider, status, &anthropic::error_message(body))
+            }
+            // The Responses API's error bodies have the Chat Completions shape.
+            Wire::OpenAiChat | Wire::OpenAiResponses => {
+                openai::upstream_error(provider, status, body)
+            }
+            Wire::Gemini => gemini::upstream_error(provider, status, body),
+            Wire::AnthropicBedrock | Wire::Converse => {
+                let kind = headers
+                    .get("x-amzn-errortype")
+                    .and_then(|v| v.to_str().ok());
+                bedrock::converse::upstream_error(provider, status, kind, body)
+            }
+        }
+    }
+}
+
+/// The `anthropic-beta` header's flags, one per item, for a body that carries them.
+fn betas(from: &HeaderMap) -> Vec<String> {
+    from.get_all("anthropic-beta")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|b| !b.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Claude Code asks for 32,000 output tokens or more; a model with a lower limit (gpt-4o
+/// allows 16,384) would refuse the request, so the catalog's limit caps it.
+fn clamp_max_tokens(req: &mut MessagesRequest<'_>, provider: &str, model: &str) {
+    let limit = crate::catalog::lookup(provider, model).map(|m| u64::from(m.max_output));
+    if let (Some(asked), Some(limit)) = (req.max_tokens, limit) {
+        req.max_tokens = Some(asked.min(limit));
+    }
+}
+
+/// Forwards every `anthropic-*` header verbatim (betas are an open list).
+fn anthropic_headers(from: &HeaderMap, to: &mut Vec<(HeaderName, HeaderValue)>) {
+    let mut has_version = false;
+    for (name, value) in from {
+        if name.as_str().starts_with("anthropic-") {
+            has_version |= name.as_str() == "anthropic-version";
+            to.push((name.clone(), value.clone()));
+        }
+    }
+    if !has_version {
+        to.push((
+            HeaderName::from_static("anthropic-version"),
+            HeaderValue::from_static("2023-06-01"),
+        ));
+    }
+}
