@@ -6,12 +6,16 @@
 pub mod converse;
 pub mod credentials;
 pub mod eventstream;
+mod invoke;
 mod models;
 pub mod sigv4;
 
+pub use invoke::{EventStreamFramer, InvokeStream, exception_error};
 pub use models::{canonical, is_claude, model_id};
 
-use super::Wire;
+use http::{HeaderName, HeaderValue};
+
+use super::{Prepared, Wire};
 
 /// The variables the AWS SDKs read for a Bedrock runtime endpoint of one's own
 /// (https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html).
@@ -35,6 +39,34 @@ pub fn url(base: &str, id: &str, wire: Wire, stream: bool) -> String {
         (_, true) => "invoke-with-response-stream",
     };
     format!("{base}/model/{}/{method}", encode_segment(id))
+}
+
+/// The SigV4 headers of a finished request, signed with the AWS credentials found now (the
+/// environment, else the shared files' `profile`), for the service `bedrock`.
+pub fn sign(
+    prepared: &Prepared,
+    region: &str,
+    profile: Option<&str>,
+) -> Result<Vec<(HeaderName, HeaderValue)>, String> {
+    let env = |name: &str| std::env::var(name).ok();
+    let creds = credentials::resolve(profile, &env, dirs::home_dir().as_deref())
+        .map_err(|e| e.to_string())?;
+    let headers: Vec<(String, String)> = prepared
+        .headers
+        .iter()
+        .filter_map(|(n, v)| Some((n.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+        .collect();
+    sigv4::sign(
+        &creds,
+        region,
+        "bedrock",
+        "POST",
+        &prepared.uri,
+        &headers,
+        &prepared.body,
+        jiff::Timestamp::now(),
+    )
+    .map_err(|e| format!("cannot sign the request: {e}"))
 }
 
 /// Percent-encodes everything but RFC 3986's unreserved characters.
