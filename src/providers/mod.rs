@@ -16,6 +16,7 @@ pub mod openai;
 pub mod secret;
 pub mod target;
 pub mod too_long;
+pub mod vertex;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use std::fmt;
