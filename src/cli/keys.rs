@@ -195,9 +195,7 @@ fn add(store: &Store, args: AddArgs) -> Result<ExitCode, CliError> {
             args.weight
         )));
     }
-    let (project, region) = cloud
-        .map(|c| (c.project, c.region))
-        .unwrap_or_default();
+    let (project, region) = cloud.map(|c| (c.project, c.region)).unwrap_or_default();
     let rec = KeyRecord {
         project,
         region,
@@ -261,20 +259,27 @@ fn cloud_settings(
                 (None, None, false, None) => (SecretSource::Ambient, None),
                 _ => {
                     let s = secret_source(args, false, provider)?;
-                    let json = s.resolve().ok().flatten().filter(|v| v.trim_start().starts_with('{'));
+                    let json = s
+                        .resolve()
+                        .ok()
+                        .flatten()
+                        .filter(|v| v.trim_start().starts_with('{'));
                     (s, json)
                 }
             };
             let mut project = args.project.clone();
             if let Some(json) = &json {
-                let creds = crate::providers::vertex::auth::load(json.as_bytes())
-                    .map_err(|e| CliError::new(format!("this is not a key bgw can sign in with: {e}")))?;
+                let creds = crate::providers::vertex::auth::load(json.as_bytes()).map_err(|e| {
+                    CliError::new(format!("this is not a key bgw can sign in with: {e}"))
+                })?;
                 project = project.or_else(|| creds.project_id().map(str::to_owned));
             }
             if matches!(secret, SecretSource::Ambient) {
                 let adc = crate::providers::vertex::auth::find_adc(&env, home.as_deref());
                 if adc.is_none() {
-                    warn("no application-default credentials found; run `gcloud auth application-default login` where bgw runs, or add a service account's key with `--file key.json`");
+                    warn(
+                        "no application-default credentials found; run `gcloud auth application-default login` where bgw runs, or add a service account's key with `--file key.json`",
+                    );
                 }
                 project = project
                     .or_else(|| env("GOOGLE_CLOUD_PROJECT"))

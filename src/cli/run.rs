@@ -195,7 +195,10 @@ fn cloud_mode_env(args: &RunArgs, addr: &SocketAddr) -> Vec<(&'static str, Strin
     if args.bedrock {
         vec![
             ("CLAUDE_CODE_USE_BEDROCK", "1".to_owned()),
-            ("ANTHROPIC_BEDROCK_BASE_URL", format!("http://{addr}/bedrock")),
+            (
+                "ANTHROPIC_BEDROCK_BASE_URL",
+                format!("http://{addr}/bedrock"),
+            ),
             ("CLAUDE_CODE_SKIP_BEDROCK_AUTH", "1".to_owned()),
             (
                 "AWS_REGION",
@@ -205,7 +208,10 @@ fn cloud_mode_env(args: &RunArgs, addr: &SocketAddr) -> Vec<(&'static str, Strin
     } else if args.vertex {
         vec![
             ("CLAUDE_CODE_USE_VERTEX", "1".to_owned()),
-            ("ANTHROPIC_VERTEX_BASE_URL", format!("http://{addr}/vertex/v1")),
+            (
+                "ANTHROPIC_VERTEX_BASE_URL",
+                format!("http://{addr}/vertex/v1"),
+            ),
             ("CLAUDE_CODE_SKIP_VERTEX_AUTH", "1".to_owned()),
             (
                 "ANTHROPIC_VERTEX_PROJECT_ID",

@@ -197,10 +197,9 @@ fn bedrock_error(mut parts: http::response::Parts, body: GatewayBody) -> Respons
     };
     let (message, kind) = anthropic_error(&bytes);
     let aws_type = aws_error_type(parts.status.as_u16(), kind.as_deref());
-    parts.headers.insert(
-        "x-amzn-errortype",
-        HeaderValue::from_static(aws_type),
-    );
+    parts
+        .headers
+        .insert("x-amzn-errortype", HeaderValue::from_static(aws_type));
     let body = serde_json::json!({ "message": message }).to_string();
     parts.headers.remove(http::header::CONTENT_LENGTH);
     Response::from_parts(parts, GatewayBody::full(body))
@@ -208,9 +207,10 @@ fn bedrock_error(mut parts: http::response::Parts, body: GatewayBody) -> Respons
 
 fn anthropic_error(bytes: &[u8]) -> (String, Option<String>) {
     let v: serde_json::Value = serde_json::from_slice(bytes).unwrap_or_default();
-    let message = v["error"]["message"]
-        .as_str()
-        .map_or_else(|| String::from_utf8_lossy(bytes).into_owned(), str::to_owned);
+    let message = v["error"]["message"].as_str().map_or_else(
+        || String::from_utf8_lossy(bytes).into_owned(),
+        str::to_owned,
+    );
     (message, v["error"]["type"].as_str().map(str::to_owned))
 }
 
@@ -361,7 +361,9 @@ mod tests {
     #[test]
     fn bedrock_paths_name_the_model_and_the_method() {
         assert_eq!(
-            bedrock_call("/bedrock/model/us.anthropic.claude-sonnet-4-5-20250929-v1:0/invoke-with-response-stream"),
+            bedrock_call(
+                "/bedrock/model/us.anthropic.claude-sonnet-4-5-20250929-v1:0/invoke-with-response-stream"
+            ),
             Some(Call {
                 model: "bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0".into(),
                 stream: true,
@@ -379,7 +381,9 @@ mod tests {
     #[test]
     fn vertex_paths_name_the_model_and_the_method() {
         assert_eq!(
-            vertex_call("/vertex/v1/projects/p/locations/us-east5/publishers/anthropic/models/claude-sonnet-4-5@20250929:streamRawPredict"),
+            vertex_call(
+                "/vertex/v1/projects/p/locations/us-east5/publishers/anthropic/models/claude-sonnet-4-5@20250929:streamRawPredict"
+            ),
             Some(Call {
                 model: "vertex/claude-sonnet-4-5@20250929".into(),
                 stream: true,
@@ -392,7 +396,9 @@ mod tests {
             Some(true)
         );
         assert_eq!(
-            vertex_call("/vertex/v1/projects/p/locations/global/publishers/google/models/gemini:generateContent"),
+            vertex_call(
+                "/vertex/v1/projects/p/locations/global/publishers/google/models/gemini:generateContent"
+            ),
             None
         );
     }
@@ -418,9 +424,18 @@ mod tests {
 
     #[test]
     fn errors_take_bedrocks_types() {
-        assert_eq!(aws_error_type(429, Some("rate_limit_error")), "ThrottlingException");
-        assert_eq!(aws_error_type(529, Some("overloaded_error")), "ServiceUnavailableException");
-        assert_eq!(aws_error_type(400, Some("invalid_request_error")), "ValidationException");
+        assert_eq!(
+            aws_error_type(429, Some("rate_limit_error")),
+            "ThrottlingException"
+        );
+        assert_eq!(
+            aws_error_type(529, Some("overloaded_error")),
+            "ServiceUnavailableException"
+        );
+        assert_eq!(
+            aws_error_type(400, Some("invalid_request_error")),
+            "ValidationException"
+        );
         assert_eq!(aws_error_type(403, None), "AccessDeniedException");
     }
 }

@@ -14,7 +14,6 @@
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
 use std::sync::Arc;
 
 use super::Gateway;
@@ -25,7 +24,7 @@ use super::router::json;
 use crate::messages::request::{Block, Content, ToolResultContent};
 use crate::messages::{ApiError, MessagesRequest};
 use crate::providers::Target;
-use crate::providers::{self, ProviderKind, azure, openai};
+use crate::providers::{self, Wire, openai};
 use crate::tokens::{self, ToolStyle, estimate_milli};
 
 /// Tokens per image or document when its size is unknown (Anthropic's figure for an image
@@ -47,8 +46,7 @@ pub async fn handle<B: super::messages::InBody>(
     let routed = Routed::read(gateway, &config, req, None).await?;
     let target = routed.target();
     // Anthropic's own count endpoint; the clouds' differ (and Bedrock has none for Claude).
-    let anthropic_wire =
-        Wire::for_target(target, providers::Options::default()) == Wire::Anthropic;
+    let anthropic_wire = Wire::for_target(target, providers::Options::default()) == Wire::Anthropic;
     let own_login = target.provider.is_anthropic() && routed.who.client_auth.is_some();
     if anthropic_wire && (target.secret().is_some() || own_login) {
         if let Ok(prepared) = routed.prepare() {

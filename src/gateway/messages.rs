@@ -8,7 +8,6 @@
 use bytes::Bytes;
 use http::{HeaderMap, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Limited};
-use hyper::body::Incoming;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -27,15 +26,29 @@ use crate::messages::signature::ThinkingKey;
 use crate::messages::{ApiError, ErrorKind, Usage};
 use crate::observe::{Answer, Pending};
 use crate::providers::Target;
-use crate::providers::{self, Inbound, Wire};
+use crate::providers::{self, Inbound};
 use crate::route::sticky::{self, Choice, SessionKey};
 use crate::store::logs::RequestId;
 
 /// A request body as it arrives: hyper's, or one rewritten at the edge (Claude Code's cloud
 /// modes).
-pub trait InBody: http_body::Body<Data = Bytes, Error: std::fmt::Display + std::error::Error + Send + Sync + 'static> + Send + 'static {}
+pub trait InBody:
+    http_body::Body<
+        Data = Bytes,
+        Error: std::fmt::Display + std::error::Error + Send + Sync + 'static,
+    > + Send
+    + 'static
+{
+}
 
-impl<B> InBody for B where B: http_body::Body<Data = Bytes, Error: std::fmt::Display + std::error::Error + Send + Sync + 'static> + Send + 'static {}
+impl<B> InBody for B where
+    B: http_body::Body<
+            Data = Bytes,
+            Error: std::fmt::Display + std::error::Error + Send + Sync + 'static,
+        > + Send
+        + 'static
+{
+}
 
 /// A request read, checked and routed: what Messages and count_tokens both start with.
 pub struct Routed {

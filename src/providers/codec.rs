@@ -142,7 +142,15 @@ impl Wire {
                 inputs::check_with(&req, &target.provider, model, &target.quirks, false)?;
                 let stream = req.stream.unwrap_or(false);
                 let own = inbound.thinking.signer(&target.provider, model);
-                let body = bedrock::converse::encode_request(&req, model, Some(&own))?;
+                let body = bedrock::converse::encode_request_with(
+                    &req,
+                    model,
+                    Some(&own),
+                    &betas(inbound.headers)
+                        .iter()
+                        .map(String::as_str)
+                        .collect::<Vec<_>>(),
+                )?;
                 Ok((body, Some(stream)))
             }
         }
@@ -168,10 +176,7 @@ impl Wire {
                 Box::new(openai::ResponsesStream::new(requested_model).signing_thinking(signer))
             }
             Wire::Gemini => Box::new(gemini::GeminiStream::new(requested_model, Some(signer))),
-            Wire::Converse => Box::new(bedrock::ConverseStream::new(
-                requested_model,
-                Some(signer),
-            )),
+            Wire::Converse => Box::new(bedrock::ConverseStream::new(requested_model, Some(signer))),
         }
     }
 
@@ -199,8 +204,7 @@ impl Wire {
                 Ok((msg.to_json(), msg.usage))
             }
             Wire::Converse => {
-                let msg =
-                    bedrock::converse::decode_body(body, requested_model, Some(signer))?;
+                let msg = bedrock::converse::decode_body(body, requested_model, Some(signer))?;
                 Ok((msg.to_json(), msg.usage))
             }
         }

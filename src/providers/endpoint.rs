@@ -140,7 +140,11 @@ impl CloudAuth {
         }
     }
 
-    async fn google_token(&self, target: &Target, key: Option<&Secret>) -> Result<Secret, ApiError> {
+    async fn google_token(
+        &self,
+        target: &Target,
+        key: Option<&Secret>,
+    ) -> Result<Secret, ApiError> {
         let source = self.google_source(key).map_err(|why| {
             ApiError::new(
                 ErrorKind::Authentication,

@@ -17,11 +17,14 @@ use crate::messages::sse::{SseFrame, SseParser};
 use crate::messages::{ApiError, ErrorKind};
 
 /// Each wire, with the provider name it is fuzzed as.
-const WIRES: [(Wire, &str); 4] = [
+const WIRES: [(Wire, &str); 7] = [
     (Wire::Anthropic, "anthropic"),
     (Wire::OpenAiChat, "groq"),
     (Wire::OpenAiResponses, "openai"),
     (Wire::Gemini, "gemini"),
+    (Wire::AnthropicVertex, "vertex"),
+    (Wire::AnthropicBedrock, "bedrock"),
+    (Wire::Converse, "bedrock"),
 ];
 
 /// Mutated bodies in the default run (about a second in a debug build).
@@ -261,7 +264,14 @@ fn check_all(status: u16, body: &[u8]) {
 }
 
 fn check(wire: Wire, provider: &str, status: u16, body: &[u8]) {
-    let err = wire.upstream_error(provider, status, body);
+    let mut headers = http::HeaderMap::new();
+    if matches!(wire, Wire::AnthropicBedrock | Wire::Converse) && status == 429 {
+        headers.insert(
+            "x-amzn-errortype",
+            http::HeaderValue::from_static("ThrottlingException"),
+        );
+    }
+    let err = wire.upstream_error(provider, status, &headers, body);
     if let Some(fault) = fault(&err, provider) {
         panic!(
             "{wire:?} as `{provider}`, status {status}, body b\"{}\": {fault}\n  got {err:?}",
@@ -486,8 +496,63 @@ fn randomly_mutated_bodies_are_an_anthropic_error() {
 }
 
 /// Upstream streams that fail part-way, one list per wire.
-fn stream_seeds(wire: Wire) -> &'static [&'static str] {
+fn stream_seeds(wire: Wire) -> Vec<Vec<u8>> {
     match wire {
+        Wire::AnthropicBedrock => vec![bedrock_invoke_seed()],
+        Wire::Converse => vec![converse_seed()],
+        Wire::Anthropic | Wire::AnthropicVertex => sse_seeds(Wire::Anthropic),
+        _ => sse_seeds(wire),
+    }
+    .into_iter()
+    .collect()
+}
+
+/// An InvokeModel stream: a chunk, then a throttling exception.
+fn bedrock_invoke_seed() -> Vec<u8> {
+    use crate::providers::bedrock::eventstream::encode;
+    use base64::Engine as _;
+    let start = r#"{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","content":[],"model":"claude-x","stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":10,"output_tokens":1}}}"#;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(start);
+    let mut out = encode(
+        &[(":event-type", "chunk"), (":message-type", "event")],
+        format!("{{\"bytes\":\"{b64}\"}}").as_bytes(),
+    );
+    out.extend(encode(
+        &[
+            (":exception-type", "throttlingException"),
+            (":message-type", "exception"),
+        ],
+        br#"{"message":"Too many requests, please wait before trying again."}"#,
+    ));
+    out
+}
+
+/// A ConverseStream: the message starts, some text, then the model's stream fails.
+fn converse_seed() -> Vec<u8> {
+    use crate::providers::bedrock::eventstream::encode;
+    let event = |name: &str, json: &str| {
+        encode(
+            &[(":event-type", name), (":message-type", "event")],
+            json.as_bytes(),
+        )
+    };
+    let mut out = event("messageStart", r#"{"role":"assistant","p":"abcd"}"#);
+    out.extend(event(
+        "contentBlockDelta",
+        r#"{"contentBlockIndex":0,"delta":{"text":"Hel"},"p":"ab"}"#,
+    ));
+    out.extend(encode(
+        &[
+            (":exception-type", "modelStreamErrorException"),
+            (":message-type", "exception"),
+        ],
+        br#"{"message":"The model stream failed.","originalStatusCode":500}"#,
+    ));
+    out
+}
+
+fn sse_seeds(wire: Wire) -> Vec<Vec<u8>> {
+    let seeds: &[&str] = match wire {
         Wire::Anthropic => &[
             "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"content\":[],\"model\":\"claude-x\",\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":10,\"output_tokens\":1}}}\n\nevent: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n",
         ],
@@ -504,7 +569,9 @@ fn stream_seeds(wire: Wire) -> &'static [&'static str] {
             "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"Hi\"}],\"role\":\"model\"},\"index\":0}],\"usageMetadata\":{\"promptTokenCount\":5,\"candidatesTokenCount\":1,\"totalTokenCount\":6},\"modelVersion\":\"gemini-2.5-flash\"}\r\n\r\ndata: {\"error\":{\"code\":503,\"message\":\"The model is overloaded. Please try again later.\",\"status\":\"UNAVAILABLE\"}}\r\n\r\n",
             "data: {\"error\":{\"code\":429,\"message\":\"Resource has been exhausted (e.g. check quota).\",\"status\":\"RESOURCE_EXHAUSTED\",\"details\":[{\"@type\":\"type.googleapis.com/google.rpc.RetryInfo\",\"retryDelay\":\"1e999s\"}]}}\r\n\r\n",
         ],
-    }
+        _ => &[],
+    };
+    seeds.iter().map(|s| s.as_bytes().to_vec()).collect()
 }
 
 /// Decodes `chunks` as a stream of `provider` on `wire`; every event bgw writes must be a JSON
@@ -518,7 +585,7 @@ fn check_stream(wire: Wire, provider: &str, chunks: &[&[u8]]) {
         decoder.feed(chunk, &mut out);
     }
     decoder.finish(&mut out);
-    if wire == Wire::Anthropic {
+    if wire.is_anthropic() {
         // A passthrough: the upstream's own bytes go out; only a panic would be wrong.
         return;
     }
@@ -560,7 +627,7 @@ fn check_stream(wire: Wire, provider: &str, chunks: &[&[u8]]) {
 fn streams_failing_anywhere_end_in_an_anthropic_error() {
     for (wire, provider) in WIRES {
         for seed in stream_seeds(wire) {
-            let bytes = seed.as_bytes();
+            let bytes = seed.as_slice();
             for cut in 0..=bytes.len() {
                 check_stream(wire, provider, &[&bytes[..cut]]);
             }
@@ -573,7 +640,8 @@ fn streams_failing_anywhere_end_in_an_anthropic_error() {
     let mut rng = Rng(0xD1B5_4A32_D192_ED03);
     for _ in 0..iterations() / 4 {
         let (wire, provider) = rng.pick(&WIRES);
-        let mut bytes = rng.pick(stream_seeds(wire)).as_bytes().to_vec();
+        let seeds = stream_seeds(wire);
+        let mut bytes = seeds[rng.below(seeds.len())].clone();
         mutate(&mut rng, &mut bytes);
         let mut chunks = Vec::new();
         let mut rest = bytes.as_slice();

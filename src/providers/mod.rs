@@ -27,11 +27,11 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::messages::request::RequestHead;
-use crate::messages::signature::{Signer, ThinkingKey};
-use crate::messages::{ApiError, MessagesRequest, Usage};
+use crate::messages::signature::ThinkingKey;
+use crate::messages::{ApiError, Usage};
 
-pub use secret::Secret;
 pub use codec::Wire;
+pub use secret::Secret;
 pub use target::{Credential, Place, Target};
 
 /// The wire formats bgw speaks upstream, and the providers built on them.
@@ -214,10 +214,7 @@ pub fn builtins() -> impl Iterator<Item = Builtin> {
 pub fn cloud_base_url(kind: ProviderKind, region: Option<&str>) -> Option<String> {
     match kind {
         ProviderKind::Vertex => Some(vertex::base_url(region.unwrap_or("global"))),
-        ProviderKind::Bedrock => Some(bedrock::base_url(
-            region?,
-            &|name| std::env::var(name).ok(),
-        )),
+        ProviderKind::Bedrock => Some(bedrock::base_url(region?, &|name| std::env::var(name).ok())),
         _ => None,
     }
 }

@@ -180,7 +180,7 @@ mod tests {
             quirks: Quirks::OPENAI,
             base_url: "http://127.0.0.1:9".into(),
             key_name: Some(key.into()),
-            credential: Credential::None,
+            credential: crate::providers::Credential::None,
             upstream_model: model.into(),
             place: Default::default(),
         }

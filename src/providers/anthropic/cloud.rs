@@ -35,9 +35,7 @@ fn write(fields: &Fields<'_>, len: usize) -> Result<Vec<u8>, ApiError> {
 pub fn for_cloud(body: &[u8], cloud: &Cloud) -> Result<(Vec<u8>, bool), ApiError> {
     let mut f = fields(body)?;
     f.remove("model");
-    let stream = f
-        .get("stream")
-        .is_some_and(|v| v.get().trim() == "true");
+    let stream = f.get("stream").is_some_and(|v| v.get().trim() == "true");
     let version = match cloud {
         Cloud::Vertex => VERTEX_VERSION,
         Cloud::Bedrock { .. } => BEDROCK_VERSION,
@@ -68,13 +66,12 @@ pub fn from_cloud(
     let mut f = fields(body)?;
     f.remove("anthropic_version");
     let betas: Vec<String> = match f.remove("anthropic_beta") {
-        Some(raw) => serde_json::from_str(raw.get()).map_err(|_| {
-            ApiError::invalid("`anthropic_beta` must be a list of strings")
-        })?,
+        Some(raw) => serde_json::from_str(raw.get())
+            .map_err(|_| ApiError::invalid("`anthropic_beta` must be a list of strings"))?,
         None => Vec::new(),
     };
-    let model = RawValue::from_string(serde_json::to_string(model).map_err(invalid)?)
-        .map_err(invalid)?;
+    let model =
+        RawValue::from_string(serde_json::to_string(model).map_err(invalid)?).map_err(invalid)?;
     f.insert("model".to_owned(), &model);
     let stream_raw = RawValue::from_string(stream.to_string()).map_err(invalid)?;
     f.insert("stream".to_owned(), &stream_raw);
@@ -125,7 +122,8 @@ mod tests {
     #[test]
     fn a_cloud_body_becomes_a_messages_body() {
         let cloud = br#"{"anthropic_version":"bedrock-2023-05-31","anthropic_beta":["a","b"],"max_tokens":5,"messages":[]}"#;
-        let (body, betas) = from_cloud(cloud, "us.anthropic.claude-sonnet-4-5-20250929-v1:0", true).unwrap();
+        let (body, betas) =
+            from_cloud(cloud, "us.anthropic.claude-sonnet-4-5-20250929-v1:0", true).unwrap();
         assert_eq!(betas, ["a", "b"]);
         assert_eq!(
             parsed(&body),

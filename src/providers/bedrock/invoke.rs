@@ -39,7 +39,8 @@ impl Framer for EventStreamFramer {
 fn frame(m: &Message) -> Result<Frame, FramingError> {
     let exception = m.message_type() != Some("event");
     let name = if exception {
-        m.exception_type().or(m.header(":error-code").and_then(|v| v.as_str()))
+        m.exception_type()
+            .or(m.header(":error-code").and_then(|v| v.as_str()))
     } else {
         m.event_type()
     };
@@ -126,7 +127,10 @@ impl InvokeStream {
                 Err(why) => {
                     let err = ApiError::new(
                         ErrorKind::Api,
-                        format!("{}: Bedrock sent a stream chunk bgw cannot read ({why})", self.provider),
+                        format!(
+                            "{}: Bedrock sent a stream chunk bgw cannot read ({why})",
+                            self.provider
+                        ),
                     );
                     self.fail(err, out);
                 }
@@ -189,7 +193,11 @@ mod tests {
     fn chunk(event: &str) -> Vec<u8> {
         let b64 = base64::engine::general_purpose::STANDARD.encode(event);
         eventstream::encode(
-            &[(":event-type", "chunk"), (":content-type", "application/json"), (":message-type", "event")],
+            &[
+                (":event-type", "chunk"),
+                (":content-type", "application/json"),
+                (":message-type", "event"),
+            ],
             format!("{{\"bytes\":\"{b64}\",\"p\":\"abc\"}}").as_bytes(),
         )
     }
@@ -218,7 +226,10 @@ mod tests {
         let bytes: Vec<u8> = EVENTS.iter().flat_map(|e| chunk(e)).collect();
         for piece in [1, 7, 64, bytes.len()] {
             let sse = decode(&bytes, piece);
-            assert!(sse.starts_with("event: message_start\ndata: {\"type\":\"message_start\""), "{sse}");
+            assert!(
+                sse.starts_with("event: message_start\ndata: {\"type\":\"message_start\""),
+                "{sse}"
+            );
             assert!(sse.contains("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}\n\n"));
             assert!(sse.ends_with("event: message_stop\ndata: {\"type\":\"message_stop\",\"amazon-bedrock-invocationMetrics\":{\"inputTokenCount\":12,\"outputTokenCount\":5}}\n\n"));
             assert!(!sse.contains("event: error"), "{sse}");
@@ -232,7 +243,10 @@ mod tests {
     fn an_exception_ends_the_stream_with_its_error() {
         let mut bytes = chunk(EVENTS[0]);
         bytes.extend(eventstream::encode(
-            &[(":message-type", "exception"), (":exception-type", "throttlingException")],
+            &[
+                (":message-type", "exception"),
+                (":exception-type", "throttlingException"),
+            ],
             br#"{"message":"Too many requests, please wait before trying again."}"#,
         ));
         let sse = decode(&bytes, 5);

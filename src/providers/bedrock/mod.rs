@@ -4,12 +4,14 @@
 //! or with a Bedrock API key as a bearer token.
 
 pub mod converse;
+mod converse_stream;
 pub mod credentials;
 pub mod eventstream;
 mod invoke;
 mod models;
 pub mod sigv4;
 
+pub use converse_stream::ConverseStream;
 pub use invoke::{EventStreamFramer, InvokeStream, exception_error};
 pub use models::{canonical, is_claude, model_id};
 
@@ -91,20 +93,36 @@ mod tests {
         let base = base_url("us-east-1", &|_| None);
         assert_eq!(base, "https://bedrock-runtime.us-east-1.amazonaws.com");
         assert_eq!(
-            url(&base, "us.anthropic.claude-sonnet-4-5-20250929-v1:0", Wire::AnthropicBedrock, true),
+            url(
+                &base,
+                "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+                Wire::AnthropicBedrock,
+                true
+            ),
             "https://bedrock-runtime.us-east-1.amazonaws.com/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3A0/invoke-with-response-stream"
         );
         assert_eq!(
             url(&base, "amazon.nova-pro-v1:0", Wire::Converse, false),
             "https://bedrock-runtime.us-east-1.amazonaws.com/model/amazon.nova-pro-v1%3A0/converse"
         );
-        assert!(url(&base, "arn:aws:bedrock:us-east-1:1:inference-profile/x", Wire::Converse, true)
-            .ends_with("/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A1%3Ainference-profile%2Fx/converse-stream"));
+        assert!(
+            url(
+                &base,
+                "arn:aws:bedrock:us-east-1:1:inference-profile/x",
+                Wire::Converse,
+                true
+            )
+            .ends_with(
+                "/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A1%3Ainference-profile%2Fx/converse-stream"
+            )
+        );
     }
 
     #[test]
     fn the_sdks_endpoint_variable_replaces_the_host() {
-        let env = |v: &str| (v == "AWS_ENDPOINT_URL_BEDROCK_RUNTIME").then(|| "http://127.0.0.1:9".to_owned());
+        let env = |v: &str| {
+            (v == "AWS_ENDPOINT_URL_BEDROCK_RUNTIME").then(|| "http://127.0.0.1:9".to_owned())
+        };
         assert_eq!(base_url("eu-west-1", &env), "http://127.0.0.1:9");
     }
 }

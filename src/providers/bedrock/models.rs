@@ -55,7 +55,11 @@ pub fn canonical(model: &str) -> &str {
     let bare = bare.strip_prefix("anthropic.").unwrap_or(bare);
     let bare = bare.split(':').next().unwrap_or(bare);
     let bare = match bare.rsplit_once('-') {
-        Some((name, v)) if v.len() >= 2 && v.starts_with('v') && v[1..].bytes().all(|b| b.is_ascii_digit()) => name,
+        Some((name, v))
+            if v.len() >= 2 && v.starts_with('v') && v[1..].bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            name
+        }
         _ => bare,
     };
     strip_date(bare)
@@ -78,7 +82,9 @@ fn geography(region: &str) -> &'static str {
 
 fn strip_profile(model: &str) -> (&str, Option<&str>) {
     match model.split_once('.') {
-        Some((p, rest)) if PROFILES.contains(&p) => (rest, PROFILES.iter().copied().find(|x| *x == p)),
+        Some((p, rest)) if PROFILES.contains(&p) => {
+            (rest, PROFILES.iter().copied().find(|x| *x == p))
+        }
         _ => (model, None),
     }
 }
@@ -151,7 +157,10 @@ mod tests {
             canonical("us.anthropic.claude-sonnet-4-5-20250929-v1:0"),
             "claude-sonnet-4-5"
         );
-        assert_eq!(canonical("global.anthropic.claude-opus-4-6-v1"), "claude-opus-4-6");
+        assert_eq!(
+            canonical("global.anthropic.claude-opus-4-6-v1"),
+            "claude-opus-4-6"
+        );
         assert_eq!(canonical("claude-sonnet-4-6"), "claude-sonnet-4-6");
         assert_eq!(canonical("global.claude-sonnet-4-6"), "claude-sonnet-4-6");
     }

@@ -32,7 +32,11 @@ pub fn url(
     express: bool,
 ) -> Result<String, ApiError> {
     let (publisher, id, method) = if wire == Wire::AnthropicVertex {
-        let method = if stream { "streamRawPredict" } else { "rawPredict" };
+        let method = if stream {
+            "streamRawPredict"
+        } else {
+            "rawPredict"
+        };
         ("anthropic", claude_id(model), method)
     } else {
         let method = if stream {
@@ -127,7 +131,10 @@ mod tests {
 
     #[test]
     fn hosts_are_regional_or_global() {
-        assert_eq!(base_url("us-east5"), "https://us-east5-aiplatform.googleapis.com");
+        assert_eq!(
+            base_url("us-east5"),
+            "https://us-east5-aiplatform.googleapis.com"
+        );
         assert_eq!(base_url("global"), "https://aiplatform.googleapis.com");
     }
 
@@ -140,13 +147,28 @@ mod tests {
             "https://us-east5-aiplatform.googleapis.com/v1/projects/acme/locations/us-east5/publishers/google/models/gemini-2.5-pro:streamGenerateContent?alt=sse"
         );
         assert_eq!(
-            url(&base, &p, "claude-sonnet-4-5", Wire::AnthropicVertex, false, false).unwrap(),
+            url(
+                &base,
+                &p,
+                "claude-sonnet-4-5",
+                Wire::AnthropicVertex,
+                false,
+                false
+            )
+            .unwrap(),
             "https://us-east5-aiplatform.googleapis.com/v1/projects/acme/locations/us-east5/publishers/anthropic/models/claude-sonnet-4-5@20250929:rawPredict"
         );
         let g = place("acme", "global");
         assert_eq!(
-            url(&base_url("global"), &g, "claude-opus-4-6", Wire::AnthropicVertex, true, false)
-                .unwrap(),
+            url(
+                &base_url("global"),
+                &g,
+                "claude-opus-4-6",
+                Wire::AnthropicVertex,
+                true,
+                false
+            )
+            .unwrap(),
             "https://aiplatform.googleapis.com/v1/projects/acme/locations/global/publishers/anthropic/models/claude-opus-4-6:streamRawPredict"
         );
     }
@@ -155,19 +177,40 @@ mod tests {
     fn express_mode_has_no_project_and_no_claude() {
         let base = base_url("global");
         assert_eq!(
-            url(&base, &Place::default(), "gemini-2.5-flash", Wire::Gemini, false, true)
-                .unwrap(),
+            url(
+                &base,
+                &Place::default(),
+                "gemini-2.5-flash",
+                Wire::Gemini,
+                false,
+                true
+            )
+            .unwrap(),
             "https://aiplatform.googleapis.com/v1/publishers/google/models/gemini-2.5-flash:generateContent"
         );
-        let err = url(&base, &Place::default(), "claude-sonnet-4-5", Wire::AnthropicVertex, false, true)
-            .unwrap_err();
+        let err = url(
+            &base,
+            &Place::default(),
+            "claude-sonnet-4-5",
+            Wire::AnthropicVertex,
+            false,
+            true,
+        )
+        .unwrap_err();
         assert!(err.message.contains("express mode"), "{}", err.message);
     }
 
     #[test]
     fn a_key_without_a_project_says_how_to_add_one() {
-        let err = url(&base_url("global"), &Place::default(), "gemini-2.5-pro", Wire::Gemini, false, false)
-            .unwrap_err();
+        let err = url(
+            &base_url("global"),
+            &Place::default(),
+            "gemini-2.5-pro",
+            Wire::Gemini,
+            false,
+            false,
+        )
+        .unwrap_err();
         assert!(err.message.contains("--project"), "{}", err.message);
     }
 }
