@@ -277,9 +277,12 @@ async fn live_models(
     routes: &Routes,
     provider: &Provider,
 ) -> Result<Vec<Live>, Option<String>> {
-    if provider.kind == ProviderKind::Azure {
+    match provider.kind {
         // Azure's data plane lists no deployments; the keys' `--models` stand in.
-        return Err(None);
+        // The clouds list models in their control planes (other hosts, other credentials):
+        // the catalog stands in.
+        ProviderKind::Azure | ProviderKind::Vertex | ProviderKind::Bedrock => return Err(None),
+        _ => {}
     }
     let target = match routes.resolve(&format!("{}/m", provider.id)) {
         Ok(t) if t.secret().is_some() || provider.keyless => t,
