@@ -46,6 +46,10 @@ pub struct MessagesRequest<'a> {
     /// The length of the body it was parsed from (a translation's buffer starts that large).
     #[serde(skip)]
     pub body_len: usize,
+    /// The body it was parsed from, for a translator that needs what this parse skips
+    /// (Bedrock's Converse reads `cache_control` from it).
+    #[serde(skip)]
+    pub body: &'a [u8],
 }
 
 impl<'a> MessagesRequest<'a> {
@@ -54,6 +58,7 @@ impl<'a> MessagesRequest<'a> {
         let mut req: MessagesRequest<'a> =
             serde_json::from_slice(body).map_err(|e| ApiError::invalid(describe_json_error(&e)))?;
         req.body_len = body.len();
+        req.body = body;
         Ok(req)
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod anthropic;
 pub mod azure;
+pub mod bedrock;
 pub mod client;
 #[cfg(test)]
 mod error_fuzz_tests;

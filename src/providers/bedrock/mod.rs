@@ -1,0 +1,3 @@
+//! Amazon Bedrock: Claude and other models behind AWS's runtime API.
+
+pub mod converse;
