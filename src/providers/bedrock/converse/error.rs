@@ -181,9 +181,13 @@ fn validation_hint(message: &str) -> &'static str {
 fn prompt_too_long(source: &str, message: &str) -> Option<ApiError> {
     let lower = message.to_ascii_lowercase();
     if let Some(at) = lower.find("prompt is too long") {
-        // Anthropic's sentence, as it stands (Claude Code reads its numbers).
-        let sentence = message[at..].trim().trim_end_matches('.');
-        return Some(ApiError::invalid(sentence.to_owned()));
+        // Anthropic's sentence, rewritten exactly (Claude Code reads its numbers); anything
+        // else with those words keeps the upstream's text after the provider's name.
+        let text = match anthropic_numbers(&message[at..]) {
+            Some((n, m)) => format!("prompt is too long: {n} tokens > {m} maximum"),
+            None => format!("prompt is too long for {source}: {}", message.trim()),
+        };
+        return Some(ApiError::invalid(text));
     }
     let bedrock = [
         "input is too long",
@@ -199,6 +203,19 @@ fn prompt_too_long(source: &str, message: &str) -> Option<ApiError> {
         )));
     }
     crate::providers::too_long::refusal(source, message, None)
+}
+
+/// N and M of `prompt is too long: N tokens > M maximum`, when N is over M.
+fn anthropic_numbers(sentence: &str) -> Option<(u64, u64)> {
+    let rest = sentence.get("prompt is too long: ".len()..)?;
+    let (n, rest) = rest.split_once(" tokens > ")?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    let after = rest.get(digits.len()..)?;
+    if !after.starts_with(" maximum") {
+        return None;
+    }
+    let (n, m) = (n.trim().parse::<u64>().ok()?, digits.parse::<u64>().ok()?);
+    (n > m).then_some((n, m))
 }
 
 /// The error for a stream Bedrock stopped because the prompt filled the model's window.
