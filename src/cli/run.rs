@@ -97,7 +97,14 @@ pub fn run(store: &Store, args: RunArgs) -> Result<ExitCode, CliError> {
         settings.session_budget = Some(amount);
     }
     let routes = load_routes(store)?;
-    let anthropic_usable = routes.is_usable("anthropic") || has_claude_credential();
+    // In a cloud mode Claude Code's own models are that cloud's ids (bgw routes them there).
+    let anthropic_usable = if args.bedrock {
+        routes.is_usable("bedrock")
+    } else if args.vertex {
+        routes.is_usable("vertex")
+    } else {
+        routes.is_usable("anthropic") || has_claude_credential()
+    };
     let tiers = tier_env(&args, anthropic_usable);
     for (_, model) in &tiers {
         check_model(&routes, model)?;

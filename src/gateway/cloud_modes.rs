@@ -21,9 +21,10 @@ use super::Gateway;
 use super::body::GatewayBody;
 use super::messages::{InBody, read_body};
 use super::router::json;
+use crate::messages::request::RequestHead;
 use crate::messages::sse::{SseFrame, SseParser};
 use crate::messages::{ApiError, ErrorKind};
-use crate::providers::anthropic::from_cloud;
+use crate::providers::anthropic::{from_cloud, rewrite_model};
 use crate::providers::bedrock::eventstream;
 
 /// Which cloud's shape a request came in.
@@ -123,8 +124,10 @@ async fn answer<B: InBody>(
     let (mut parts, body) = req.into_parts();
     let body = read_body(body, &parts.headers, gateway.settings.max_body).await?;
     let (body, betas) = if call.count {
-        // Vertex's count request names its model in the body already.
-        (body.to_vec(), Vec::new())
+        // Vertex's count request names its model in the body, as Vertex knows it.
+        let head = RequestHead::parse(&body)?;
+        let model = address(Mode::Vertex, &head.model_name()?);
+        (rewrite_model(&body, &head, &model), Vec::new())
     } else {
         from_cloud(&body, &call.model, call.stream)?
     };
@@ -196,6 +199,13 @@ fn bedrock_error(mut parts: http::response::Parts, body: GatewayBody) -> Respons
         return Response::from_parts(parts, body);
     };
     let (message, kind) = anthropic_error(&bytes);
+    if matches!(parts.status.as_u16(), 401 | 403) {
+        // Claude Code retries a Bedrock 403 for minutes ("refresh your AWS credentials")
+        // unless its text is AWS's model-access sentence; bgw's refusals (a virtual key,
+        // the session secret) will not change on a retry, so they go as a request error,
+        // which it shows after one more try.
+        parts.status = StatusCode::BAD_REQUEST;
+    }
     let aws_type = aws_error_type(parts.status.as_u16(), kind.as_deref());
     parts
         .headers

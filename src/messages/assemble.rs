@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 /// index in a map, never a list as long as the largest index; and their number is bounded,
 /// since a hostile stream could open a block per event. Real answers hold a few dozen
 /// blocks (text, thinking, tool calls); 4096 is far past any, and small to hold.
-const MAX_BLOCKS: usize = 4096;
+use super::event::MAX_BLOCKS;
 
 /// A content block being rebuilt: the block, and a tool call's arguments as they arrive.
 struct Block {

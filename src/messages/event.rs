@@ -4,6 +4,10 @@ use serde::Serialize;
 
 use super::{ApiError, Usage};
 
+/// Content blocks one answer may hold: far more than any model writes (a few dozen), few
+/// enough that a broken upstream cannot make bgw or its client hold unbounded state.
+pub const MAX_BLOCKS: usize = 4_096;
+
 /// Why the model stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

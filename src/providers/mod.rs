@@ -7,6 +7,7 @@
 pub mod anthropic;
 pub mod azure;
 pub mod bedrock;
+pub mod blocks;
 pub mod client;
 mod codec;
 pub mod endpoint;

@@ -11,6 +11,7 @@ use super::{NEXT, PREVIOUS, anthropic_call_id, carry, truncate};
 use crate::messages::event::new_message_id;
 use crate::messages::signature::{Signer, ThinkingMac};
 use crate::messages::{ApiError, BlockStart, Delta, ErrorKind, StopReason, StreamEvent, Usage};
+use crate::providers::blocks::Blocks;
 use crate::providers::framed::{Frame, Framed, FramingError, SseFramer, Translate};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,7 +34,7 @@ pub struct Translator {
     message_id: String,
     model: String,
     phase: Phase,
-    next_block: usize,
+    blocks: Blocks,
     open: Open,
     /// The open thinking block's signature, fed as its text streams.
     mac: Option<ThinkingMac>,
@@ -58,7 +59,7 @@ impl Translator {
             message_id: new_message_id(),
             model: requested_model.to_owned(),
             phase: Phase::Waiting,
-            next_block: 0,
+            blocks: Blocks::default(),
             open: Open::Nothing,
             mac: None,
             carried: Vec::new(),
@@ -297,11 +298,7 @@ impl Translator {
             },
             out,
         );
-        out.push(StreamEvent::BlockDelta {
-            index,
-            delta: Delta::SignatureDelta { signature },
-        });
-        out.push(StreamEvent::BlockStop { index });
+        Blocks::stop_thinking(index, Some(signature), out);
     }
 
     fn tool_use(&mut self, call: FunctionCallIn<'_>, out: &mut Vec<StreamEvent>) {
@@ -327,21 +324,18 @@ impl Translator {
                 partial_json: args.to_owned(),
             },
         });
-        out.push(StreamEvent::BlockStop { index });
+        Blocks::stop(index, out);
     }
 
     fn open_block(&mut self, block: BlockStart, out: &mut Vec<StreamEvent>) -> usize {
-        let index = self.next_block;
-        self.next_block += 1;
-        out.push(StreamEvent::BlockStart { index, block });
-        index
+        self.blocks.start(block, out)
     }
 
     fn close_open(&mut self, out: &mut Vec<StreamEvent>) {
         match std::mem::replace(&mut self.open, Open::Nothing) {
             Open::Nothing => {}
             Open::Text(index) => {
-                out.push(StreamEvent::BlockStop { index });
+                Blocks::stop(index, out);
                 let after = std::mem::take(&mut self.after_text);
                 if !after.is_empty() {
                     let signatures = after.into_iter().map(|s| (PREVIOUS, s)).collect();
@@ -350,15 +344,8 @@ impl Translator {
             }
             Open::Thinking(index) => {
                 let carried = carry(&std::mem::take(&mut self.carried));
-                if let Some(mac) = self.mac.take() {
-                    out.push(StreamEvent::BlockDelta {
-                        index,
-                        delta: Delta::SignatureDelta {
-                            signature: mac.finish_carrying(&carried),
-                        },
-                    });
-                }
-                out.push(StreamEvent::BlockStop { index });
+                let signature = self.mac.take().map(|mac| mac.finish_carrying(&carried));
+                Blocks::stop_thinking(index, signature, out);
             }
         }
     }
@@ -415,7 +402,7 @@ impl Translator {
                 index,
                 delta: Delta::TextDelta { text: note },
             });
-            out.push(StreamEvent::BlockStop { index });
+            Blocks::stop(index, out);
         }
         let stop_reason = if self.blocked_prompt.is_some() || is_blocked(&reason) {
             StopReason::Refusal

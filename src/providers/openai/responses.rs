@@ -38,6 +38,7 @@ use crate::messages::{
     ApiError, BlockStart, Delta, ErrorKind, MessageResponse, MessagesRequest, StopReason,
     StreamEvent, Usage, tool_id,
 };
+use crate::providers::blocks::Blocks;
 use crate::providers::framed::{Frame, Framed, FramingError, SseFramer, Translate};
 
 /// What a signature carries for a reasoning item: its id, a newline, its `encrypted_content`.
@@ -941,7 +942,7 @@ pub struct Translator {
     message_id: String,
     model: String,
     phase: Phase,
-    next_block: usize,
+    blocks: Blocks,
     open: Open,
     /// The summary part the open thinking block is in.
     summary_index: Option<u64>,
@@ -957,7 +958,7 @@ impl Translator {
             message_id: new_message_id(),
             model: requested_model.to_owned(),
             phase: Phase::Waiting,
-            next_block: 0,
+            blocks: Blocks::default(),
             open: Open::Nothing,
             summary_index: None,
             saw_tool: false,
@@ -1123,10 +1124,7 @@ impl Translator {
     }
 
     fn open_block(&mut self, block: BlockStart, out: &mut Vec<StreamEvent>) -> usize {
-        let index = self.next_block;
-        self.next_block += 1;
-        out.push(StreamEvent::BlockStart { index, block });
-        index
+        self.blocks.start(block, out)
     }
 
     fn ensure_text(&mut self, item: &str, out: &mut Vec<StreamEvent>) -> usize {
@@ -1185,15 +1183,8 @@ impl Translator {
 
     /// Ends a thinking block: its signature (carrying `carried`), if signing, then its stop.
     fn close_thinking(&mut self, index: usize, carried: &[u8], out: &mut Vec<StreamEvent>) {
-        if let Some(mac) = self.mac.take() {
-            out.push(StreamEvent::BlockDelta {
-                index,
-                delta: Delta::SignatureDelta {
-                    signature: mac.finish_carrying(carried),
-                },
-            });
-        }
-        out.push(StreamEvent::BlockStop { index });
+        let signature = self.mac.take().map(|mac| mac.finish_carrying(carried));
+        Blocks::stop_thinking(index, signature, out);
     }
 
     fn open_tool(&mut self, item: &OutputItem<'_>, out: &mut Vec<StreamEvent>) {
@@ -1287,7 +1278,7 @@ impl Translator {
             Open::Nothing => {}
             Open::Thinking { index, .. } => self.close_thinking(index, &[], out),
             Open::Text { index, .. } | Open::Tool { index, .. } => {
-                out.push(StreamEvent::BlockStop { index });
+                Blocks::stop(index, out);
             }
         }
     }

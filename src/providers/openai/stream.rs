@@ -36,6 +36,7 @@ use super::response::{FirstChoice, WireUsage, stop_reason};
 use crate::messages::event::{new_message_id, new_tool_id};
 use crate::messages::signature::{Signer, ThinkingMac};
 use crate::messages::{ApiError, BlockStart, Delta, ErrorKind, StreamEvent, Usage, tool_id};
+use crate::providers::blocks::Blocks;
 use crate::providers::framed::{Frame, Framed, FramingError, SseFramer, Translate};
 
 #[derive(Deserialize)]
@@ -186,7 +187,7 @@ pub struct Translator {
     message_id: String,
     model: String,
     phase: Phase,
-    next_block: usize,
+    blocks: Blocks,
     open: Open,
     slots: Vec<ToolSlot>,
     last_slot: Option<usize>,
@@ -208,7 +209,7 @@ impl Translator {
             message_id: new_message_id(),
             model: requested_model.to_owned(),
             phase: Phase::Waiting,
-            next_block: 0,
+            blocks: Blocks::default(),
             open: Open::Nothing,
             slots: Vec::new(),
             last_slot: None,
@@ -415,15 +416,7 @@ impl Translator {
 
     /// Ends a thinking block: its signature, if any, then its stop.
     fn close_thinking(&mut self, index: usize, out: &mut Vec<StreamEvent>) {
-        if let Some(mac) = self.mac.take() {
-            out.push(StreamEvent::BlockDelta {
-                index,
-                delta: Delta::SignatureDelta {
-                    signature: mac.finish(),
-                },
-            });
-        }
-        out.push(StreamEvent::BlockStop { index });
+        Blocks::stop_thinking(index, self.mac.take().map(ThinkingMac::finish), out);
     }
 
     fn tool_fragment(&mut self, call: ToolCallDelta<'_>, out: &mut Vec<StreamEvent>) {
@@ -538,10 +531,7 @@ impl Translator {
     }
 
     fn open_block(&mut self, block: BlockStart, out: &mut Vec<StreamEvent>) -> usize {
-        let index = self.next_block;
-        self.next_block += 1;
-        out.push(StreamEvent::BlockStart { index, block });
-        index
+        self.blocks.start(block, out)
     }
 
     fn close_open(&mut self, out: &mut Vec<StreamEvent>) {
@@ -554,7 +544,7 @@ impl Translator {
                 block
             }
         };
-        out.push(StreamEvent::BlockStop { index });
+        Blocks::stop(index, out);
     }
 
     /// Content is over: closes the open block, then sends waiting calls and held text.
@@ -596,7 +586,7 @@ impl Translator {
                 index: i,
                 delta: Delta::TextDelta { text },
             });
-            out.push(StreamEvent::BlockStop { index: i });
+            Blocks::stop(i, out);
         }
     }
 }

@@ -47,7 +47,6 @@ pub use response::decode_body;
 pub use stream::Translator;
 
 /// At most this many content blocks in one answer (a stream that opens more is broken).
-const MAX_BLOCKS: usize = 4_096;
 /// Converse's longest tool id.
 const MAX_TOOL_ID: usize = 64;
 /// Prefix of a tool id made by hashing one Converse would refuse.

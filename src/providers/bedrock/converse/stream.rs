@@ -20,11 +20,12 @@ use serde_json::value::RawValue;
 use std::borrow::Cow;
 
 use super::error::{context_window_exceeded, exception_error, malformed};
-use super::{Carried, MAX_BLOCKS, anthropic_tool_id, truncate};
+use super::{Carried, anthropic_tool_id, truncate};
 use crate::messages::event::new_message_id;
 use crate::messages::signature::{Signer, ThinkingMac};
 use crate::messages::usage::CacheCreation;
 use crate::messages::{ApiError, BlockStart, Delta, ErrorKind, StopReason, StreamEvent, Usage};
+use crate::providers::blocks::{Blocks, MAX_BLOCKS};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -215,7 +216,7 @@ pub struct Translator {
     message_id: String,
     model: String,
     phase: Phase,
-    next_block: usize,
+    blocks: Blocks,
     open: Option<Open>,
     /// Text and tool blocks emitted so far (thinking aside).
     content_blocks: usize,
@@ -237,7 +238,7 @@ impl Translator {
             message_id: new_message_id(),
             model: requested_model.to_owned(),
             phase: Phase::Waiting,
-            next_block: 0,
+            blocks: Blocks::default(),
             open: None,
             content_blocks: 0,
             saw_tool: false,
@@ -500,7 +501,7 @@ impl Translator {
         self.close_open(out);
         let stop = match reason {
             // Nothing was written: the prompt alone filled the window.
-            "model_context_window_exceeded" if self.next_block == 0 => {
+            "model_context_window_exceeded" if self.blocks.started() == 0 => {
                 let err = context_window_exceeded(&self.model);
                 self.fail(err, out);
                 return;
@@ -554,7 +555,7 @@ impl Translator {
         block: BlockStart,
         out: &mut Vec<StreamEvent>,
     ) -> bool {
-        if self.next_block >= MAX_BLOCKS {
+        if self.blocks.full() {
             let err = ApiError::new(
                 ErrorKind::Api,
                 format!(
@@ -573,9 +574,7 @@ impl Translator {
             }
             Kind::Text => self.content_blocks += 1,
         }
-        let index = self.next_block;
-        self.next_block += 1;
-        out.push(StreamEvent::BlockStart { index, block });
+        let index = self.blocks.start(block, out);
         self.open = Some(Open {
             converse,
             index,
@@ -606,14 +605,9 @@ impl Translator {
                 None
             };
             let bytes = carried.map(|c| c.to_bytes()).unwrap_or_default();
-            out.push(StreamEvent::BlockDelta {
-                index: open.index,
-                delta: Delta::SignatureDelta {
-                    signature: mac.finish_carrying(&bytes),
-                },
-            });
+            return Blocks::stop_thinking(open.index, Some(mac.finish_carrying(&bytes)), out);
         }
-        out.push(StreamEvent::BlockStop { index: open.index });
+        Blocks::stop(open.index, out);
     }
 
     /// A text block of bgw's own, saying why an answer is empty.

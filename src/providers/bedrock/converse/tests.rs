@@ -14,6 +14,7 @@
 use super::*;
 use crate::messages::signature::{Signer, ThinkingKey};
 use crate::messages::{ErrorKind, MessagesRequest, StopReason, StreamEvent};
+use crate::providers::blocks::MAX_BLOCKS;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
