@@ -8,6 +8,20 @@
 //! The model is the URL's: a bare id is the cloud's own (`bedrock/<id>`, `vertex/<id>`), an
 //! id with a `/` (`openai/gpt-5`, set by `bgw run --bedrock --sonnet openai/gpt-5`) is a bgw
 //! address.
+//!
+//! What Claude Code 2.1.330 sends, found by experiment against a capturing mock:
+//! - Bedrock: `GET {base}/inference-profiles?type=SYSTEM_DEFINED` once (a 404 is ignored), then
+//!   `POST {base}/model/{id}/invoke-with-response-stream` each turn; `/invoke` only as the
+//!   fallback after a failed stream and for `max_tokens: 1` probes. The id keeps `:` raw and
+//!   encodes `/` as `%2F`. The body has no `model` and no `stream`, `anthropic_version:
+//!   bedrock-2023-05-31`, and betas split between the body's `anthropic_beta` and the
+//!   `anthropic-beta` header (neither holds all). It takes only an event-stream answer.
+//! - Vertex: `POST {base}/projects/P/locations/R/publishers/anthropic/models/{id}:streamRawPredict`
+//!   (`:rawPredict` as the fallback), the base ending in `/v1`; `count-tokens:rawPredict` for
+//!   `/context`, its body naming the model. The body has `stream` and `anthropic_version:
+//!   vertex-2023-10-16`, the betas in the header only.
+//! - Both send `ANTHROPIC_CUSTOM_HEADERS` and `ANTHROPIC_AUTH_TOKEN` as usual, so bgw's session
+//!   secret reaches it; both fall back to the non-streamed call after an error mid-stream.
 
 use base64::Engine as _;
 use bytes::Bytes;
@@ -160,13 +174,25 @@ async fn answer<B: InBody>(
     }
 }
 
-/// `GET /bedrock/inference-profiles`: Bedrock's control plane, which Claude Code asks once
-/// to learn the profiles it may use. bgw lists none: the models are whatever it routes.
-pub fn inference_profiles() -> Response<GatewayBody> {
-    json(
-        StatusCode::OK,
-        Bytes::from_static(br#"{"inferenceProfileSummaries":[]}"#),
-    )
+/// `GET /bedrock/inference-profiles[/ID]`: Bedrock's control plane, which Claude Code asks to
+/// learn the profiles it may use. bgw lists none (the models are whatever it routes) and
+/// knows no single one.
+pub fn inference_profiles(path: &str) -> Response<GatewayBody> {
+    if path == "/bedrock/inference-profiles" {
+        return json(
+            StatusCode::OK,
+            Bytes::from_static(br#"{"inferenceProfileSummaries":[]}"#),
+        );
+    }
+    let mut resp = json(
+        StatusCode::NOT_FOUND,
+        Bytes::from_static(br#"{"message":"bgw serves no inference profiles: it routes the model id as it stands"}"#),
+    );
+    resp.headers_mut().insert(
+        "x-amzn-errortype",
+        HeaderValue::from_static("ResourceNotFoundException"),
+    );
+    resp
 }
 
 /// An answer in Bedrock's shapes: errors as `{"message"}` with `x-amzn-ErrorType`, a stream

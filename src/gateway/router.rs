@@ -34,7 +34,7 @@ pub async fn handle(gateway: Arc<Gateway>, req: Request<Incoming>) -> Response<G
             super::models::one(&gateway, &req, &p["/v1/models/".len()..]).await
         }
         (&Method::GET, p) if p.starts_with("/bedrock/inference-profiles") => {
-            Ok(super::cloud_modes::inference_profiles())
+            Ok(super::cloud_modes::inference_profiles(p))
         }
         (method, p) if p.starts_with("/bedrock/") || p.starts_with("/vertex/") => {
             let mode = if p.starts_with("/bedrock/") {
