@@ -179,13 +179,12 @@ fn validation_hint(message: &str) -> &'static str {
 /// long: N tokens > M maximum`), Bedrock itself as `Input is too long for requested model.`;
 /// the wordings of OpenAI-style servers are known to [`crate::providers::too_long`].
 fn prompt_too_long(source: &str, message: &str) -> Option<ApiError> {
-    let lower = message.to_ascii_lowercase();
-    if let Some(at) = lower.find("prompt is too long") {
-        // Anthropic's sentence, as it stands (Claude Code reads its numbers).
-        let sentence = message[at..].trim().trim_end_matches('.');
-        return Some(ApiError::invalid(sentence.to_owned()));
+    if let Some(sentence) = crate::providers::too_long::anthropic_sentence(message) {
+        return Some(sentence);
     }
+    let lower = message.to_ascii_lowercase();
     let bedrock = [
+        "prompt is too long",
         "input is too long",
         "too many input tokens",
         "input tokens exceed",
