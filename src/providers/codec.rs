@@ -6,7 +6,7 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 
 use super::{
     Inbound, Options, ProviderKind, StreamDecoder, Target, anthropic, azure, bedrock, gemini,
-    inputs, openai, vertex,
+    inputs, openai, too_long, vertex,
 };
 use crate::messages::signature::Signer;
 use crate::messages::{ApiError, MessagesRequest, Usage};
@@ -226,9 +226,20 @@ impl Wire {
     ) -> ApiError {
         match self {
             // Vertex's front end (auth, quota) answers in Google's shape, which
-            // `error_message` reads too (`error.message`).
+            // `error_message` reads too (`error.message`), its delay in `RetryInfo`.
             Wire::Anthropic | Wire::AnthropicVertex => {
-                ApiError::upstream(provider, status, &anthropic::error_message(body))
+                let message = anthropic::error_message(body);
+                // Claude Code compacts on Anthropic's sentence only when it leads the message.
+                if let Some(sentence) = too_long::anthropic_sentence(&message) {
+                    if status == 400 {
+                        return sentence;
+                    }
+                }
+                let mut err = ApiError::upstream(provider, status, &message);
+                if self == Wire::AnthropicVertex {
+                    err.retry_after = gemini::retry_delay(body);
+                }
+                err
             }
             // The Responses API's error bodies have the Chat Completions shape.
             Wire::OpenAiChat | Wire::OpenAiResponses => {
@@ -280,5 +291,43 @@ fn anthropic_headers(from: &HeaderMap, to: &mut Vec<(HeaderName, HeaderValue)>) 
             HeaderName::from_static("anthropic-version"),
             HeaderValue::from_static("2023-06-01"),
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn claudes_too_long_sentence_leads_its_error_on_every_anthropic_wire() {
+        // Regression: the sentence came prefixed (`anthropic: prompt is too long…`), and
+        // Claude Code compacts only on a message that starts with it.
+        let body = br#"{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 208310 tokens > 200000 maximum"}}"#;
+        for (wire, provider) in [
+            (Wire::Anthropic, "anthropic"),
+            (Wire::Anthropic, "azure"),
+            (Wire::AnthropicVertex, "vertex"),
+        ] {
+            let err = wire.upstream_error(provider, 400, &HeaderMap::new(), body);
+            assert_eq!(
+                (err.status, err.message.as_str()),
+                (400, "prompt is too long: 208310 tokens > 200000 maximum"),
+                "{wire:?} as {provider}"
+            );
+        }
+    }
+
+    #[test]
+    fn vertex_quota_errors_for_claude_keep_googles_retry_delay() {
+        // Regression: Vertex's front end answers Claude's 429 in Google's shape, and its
+        // `RetryInfo` never reached the client as `retry-after`.
+        let body = br#"{"error":{"code":429,"message":"Quota exceeded for aiplatform.googleapis.com/online_prediction_input_tokens_per_minute_per_base_model with base model: anthropic-claude-sonnet-4-5.","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"6.2s"}]}}"#;
+        let err = Wire::AnthropicVertex.upstream_error("vertex", 429, &HeaderMap::new(), body);
+        assert_eq!((err.status, err.retry_after), (429, Some(7)));
+        assert!(
+            err.message.starts_with("vertex: Quota exceeded"),
+            "{}",
+            err.message
+        );
     }
 }

@@ -49,6 +49,34 @@ pub fn refusal(provider: &str, message: &str, code: Option<&str>) -> Option<ApiE
     Some(ApiError::new(ErrorKind::InvalidRequest, text))
 }
 
+/// Anthropic's own refusal of a prompt over the window, wherever Claude answers and whatever
+/// surrounds it: `prompt is too long: N tokens > M maximum` (N > M), written exactly so, since
+/// Claude Code reads both numbers from it; `None` for any other message.
+pub fn anthropic_sentence(message: &str) -> Option<ApiError> {
+    const PHRASE: &str = "prompt is too long:";
+    // Found in the lowercased copy: ASCII lowercasing keeps every byte offset.
+    let at = message.to_ascii_lowercase().find(PHRASE)?;
+    let rest = message[at + PHRASE.len()..].trim_start();
+    let (actual, rest) = leading_number(rest)?;
+    let rest = rest.trim_start().strip_prefix("tokens")?.trim_start();
+    let (limit, rest) = leading_number(rest.strip_prefix('>')?.trim_start())?;
+    if !rest.trim_start().starts_with("maximum") || actual <= limit {
+        return None;
+    }
+    Some(ApiError::new(
+        ErrorKind::InvalidRequest,
+        format!("prompt is too long: {actual} tokens > {limit} maximum"),
+    ))
+}
+
+/// The digits `text` starts with, as a number, and what follows them.
+fn leading_number(text: &str) -> Option<(u64, &str)> {
+    let end = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    Some((text[..end].parse().ok()?, &text[end..]))
+}
+
 /// The number right after `phrase` (commas allowed), as in "length is 128,000 tokens".
 fn number_after(text: &str, phrase: &str) -> Option<u64> {
     // Split, not sliced by index: the upstream's text may hold any character.
@@ -166,6 +194,36 @@ mod tests {
         for c in ["é", "中", "🦀"] {
             let message = format!("too large for model with{c}maximum context length");
             assert!(said(&message, None).is_some_and(|m| m.ends_with(&message)));
+        }
+    }
+
+    #[test]
+    fn anthropics_sentence_is_kept_exactly_wherever_it_stands() {
+        // https://docs.claude.com/en/api/errors : a 400 `invalid_request_error`.
+        let e = anthropic_sentence("prompt is too long: 208310 tokens > 200000 maximum").unwrap();
+        assert_eq!((e.status, e.kind), (400, ErrorKind::InvalidRequest));
+        assert_eq!(
+            e.message,
+            "prompt is too long: 208310 tokens > 200000 maximum"
+        );
+        assert_eq!(
+            anthropic_sentence(r#"{"message":"Prompt is too long: 3 tokens > 2 maximum."}"#)
+                .map(|e| e.message)
+                .as_deref(),
+            Some("prompt is too long: 3 tokens > 2 maximum")
+        );
+    }
+
+    #[test]
+    fn anything_short_of_the_whole_sentence_is_not_it() {
+        for message in [
+            "prompt is too long",
+            "prompt is too long: 208310 tokens",
+            "prompt is too long: 208310 tokens > 200000",
+            "prompt is too long: 2 tokens > 3 maximum",
+            "max_tokens: 999999 > 64000",
+        ] {
+            assert!(anthropic_sentence(message).is_none(), "{message}");
         }
     }
 

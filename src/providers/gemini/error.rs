@@ -62,6 +62,12 @@ pub fn error_message(status: u16, body: &[u8]) -> String {
     error_from_value(&String::from_utf8_lossy(body), Some(status)).message
 }
 
+/// The seconds a `google.rpc.RetryInfo` in an error body asks to wait, if it has one (Vertex's
+/// front end answers Claude's quota errors in Google's shape too).
+pub fn retry_delay(body: &[u8]) -> Option<u64> {
+    error_from_value(&String::from_utf8_lossy(body), None).retry_after
+}
+
 /// The same error, its message prefixed with `source` (the provider, or the model asked for).
 pub(super) fn prefixed(mut err: ApiError, source: &str) -> ApiError {
     err.message = format!("{source}: {}", err.message);

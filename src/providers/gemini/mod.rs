@@ -51,7 +51,7 @@ mod stream;
 use crate::messages::event::new_tool_id;
 use crate::messages::tool_id;
 
-pub use error::{error_message, upstream_error};
+pub use error::{error_message, retry_delay, upstream_error};
 pub use models::{ListedModel, ModelPage, model_page, models_url};
 pub use request::{encode_request, path};
 pub use response::decode_body;

@@ -179,20 +179,16 @@ fn validation_hint(message: &str) -> &'static str {
 /// long: N tokens > M maximum`), Bedrock itself as `Input is too long for requested model.`;
 /// the wordings of OpenAI-style servers are known to [`crate::providers::too_long`].
 fn prompt_too_long(source: &str, message: &str) -> Option<ApiError> {
-    let lower = message.to_ascii_lowercase();
-    if let Some(at) = lower.find("prompt is too long") {
-        // Anthropic's sentence, rewritten exactly (Claude Code reads its numbers); anything
-        // else with those words keeps the upstream's text after the provider's name.
-        let text = match anthropic_numbers(&message[at..]) {
-            Some((n, m)) => format!("prompt is too long: {n} tokens > {m} maximum"),
-            None => format!("prompt is too long for {source}: {}", message.trim()),
-        };
-        return Some(ApiError::invalid(text));
+    if let Some(sentence) = crate::providers::too_long::anthropic_sentence(message) {
+        return Some(sentence);
     }
+    let lower = message.to_ascii_lowercase();
     let bedrock = [
+        "prompt is too long",
         "input is too long",
         "too many input tokens",
         "input tokens exceed",
+        "context window",
     ]
     .iter()
     .any(|p| lower.contains(p));
@@ -203,19 +199,6 @@ fn prompt_too_long(source: &str, message: &str) -> Option<ApiError> {
         )));
     }
     crate::providers::too_long::refusal(source, message, None)
-}
-
-/// N and M of `prompt is too long: N tokens > M maximum`, when N is over M.
-fn anthropic_numbers(sentence: &str) -> Option<(u64, u64)> {
-    let rest = sentence.get("prompt is too long: ".len()..)?;
-    let (n, rest) = rest.split_once(" tokens > ")?;
-    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    let after = rest.get(digits.len()..)?;
-    if !after.starts_with(" maximum") {
-        return None;
-    }
-    let (n, m) = (n.trim().parse::<u64>().ok()?, digits.parse::<u64>().ok()?);
-    (n > m).then_some((n, m))
 }
 
 /// The error for a stream Bedrock stopped because the prompt filled the model's window.
