@@ -40,18 +40,39 @@ pub const RUN_LIMIT: Duration = Duration::from_secs(120);
 /// Runs `bgw run ARGS…` in `project` with a fresh HOME (onboarding done) and `data_dir` as
 /// bgw's state; returns its output.
 pub async fn bgw_run(data_dir: &Path, project: &Path, args: &[&str]) -> std::process::Output {
+    bgw_run_with_env(data_dir, project, args, &[]).await
+}
+
+/// Like [`bgw_run`], with these variables set for bgw and Claude Code (a cloud's
+/// credentials, say).
+pub async fn bgw_run_with_env(
+    data_dir: &Path,
+    project: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> std::process::Output {
     let home = claude_home(project);
-    bgw_run_at_home(home.path(), data_dir, project, args).await
+    run_in(home.path(), data_dir, project, args, env).await
 }
 
 /// Like [`bgw_run`], with this HOME (where Claude Code keeps conversations, for `--continue`).
-/// No `ANTHROPIC_*`, `GEMINI_*` or `CLAUDE_CODE_*` variable of the test's own environment
-/// reaches it.
 pub async fn bgw_run_at_home(
     home: &Path,
     data_dir: &Path,
     project: &Path,
     args: &[&str],
+) -> std::process::Output {
+    run_in(home, data_dir, project, args, &[]).await
+}
+
+/// No `ANTHROPIC_*`, `GEMINI_*` or `CLAUDE_CODE_*` variable of the test's own environment
+/// reaches the run, nor its cloud settings (`AWS_*`, `GOOGLE_*`, `CLOUD_ML_*`): only `env`.
+async fn run_in(
+    home: &Path,
+    data_dir: &Path,
+    project: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
 ) -> std::process::Output {
     let mut cmd = super::bgw::command(data_dir);
     cmd.arg("run")
@@ -62,13 +83,18 @@ pub async fn bgw_run_at_home(
         .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
         .env_remove("CLAUDE_CONFIG_DIR");
     for (var, _) in std::env::vars() {
+        let cloud = ["AWS_", "GOOGLE_", "CLOUD_ML_"]
+            .iter()
+            .any(|p| var.starts_with(p));
         if var.starts_with("ANTHROPIC_")
             || var.starts_with("GEMINI_")
+            || cloud
             || var.starts_with("CLAUDE_CODE_") && var != "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"
         {
             cmd.env_remove(var);
         }
     }
+    cmd.envs(env.iter().copied());
     let child = tokio::process::Command::from(cmd)
         .kill_on_drop(true)
         .output();
