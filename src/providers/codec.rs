@@ -81,19 +81,28 @@ impl Wire {
             }
             Wire::AnthropicVertex | Wire::AnthropicBedrock => {
                 let body = anthropic::prepare_body(inbound.body, inbound.head, model);
+                let client = betas(inbound.headers);
                 let cloud = if self == Wire::AnthropicVertex {
-                    // Vertex takes betas as Anthropic's header.
-                    headers.extend(
-                        inbound
-                            .headers
-                            .get_all("anthropic-beta")
-                            .iter()
-                            .map(|v| (HeaderName::from_static("anthropic-beta"), v.clone())),
-                    );
+                    // Vertex takes betas as Anthropic's header, as Claude Code's Vertex mode
+                    // sends them: without context management, tool search by its cloud name.
+                    let kept: Vec<&str> = client
+                        .iter()
+                        .map(|b| match b.as_str() {
+                            "advanced-tool-use-2025-11-20" => "tool-search-tool-2025-10-19",
+                            b => b,
+                        })
+                        .filter(|b| !b.starts_with("context-management-"))
+                        .collect();
+                    if let Ok(v) = HeaderValue::from_str(&kept.join(",")) {
+                        if !kept.is_empty() {
+                            headers.push((HeaderName::from_static("anthropic-beta"), v));
+                        }
+                    }
                     anthropic::Cloud::Vertex
                 } else {
+                    let kept = bedrock::betas(client.iter().map(String::as_str));
                     anthropic::Cloud::Bedrock {
-                        betas: betas(inbound.headers),
+                        betas: kept.into_iter().map(str::to_owned).collect(),
                     }
                 };
                 let (body, stream) = anthropic::for_cloud(&body, &cloud)?;

@@ -1,5 +1,6 @@
 //! Anthropic Messages bodies as the company clouds take them: the model goes in the URL, not
-//! the body, and `anthropic_version` names the cloud's API version. Bedrock also takes the
+//! the body, `anthropic_version` names the cloud's API version, and what only Anthropic's own
+//! API serves (context management) is left out, as Claude Code's cloud modes leave it. Bedrock also takes the
 //! betas in the body and knows no `stream` field (the method streams). And back: a cloud-shaped
 //! body (what Claude Code sends in its Bedrock and Vertex modes) as a Messages body.
 
@@ -35,6 +36,9 @@ fn write(fields: &Fields<'_>, len: usize) -> Result<Vec<u8>, ApiError> {
 pub fn for_cloud(body: &[u8], cloud: &Cloud) -> Result<(Vec<u8>, bool), ApiError> {
     let mut f = fields(body)?;
     f.remove("model");
+    // Context management is a first-party beta the clouds do not serve; Claude Code's own
+    // cloud modes leave it out too.
+    f.remove("context_management");
     let stream = f.get("stream").is_some_and(|v| v.get().trim() == "true");
     let version = match cloud {
         Cloud::Vertex => VERTEX_VERSION,
@@ -116,6 +120,18 @@ mod tests {
             json!({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 100,
                    "anthropic_beta": ["interleaved-thinking-2025-05-14"],
                    "messages": [{"role": "user", "content": "hi"}]})
+        );
+    }
+
+    #[test]
+    fn context_management_stays_with_anthropic() {
+        let body =
+            br#"{"model":"m","max_tokens":1,"messages":[],"context_management":{"edits":[]}}"#;
+        let (body, stream) = for_cloud(body, &Cloud::Vertex).unwrap();
+        assert!(!stream);
+        assert_eq!(
+            parsed(&body),
+            json!({"anthropic_version": "vertex-2023-10-16", "max_tokens": 1, "messages": []})
         );
     }
 

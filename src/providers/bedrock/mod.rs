@@ -19,6 +19,37 @@ use http::{HeaderName, HeaderValue};
 
 use super::{Prepared, Wire};
 
+/// The `anthropic-beta` flags Bedrock's Claude takes in the body's `anthropic_beta`; it
+/// refuses a request with any other (`invalid beta flag`). Those Claude Code sends in its own
+/// Bedrock mode, and those AWS documents for Claude on Bedrock.
+const BETAS: &[&str] = &[
+    "interleaved-thinking-2025-05-14",
+    "context-1m-2025-08-07",
+    "output-128k-2025-02-19",
+    "token-efficient-tools-2025-02-19",
+    "tool-search-tool-2025-10-19",
+    "thinking-token-count-2026-05-13",
+    "computer-use-2025-01-24",
+];
+
+/// The client's betas as Bedrock takes them: the first-party name of tool search becomes
+/// Bedrock's, flags Bedrock does not know are left out.
+pub fn betas<'b>(client: impl IntoIterator<Item = &'b str>) -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = Vec::new();
+    for beta in client {
+        let beta = match beta {
+            "advanced-tool-use-2025-11-20" => "tool-search-tool-2025-10-19",
+            b => b,
+        };
+        if let Some(known) = BETAS.iter().find(|b| **b == beta) {
+            if !out.contains(known) {
+                out.push(known);
+            }
+        }
+    }
+    out
+}
+
 /// The variables the AWS SDKs read for a Bedrock runtime endpoint of one's own
 /// (https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html).
 const ENDPOINT_VARS: [&str; 2] = ["AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "AWS_ENDPOINT_URL"];
@@ -115,6 +146,27 @@ mod tests {
             .ends_with(
                 "/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A1%3Ainference-profile%2Fx/converse-stream"
             )
+        );
+    }
+
+    #[test]
+    fn only_betas_bedrock_takes_reach_it() {
+        // What Claude Code 2.1.330 sends to Anthropic's own API.
+        let client = [
+            "claude-code-20250219",
+            "interleaved-thinking-2025-05-14",
+            "context-management-2025-06-27",
+            "thinking-token-count-2026-05-13",
+            "advanced-tool-use-2025-11-20",
+            "interleaved-thinking-2025-05-14",
+        ];
+        assert_eq!(
+            betas(client),
+            [
+                "interleaved-thinking-2025-05-14",
+                "thinking-token-count-2026-05-13",
+                "tool-search-tool-2025-10-19"
+            ]
         );
     }
 

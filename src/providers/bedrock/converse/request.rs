@@ -31,13 +31,6 @@ use crate::messages::request::{
 use crate::messages::signature::Signer;
 use crate::messages::{ApiError, MessagesRequest};
 
-/// The `anthropic-beta` flags Bedrock's Claude takes in `anthropic_beta` (others are refused).
-const BEDROCK_BETAS: &[&str] = &[
-    "interleaved-thinking-2025-05-14",
-    "context-1m-2025-08-07",
-    "output-128k-2025-02-19",
-    "token-efficient-tools-2025-02-19",
-];
 /// The smallest thinking budget Claude takes.
 const MIN_BUDGET: u64 = 1_024;
 /// Longest document name kept (Converse allows 200).
@@ -310,11 +303,7 @@ pub fn encode_request_with(
     let mut additional = Additional::default();
     if family.anthropic {
         additional.top_k = req.top_k;
-        additional.anthropic_beta = betas
-            .iter()
-            .copied()
-            .filter(|b| BEDROCK_BETAS.contains(b))
-            .collect();
+        additional.anthropic_beta = super::super::betas(betas.iter().copied());
         if reasoning_leads_tool_loop(&messages) {
             let (thinking, effort) = thinking(req, family);
             additional.thinking = thinking;
