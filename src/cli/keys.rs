@@ -378,11 +378,20 @@ fn secret_source(
         if stdin.is_terminal() {
             eprintln!("paste the key, then press Enter:");
         }
+        let unreadable = |e: std::io::Error| {
+            CliError::new(format!("cannot read the key from standard input: {e}"))
+        };
+        let mut lock = stdin.lock();
         let mut line = String::new();
-        stdin
-            .lock()
-            .read_line(&mut line)
-            .map_err(|e| CliError::new(format!("cannot read the key from standard input: {e}")))?;
+        lock.read_line(&mut line).map_err(unreadable)?;
+        // A service account's JSON key spans many lines: read on until the JSON is whole.
+        if line.trim_start().starts_with('{') {
+            while serde_json::from_str::<serde::de::IgnoredAny>(&line).is_err() {
+                if lock.read_line(&mut line).map_err(unreadable)? == 0 {
+                    break;
+                }
+            }
+        }
         let v = line.trim();
         if v.is_empty() {
             return Err(CliError::new("standard input held no key"));

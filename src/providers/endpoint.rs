@@ -103,19 +103,17 @@ pub async fn authorize(
         }
         Credential::Aws { profile } => {
             let region = target.place.region.as_deref().ok_or_else(|| {
-                ApiError::new(
-                    ErrorKind::Authentication,
-                    format!(
-                        "the bedrock key `{}` names no AWS region: re-add it with `bgw keys add bedrock --region us-east-1`",
-                        target.key_name.as_deref().unwrap_or("?")
-                    ),
-                )
+                sign_in_error(format!(
+                    "the bedrock key `{}` names no AWS region: re-add it with `bgw keys add bedrock --region us-east-1`",
+                    key_name(target)
+                ))
             })?;
             let signed = bedrock::sign(prepared, region, profile.as_deref()).map_err(|why| {
-                ApiError::new(
-                    ErrorKind::Authentication,
-                    format!("{}: {why}", target.provider),
-                )
+                sign_in_error(format!(
+                    "{}: the key `{}` cannot sign the request: {why}",
+                    target.provider,
+                    key_name(target)
+                ))
             })?;
             prepared.headers.extend(signed);
             Ok(())
@@ -146,20 +144,25 @@ impl CloudAuth {
         key: Option<&Secret>,
     ) -> Result<Secret, ApiError> {
         let source = self.google_source(key).map_err(|why| {
-            ApiError::new(
-                ErrorKind::Authentication,
-                format!(
-                    "{}: the key `{}` cannot sign in to Google Cloud: {why}",
-                    target.provider,
-                    target.key_name.as_deref().unwrap_or("?")
-                ),
-            )
+            sign_in_error(format!(
+                "{}: the key `{}` cannot sign in to Google Cloud: {why}",
+                target.provider,
+                key_name(target)
+            ))
         })?;
         source.token().await.map_err(|e| {
-            ApiError::new(
-                ErrorKind::Authentication,
-                format!("{}: no Google access token: {e}", target.provider),
-            )
+            let message = format!(
+                "{}: no Google access token for the key `{}`: {e}",
+                target.provider,
+                key_name(target)
+            );
+            match e {
+                // Google was not reached: another target may be, and a later try may.
+                vertex::auth::AuthError::Unavailable(_) => {
+                    ApiError::new(ErrorKind::Api, message).with_status(502)
+                }
+                _ => sign_in_error(message),
+            }
         })
     }
 
@@ -196,6 +199,21 @@ impl CloudAuth {
         sources.insert(id, Arc::clone(&source));
         Ok(source)
     }
+}
+
+/// The error for a cloud credential that cannot sign in. A 403, not a 401: Claude Code shows a
+/// 403's message, but a 401 only as "Invalid API key · Please run /login", and its login does
+/// not change bgw's keys.
+fn sign_in_error(message: String) -> ApiError {
+    ApiError::new(
+        ErrorKind::Permission,
+        format!("{message} (a key of bgw's: Claude Code's /login does not change it)"),
+    )
+}
+
+/// The key's name, for messages.
+fn key_name(target: &Target) -> &str {
+    target.key_name.as_deref().unwrap_or("?")
 }
 
 /// A credential as a header value, marked sensitive (never logged by hyper).

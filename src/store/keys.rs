@@ -70,6 +70,8 @@ impl SecretSource {
             return "-".to_owned();
         }
         match self.resolve() {
+            // A key file's JSON stored whole (`--stdin`) is no better told by its end.
+            Ok(Some(v)) if v.trim_start().starts_with('{') => "-".to_owned(),
             Ok(Some(v)) => format!("…{}", last4(&v)),
             Ok(None) => "-".to_owned(),
             Err(_) => "(unset)".to_owned(),
@@ -196,5 +198,11 @@ mod tests {
         assert_eq!(format!("{s:?}"), "Value(…1234)");
         assert_eq!(s.hint(), "…1234");
         assert_eq!(SecretSource::Value("short".into()).hint(), "…****");
+    }
+
+    #[test]
+    fn a_stored_json_key_is_hinted_like_a_key_file() {
+        let json = "{\n  \"type\": \"service_account\",\n  \"client_email\": \"a@b.iam\"\n}\n";
+        assert_eq!(SecretSource::Value(json.into()).hint(), "-");
     }
 }

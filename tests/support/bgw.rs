@@ -34,17 +34,26 @@ pub fn command(data_dir: &Path) -> Command {
 pub struct Setup {
     dir: tempfile::TempDir,
     serve_args: Vec<String>,
+    /// Variables set (or, `None`, removed) for `bgw keys add` and `bgw serve`.
+    envs: Vec<(String, Option<String>)>,
+}
+
+/// Applies `envs` to `cmd`: each set, or removed when its value is `None`.
+fn apply_env(cmd: &mut Command, envs: &[(String, Option<String>)]) {
+    for (name, value) in envs {
+        match value {
+            Some(v) => cmd.env(name, v),
+            None => cmd.env_remove(name),
+        };
+    }
 }
 
 impl Setup {
     /// Runs `bgw keys add ARGS…` in this data dir; panics with its stderr if it fails.
     pub fn key(self, args: &[&str]) -> Setup {
-        let out = command(self.dir.path())
-            .arg("keys")
-            .arg("add")
-            .args(args)
-            .output()
-            .unwrap();
+        let mut cmd = command(self.dir.path());
+        apply_env(&mut cmd, &self.envs);
+        let out = cmd.arg("keys").arg("add").args(args).output().unwrap();
         assert!(
             out.status.success(),
             "`bgw keys add {}` failed: {}",
@@ -80,9 +89,27 @@ impl Setup {
         self
     }
 
+    /// Sets `name` to `value` in the environment of the `bgw keys add` and `bgw serve` that
+    /// follow (AWS credentials, a Google project).
+    pub fn env(mut self, name: &str, value: &str) -> Setup {
+        self.envs.push((name.to_owned(), Some(value.to_owned())));
+        self
+    }
+
+    /// Removes `name` from the environment of the `bgw keys add` and `bgw serve` that follow.
+    pub fn env_remove(mut self, name: &str) -> Setup {
+        self.envs.push((name.to_owned(), None));
+        self
+    }
+
+    /// The data dir being prepared.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
     /// Starts `bgw serve --port 0` and waits for the line that names its port.
     pub fn start(self) -> Bgw {
-        let mut bgw = Bgw::serve_at(self.dir.path(), &self.serve_args);
+        let mut bgw = Bgw::serve_with_env(self.dir.path(), &self.serve_args, &self.envs);
         bgw.dir = Some(self.dir);
         bgw
     }
@@ -92,7 +119,14 @@ impl Bgw {
     /// Starts `bgw serve --port 0 ARGS…` on the data dir `dir`, which it does not own (several
     /// gateways may share one), and waits for the line that names its port.
     pub fn serve_at(dir: &Path, serve_args: &[String]) -> Bgw {
-        let mut child = command(dir)
+        Bgw::serve_with_env(dir, serve_args, &[])
+    }
+
+    /// [`Bgw::serve_at`] with these variables set (or, `None`, removed).
+    fn serve_with_env(dir: &Path, serve_args: &[String], envs: &[(String, Option<String>)]) -> Bgw {
+        let mut cmd = command(dir);
+        apply_env(&mut cmd, envs);
+        let mut child = cmd
             .args(["serve", "--port", "0"])
             .args(serve_args)
             .stdout(Stdio::null())
@@ -160,6 +194,7 @@ impl Bgw {
         Setup {
             dir: tempfile::tempdir().unwrap(),
             serve_args: Vec::new(),
+            envs: Vec::new(),
         }
     }
 

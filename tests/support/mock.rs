@@ -212,6 +212,12 @@ impl Mock {
         mock
     }
 
+    /// Answers each request by calling `respond` with it from now on, once the scripted
+    /// replies are used up (for a responder that needs the mock's own URL).
+    pub fn respond_with(&self, respond: impl Fn(&Recorded) -> Reply + Send + Sync + 'static) {
+        *self.state.responder.lock().unwrap() = Some(Arc::new(respond));
+    }
+
     /// `http://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)

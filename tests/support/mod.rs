@@ -3,6 +3,7 @@
 //! - [`mock`]: a programmable HTTP/1.1 upstream on 127.0.0.1:0 that records every request;
 //! - [`bgw`]: a `bgw serve` child process with its own temp data dir, killed on drop;
 //! - [`claude`]: the real Claude Code CLI, its HOME, and a tmux driver;
+//! - [`clouds`]: Vertex's and Bedrock's mock parts (token endpoint, event-stream, SigV4);
 //! - [`client`]: a small HTTP client that reads streams incrementally and can hang up;
 //! - [`sse`]: Anthropic SSE parsing and the upstream wire formats the mocks speak.
 //!
@@ -19,6 +20,7 @@
 pub mod bgw;
 pub mod claude;
 pub mod client;
+pub mod clouds;
 pub mod files;
 pub mod mock;
 pub mod sse;

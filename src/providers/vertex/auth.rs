@@ -780,9 +780,10 @@ fn private_key(pem: &str) -> Result<RsaKeyPair, AuthError> {
         ))
     };
     if pem.contains("-----BEGIN RSA PRIVATE KEY-----") {
-        return Err(refuse(
-            "is a PKCS#1 key (`BEGIN RSA PRIVATE KEY`) but Google's key files hold PKCS#8 (`BEGIN PRIVATE KEY`): convert it with `openssl pkcs8 -topk8 -nocrypt`, or",
-        ));
+        return Err(AuthError::Credentials(format!(
+            "`private_key` in the service-account key file is a PKCS#1 key (`BEGIN RSA PRIVATE KEY`) but Google's key files hold PKCS#8 (`BEGIN PRIVATE KEY`): convert it with `openssl pkcs8 -topk8 -nocrypt`, or {}",
+            SERVICE_ACCOUNT_FILE.fix
+        )));
     }
     if pem.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
         return Err(refuse("is encrypted, and bgw has no passphrase for it"));
@@ -1460,6 +1461,10 @@ mod tests {
             .to_string();
         assert!(error.contains("PKCS#1"), "{error}");
         assert!(error.contains("openssl pkcs8 -topk8 -nocrypt"), "{error}");
+        assert!(
+            error.contains("-nocrypt`, or download a new JSON key"),
+            "{error}"
+        );
         assert!(!error.contains("MII"), "no key material: {error}");
     }
 
