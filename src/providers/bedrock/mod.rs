@@ -27,6 +27,7 @@ const BETAS: &[&str] = &[
     "context-1m-2025-08-07",
     "output-128k-2025-02-19",
     "token-efficient-tools-2025-02-19",
+    "fine-grained-tool-streaming-2025-05-14",
     "tool-search-tool-2025-10-19",
     "thinking-token-count-2026-05-13",
     "computer-use-2025-01-24",
