@@ -170,8 +170,14 @@ pub fn lookup(provider: &str, model: &str) -> Option<&'static ModelInfo> {
 }
 
 /// Every row of one provider, in table order; Azure has none (its deployments are user-named).
+/// The clouds resell others' models: Vertex Anthropic's Claude and Google's Gemini, Bedrock
+/// Anthropic's Claude (its other models have no rows).
 pub fn for_provider(provider: &str) -> impl Iterator<Item = &'static ModelInfo> {
-    MODELS.iter().filter(move |m| m.provider == provider)
+    MODELS.iter().filter(move |m| match provider {
+        "vertex" => m.provider == "anthropic" || m.provider == "gemini",
+        "bedrock" => m.provider == "anthropic",
+        _ => m.provider == provider,
+    })
 }
 
 /// Cost of a request; `None` when the model has no known price (never a silent `$0`).
@@ -248,6 +254,26 @@ mod tests {
             lookup("anthropic", "claude-haiku-4-5@20251001").unwrap().id,
             "claude-haiku-4-5"
         );
+    }
+
+    #[test]
+    fn the_clouds_borrow_anthropics_and_googles_rows() {
+        let m = lookup("bedrock", "us.anthropic.claude-sonnet-4-5-20250929-v1:0").unwrap();
+        assert_eq!((m.provider, m.id), ("anthropic", "claude-sonnet-4-5"));
+        assert_eq!(
+            lookup("bedrock", "claude-opus-4-6").unwrap().id,
+            "claude-opus-4-6"
+        );
+        assert!(lookup("bedrock", "amazon.nova-pro-v1:0").is_none());
+        let m = lookup("vertex", "claude-sonnet-4-5@20250929").unwrap();
+        assert_eq!((m.provider, m.id), ("anthropic", "claude-sonnet-4-5"));
+        assert_eq!(
+            lookup("vertex", "gemini-2.5-pro").unwrap().provider,
+            "gemini"
+        );
+        assert!(for_provider("bedrock").all(|m| m.provider == "anthropic"));
+        assert!(for_provider("vertex").any(|m| m.provider == "gemini"));
+        assert!(for_provider("vertex").any(|m| m.id == "claude-sonnet-4-5"));
     }
 
     #[test]
