@@ -40,7 +40,8 @@ impl EventTooLarge {
     }
 }
 
-/// Incremental SSE parser.
+/// Incremental SSE parser; it writes [`SseFrame`]s, or any frame made from one (a decoder's
+/// own frame type, without a second copy).
 #[derive(Debug, Default)]
 pub struct SseParser {
     line: Vec<u8>,
@@ -64,7 +65,11 @@ impl SseParser {
     /// Feeds bytes; every frame completed by them is appended to `out`. Once an event grows
     /// past [`MAX_EVENT`] it is dropped and this (and every later feed) fails; the frames
     /// completed before it are still in `out`.
-    pub fn feed(&mut self, mut chunk: &[u8], out: &mut Vec<SseFrame>) -> Result<(), EventTooLarge> {
+    pub fn feed<F: From<SseFrame>>(
+        &mut self,
+        mut chunk: &[u8],
+        out: &mut Vec<F>,
+    ) -> Result<(), EventTooLarge> {
         self.whole = 0;
         if self.too_large {
             return Err(EventTooLarge);
@@ -109,7 +114,7 @@ impl SseParser {
     }
 
     /// The upstream closed: a frame left without its blank line still counts.
-    pub fn finish(&mut self, out: &mut Vec<SseFrame>) {
+    pub fn finish<F: From<SseFrame>>(&mut self, out: &mut Vec<F>) {
         if self.too_large {
             return;
         }
@@ -132,7 +137,7 @@ impl SseParser {
     }
 
     /// Takes one line; whether it was the blank line that ends an event.
-    fn take_line(&mut self, line: &[u8], out: &mut Vec<SseFrame>) -> bool {
+    fn take_line<F: From<SseFrame>>(&mut self, line: &[u8], out: &mut Vec<F>) -> bool {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.is_empty() {
             self.dispatch(out);
@@ -160,12 +165,12 @@ impl SseParser {
         false
     }
 
-    fn dispatch(&mut self, out: &mut Vec<SseFrame>) {
+    fn dispatch<F: From<SseFrame>>(&mut self, out: &mut Vec<F>) {
         if self.has_data {
-            out.push(SseFrame {
+            out.push(F::from(SseFrame {
                 event: self.event.take(),
                 data: std::mem::take(&mut self.data),
-            });
+            }));
         }
         self.event = None;
         self.has_data = false;

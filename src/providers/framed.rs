@@ -80,19 +80,17 @@ pub trait Framer: Send + fmt::Debug {
 #[derive(Debug, Default)]
 pub struct SseFramer {
     parser: SseParser,
-    frames: Vec<SseFrame>,
 }
 
 impl Framer for SseFramer {
     fn feed(&mut self, chunk: &[u8], out: &mut Vec<Frame>) -> Result<(), FramingError> {
-        let fed = self.parser.feed(chunk, &mut self.frames);
-        out.extend(self.frames.drain(..).map(Frame::from));
-        fed.map_err(|EventTooLarge| FramingError::TooLarge)
+        self.parser
+            .feed(chunk, out)
+            .map_err(|EventTooLarge| FramingError::TooLarge)
     }
 
     fn finish(&mut self, out: &mut Vec<Frame>) -> Result<(), FramingError> {
-        self.parser.finish(&mut self.frames);
-        out.extend(self.frames.drain(..).map(Frame::from));
+        self.parser.finish(out);
         Ok(())
     }
 }
