@@ -65,7 +65,12 @@ impl SseParser {
     /// Feeds bytes; every frame completed by them is appended to `out`. Once an event grows
     /// past [`MAX_EVENT`] it is dropped and this (and every later feed) fails; the frames
     /// completed before it are still in `out`.
-    pub fn feed<F: From<SseFrame>>(
+    pub fn feed(&mut self, chunk: &[u8], out: &mut Vec<SseFrame>) -> Result<(), EventTooLarge> {
+        self.feed_into(chunk, out)
+    }
+
+    /// As [`SseParser::feed`], into frames of the caller's type (no second copy).
+    pub fn feed_into<F: From<SseFrame>>(
         &mut self,
         mut chunk: &[u8],
         out: &mut Vec<F>,
@@ -114,7 +119,12 @@ impl SseParser {
     }
 
     /// The upstream closed: a frame left without its blank line still counts.
-    pub fn finish<F: From<SseFrame>>(&mut self, out: &mut Vec<F>) {
+    pub fn finish(&mut self, out: &mut Vec<SseFrame>) {
+        self.finish_into(out);
+    }
+
+    /// As [`SseParser::finish`], into frames of the caller's type.
+    pub fn finish_into<F: From<SseFrame>>(&mut self, out: &mut Vec<F>) {
         if self.too_large {
             return;
         }

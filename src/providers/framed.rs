@@ -85,12 +85,12 @@ pub struct SseFramer {
 impl Framer for SseFramer {
     fn feed(&mut self, chunk: &[u8], out: &mut Vec<Frame>) -> Result<(), FramingError> {
         self.parser
-            .feed(chunk, out)
+            .feed_into(chunk, out)
             .map_err(|EventTooLarge| FramingError::TooLarge)
     }
 
     fn finish(&mut self, out: &mut Vec<Frame>) -> Result<(), FramingError> {
-        self.parser.finish(out);
+        self.parser.finish_into(out);
         Ok(())
     }
 }
