@@ -1,8 +1,12 @@
 //! Upstream wire formats, one file (or folder) each, and what they share.
 //!
-//! A provider knows how to address an upstream (base URL, auth), encode a request
-//! in its wire format, and decode its responses and streams into Anthropic shapes.
-//! Routing, budgets and logging happen once, in the gateway, for all of them.
+//! A provider is two parts. Its endpoint ([`endpoint`]) says where a request goes and how it
+//! signs in: a key header set with the rest, or, for the clouds, an async step over the
+//! finished request (a Google access token, an AWS SigV4 signature). Its codec ([`Wire`])
+//! encodes a request and decodes a whole answer, a stream (a framer and a pure translator,
+//! [`framed`], sharing the block bookkeeping of [`blocks`]) and an error. The built-in
+//! providers are one table ([`builtins`]). Routing, budgets and logging happen once, in the
+//! gateway, for all of them.
 
 pub mod anthropic;
 pub mod azure;
