@@ -658,3 +658,47 @@ async fn claude_codes_vertex_mode_is_served_through_the_vertex_key() {
     let rows = log_rows(bgw.data_dir(), 2);
     assert!(rows.iter().all(|r| r["provider"] == "vertex"), "{rows:?}");
 }
+
+/// Vertex AI express mode: an API key (`--value`), sent as `x-goog-api-key` on the path without
+/// a project (https://cloud.google.com/vertex-ai/generative-ai/docs/start/express-mode/vertex-ai-express-mode-api-reference);
+/// it serves Gemini models only, so Claude is refused before anything is sent.
+#[tokio::test]
+async fn an_express_mode_api_key_reaches_gemini_without_a_project_and_refuses_claude() {
+    let vertex = Mock::start([gemini_hello()]).await;
+    let bgw = hermetic(Bgw::setup())
+        .key(&[
+            "vertex",
+            "--value",
+            "AQ.Ab8RN6express-test-key-0000",
+            "--base-url",
+            &vertex.url(),
+        ])
+        .start();
+
+    let resp = bgw
+        .client()
+        .messages(&messages_request("vertex/gemini-2.5-pro", true))
+        .await;
+    assert_eq!(resp.status, 200);
+    let events = resp.sse().all().await;
+    assert_eq!(text_of(&events, 0), "Hello.");
+    let req = vertex.only_request();
+    assert_eq!(
+        req.path,
+        "/v1/publishers/google/models/gemini-2.5-pro:streamGenerateContent?alt=sse"
+    );
+    assert_eq!(
+        req.header("x-goog-api-key"),
+        Some("AQ.Ab8RN6express-test-key-0000")
+    );
+    assert_eq!(req.header("authorization"), None);
+
+    let resp = bgw
+        .client()
+        .messages(&messages_request("vertex/claude-sonnet-4-5", false))
+        .await;
+    assert_eq!(resp.status, 400);
+    let body = resp.json().await;
+    assert_contains(body["error"]["message"].as_str().unwrap(), "express mode");
+    assert_eq!(vertex.requests().len(), 1, "nothing more was sent upstream");
+}
