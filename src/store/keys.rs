@@ -43,11 +43,7 @@ impl SecretSource {
                 Ok(v) if !v.trim().is_empty() => Ok(Some(v.trim().to_owned())),
                 _ => Err(format!("the environment variable `{var}` is not set")),
             },
-            SecretSource::File(path) => match std::fs::read_to_string(path) {
-                Ok(v) if !v.trim().is_empty() => Ok(Some(v)),
-                Ok(_) => Err(format!("the key file `{path}` is empty")),
-                Err(e) => Err(format!("cannot read the key file `{path}`: {e}")),
-            },
+            SecretSource::File(path) => read_key_file(path).map(Some),
             SecretSource::None | SecretSource::Ambient => Ok(None),
         }
     }
@@ -77,6 +73,37 @@ impl SecretSource {
             Err(_) => "(unset)".to_owned(),
         }
     }
+}
+
+/// A key file's text, read again only when the file changed (its size or modification time):
+/// the file is a key's secret each request uses, and a request must not wait on reading it.
+fn read_key_file(path: &str) -> Result<String, String> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock, PoisonError};
+    type Seen = (std::time::SystemTime, u64, String);
+    static READ: OnceLock<Mutex<HashMap<String, Seen>>> = OnceLock::new();
+    let meta =
+        std::fs::metadata(path).map_err(|e| format!("cannot read the key file `{path}`: {e}"))?;
+    let stamp = (meta.modified().unwrap_or(std::time::UNIX_EPOCH), meta.len());
+    let read = READ.get_or_init(Mutex::default);
+    if let Some((when, len, text)) = read
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(path)
+    {
+        if (*when, *len) == stamp {
+            return Ok(text.clone());
+        }
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the key file `{path}`: {e}"))?;
+    if text.trim().is_empty() {
+        return Err(format!("the key file `{path}` is empty"));
+    }
+    read.lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(path.to_owned(), (stamp.0, stamp.1, text.clone()));
+    Ok(text)
 }
 
 fn last4(s: &str) -> String {
@@ -159,6 +186,32 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_key_file_is_read_again_when_it_changes_and_its_loss_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("key.json");
+        std::fs::write(&path, r#"{"type":"service_account"}"#).unwrap();
+        let source = SecretSource::File(path.display().to_string());
+        assert_eq!(
+            source.resolve().unwrap().as_deref(),
+            Some(r#"{"type":"service_account"}"#)
+        );
+        std::fs::write(&path, r#"{"type":"authorized_user","x":1}"#).unwrap();
+        assert_eq!(
+            source.resolve().unwrap().as_deref(),
+            Some(r#"{"type":"authorized_user","x":1}"#)
+        );
+        std::fs::remove_file(&path).unwrap();
+        assert!(
+            source
+                .resolve()
+                .unwrap_err()
+                .contains("cannot read the key file")
+        );
+        std::fs::write(&path, "  \n").unwrap();
+        assert!(source.resolve().unwrap_err().contains("is empty"));
+    }
+
     use super::*;
 
     fn rec(name: &str, provider: &str) -> KeyRecord {
