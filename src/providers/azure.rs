@@ -58,18 +58,7 @@ pub fn url(base_url: &str, deployment: &str) -> String {
     }
 }
 
-/// Percent-encodes what a deployment name must not carry raw in a path.
-fn encode_path_segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
+use super::encode_path_segment;
 
 #[cfg(test)]
 mod tests {

@@ -322,6 +322,32 @@ pub(crate) fn encode_body(
     Ok(out)
 }
 
+/// At most `max` bytes of `s`, cut at a char boundary, with `…` when cut.
+pub(crate) fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+/// Percent-encodes all but RFC 3986's unreserved characters: a name (an Azure deployment, a
+/// Bedrock model id with its `:` and an ARN's `/`) as one segment of a URL's path.
+pub(crate) fn encode_path_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// The start of a body that is not the JSON we expected, for error messages.
 pub fn body_excerpt(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);

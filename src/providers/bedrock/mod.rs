@@ -72,7 +72,7 @@ pub fn url(base: &str, id: &str, wire: Wire, stream: bool) -> String {
         (_, false) => "invoke",
         (_, true) => "invoke-with-response-stream",
     };
-    format!("{base}/model/{}/{method}", encode_segment(id))
+    format!("{base}/model/{}/{method}", super::encode_path_segment(id))
 }
 
 /// The SigV4 headers of a finished request, signed with the AWS credentials found now (the
@@ -101,19 +101,6 @@ pub fn sign(
         jiff::Timestamp::now(),
     )
     .map_err(|e| format!("cannot sign the request: {e}"))
-}
-
-/// Percent-encodes everything but RFC 3986's unreserved characters.
-pub(crate) fn encode_segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

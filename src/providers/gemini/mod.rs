@@ -180,17 +180,7 @@ fn carry(signatures: &[(char, String)]) -> Vec<u8> {
     out.into_bytes()
 }
 
-/// At most `max` bytes of `s`, cut at a char boundary, with `…` when cut.
-fn truncate(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_owned();
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
-}
+use crate::providers::truncate;
 
 #[cfg(test)]
 mod tests;

@@ -188,17 +188,7 @@ fn raw_text(raw: &RawValue) -> String {
     }
 }
 
-/// At most `max` bytes of `s`, cut at a char boundary, with `…` when cut.
-pub(super) fn truncate(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_owned();
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
-}
+pub(super) use crate::providers::truncate;
 
 #[cfg(test)]
 mod tests {
