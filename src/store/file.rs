@@ -6,7 +6,7 @@
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use std::fs::{self, OpenOptions};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use super::{SCHEMA_VERSION, StoreError, db_err};
@@ -227,14 +227,30 @@ fn checked(table: &str) -> Result<&str, StoreError> {
     }
 }
 
-/// Makes `dir` (mode 0700: keys live here) if it is missing.
+/// Makes `dir` if it is missing, private from the start (mode 0700: keys live here), and
+/// fails when it cannot be made private. A directory that exists is left as its owner set it
+/// (`bgw doctor` says when others can read it).
 pub fn make_private_dir(dir: &Path) -> Result<(), StoreError> {
-    if !dir.exists() {
-        fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
-            path: dir.to_owned(),
-            source,
-        })?;
-        let _ = fs::set_permissions(dir, fs::Permissions::from_mode(0o700));
+    if dir.exists() {
+        return Ok(());
+    }
+    let create_err = |source| StoreError::CreateDir {
+        path: dir.to_owned(),
+        source,
+    };
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(create_err)?;
+    // The mode given at creation passes through the umask, which only ever removes bits;
+    // set it again so a strange umask cannot leave it unusable, and check it holds.
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(create_err)?;
+    let mode = fs::metadata(dir).map_err(create_err)?.permissions().mode() & 0o777;
+    if mode != 0o700 {
+        return Err(create_err(std::io::Error::other(format!(
+            "its mode is {mode:o}, not 700 (a file system without Unix permissions?); choose another data dir with `--data-dir` or BGW_DATA_DIR"
+        ))));
     }
     Ok(())
 }
@@ -252,6 +268,20 @@ pub fn open_in_test(dir: &Path) -> File {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_missing_data_dir_is_made_private_with_its_parents() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("a").join("b");
+        make_private_dir(&data).unwrap();
+        let mode = fs::metadata(&data).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+        // One that exists is the user's: left as it is.
+        fs::set_permissions(&data, fs::Permissions::from_mode(0o750)).unwrap();
+        make_private_dir(&data).unwrap();
+        let mode = fs::metadata(&data).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o750);
+    }
 
     fn open(dir: &Path) -> File {
         open_in_test(dir)

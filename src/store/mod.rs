@@ -694,8 +694,12 @@ fn is_timeout(e: &std::io::Error) -> bool {
     )
 }
 
+/// A reply of the wrong kind; only its kind is told, as a reply may hold a secret.
 fn unexpected(reply: &Reply) -> StoreError {
-    StoreError::Db(format!("the store owner answered out of turn: {reply:?}"))
+    StoreError::Db(format!(
+        "the store owner answered out of turn (a `{}` reply); if it persists, stop every bgw and try again",
+        reply.kind()
+    ))
 }
 
 #[cfg(test)]
@@ -759,6 +763,33 @@ mod tests {
             let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, want, "{}", path.display());
         }
+    }
+
+    #[test]
+    fn a_reply_out_of_turn_is_named_by_its_kind_never_its_contents() {
+        let reply = Reply::Rows(vec![(
+            "openai".into(),
+            br#"{"secret":{"value":"sk-live-very-secret-0000"}}"#.to_vec(),
+        )]);
+        let message = unexpected(&reply).to_string();
+        assert!(message.contains("`rows` reply"), "{message}");
+        assert!(!message.contains("sk-live"), "{message}");
+    }
+
+    #[test]
+    fn no_staged_socket_is_left_beside_the_real_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().join("data"));
+        store.schema_version().unwrap();
+        let names: Vec<String> = fs::read_dir(store.dir())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(names.contains(&SOCKET_NAME.to_owned()), "{names:?}");
+        assert!(
+            !names.iter().any(|n| n.starts_with(".socket-")),
+            "{names:?}"
+        );
     }
 
     #[test]

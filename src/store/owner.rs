@@ -128,6 +128,36 @@ impl Shared {
     }
 }
 
+/// Listens at `socket`, reachable by this user alone from its first moment: bound inside a
+/// fresh directory only this user may enter, made 0600 there, then moved into place (std has
+/// no umask to set around `bind`, and the data dir may be someone's looser one). Fails with a
+/// clear error when the mode cannot be set.
+fn bind_private(socket: &Path) -> Result<UnixListener, StoreError> {
+    use std::os::unix::fs::DirBuilderExt;
+    let fail = |what: &str, e: std::io::Error| StoreError::Open {
+        path: socket.to_owned(),
+        message: format!("{what}: {e}"),
+    };
+    let dir = socket.with_file_name(format!(".socket-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&dir)
+        .map_err(|e| fail("cannot make a private place for the socket", e))?;
+    let staged = dir.join("s");
+    let bound = UnixListener::bind(&staged)
+        .map_err(|e| fail("cannot listen", e))
+        .and_then(|listener| {
+            std::fs::set_permissions(&staged, std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| fail("cannot make the socket private (mode 600)", e))?;
+            std::fs::rename(&staged, socket)
+                .map_err(|e| fail("cannot put the socket in place", e))?;
+            Ok(listener)
+        });
+    let _ = std::fs::remove_dir_all(&dir);
+    bound
+}
+
 /// Owns the store in `dir` until no client has been connected for `idle`. Returns `Ok(false)`
 /// without doing anything when another live process owns it already.
 pub fn run(dir: &Path, idle: Duration) -> Result<bool, StoreError> {
@@ -150,11 +180,7 @@ pub fn run(dir: &Path, idle: Duration) -> Result<bool, StoreError> {
     };
     // Holding the file, this process is the only owner: a socket left here is a dead one's.
     let _ = std::fs::remove_file(&socket);
-    let listener = UnixListener::bind(&socket).map_err(|e| StoreError::Open {
-        path: socket.clone(),
-        message: format!("cannot listen: {e}"),
-    })?;
-    let _ = std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600));
+    let listener = bind_private(&socket)?;
     let inode = std::fs::metadata(&socket).map(|m| m.ino()).ok();
 
     let (jobs_tx, jobs_rx) = mpsc::channel();

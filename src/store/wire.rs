@@ -198,6 +198,26 @@ pub enum Reply {
     Failed(String),
 }
 
+impl Reply {
+    /// What kind of reply this is, for a message: never its contents, which may hold a key
+    /// record's secret (`Rows`, `Value`) or a logged request.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Reply::Welcome { .. } => "welcome",
+            Reply::Rows(_) => "rows",
+            Reply::Value(_) => "value",
+            Reply::Done(_) => "done",
+            Reply::Logs(_) => "logs",
+            Reply::Content(_) => "content",
+            Reply::Ids(_) => "ids",
+            Reply::Stats(_) => "stats",
+            Reply::Grants(_) => "grants",
+            Reply::Accounts(_) => "accounts",
+            Reply::Failed(_) => "failed",
+        }
+    }
+}
+
 /// What a watcher is told.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "event", content = "value", rename_all = "snake_case")]
