@@ -84,7 +84,14 @@ impl Totals {
             t.output_tokens += r.output_tokens;
             t.cost += Usd(r.cost);
             t.unpriced += r.unpriced;
-            t.providers.insert(r.group.clone(), r.requests);
+            // A request refused before any provider (a budget, a key, a bad model) has no
+            // provider: the line says what it was.
+            let group = if r.group == "-" || r.group.is_empty() {
+                "refused".to_owned()
+            } else {
+                r.group.clone()
+            };
+            *t.providers.entry(group).or_default() += r.requests;
         }
         t
     }
@@ -169,6 +176,27 @@ mod tests {
             line.ends_with("providers: anthropic ×1, openai ×2"),
             "{line}"
         );
+    }
+
+    #[test]
+    fn a_request_refused_before_any_provider_is_counted_as_refused() {
+        use crate::store::stats::StatsRow;
+        let rows = [
+            StatsRow {
+                group: "-".into(),
+                requests: 1,
+                errors: 1,
+                ..StatsRow::default()
+            },
+            StatsRow {
+                group: "openai".into(),
+                requests: 2,
+                ..StatsRow::default()
+            },
+        ];
+        let line = Totals::from_stats(&rows).summary_line();
+        assert!(line.ends_with("providers: openai ×2, refused ×1"), "{line}");
+        assert!(line.starts_with("bgw: 3 requests (1 failed)"), "{line}");
     }
 
     #[test]
