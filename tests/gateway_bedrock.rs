@@ -889,3 +889,61 @@ async fn claude_codes_bedrock_mode_gets_bedrock_shaped_errors() {
         "the refused request is in the log: {rows:?}"
     );
 }
+
+/// Bedrock's CountTokens (https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_CountTokens.html):
+/// `POST /model/{foundation model}/count-tokens` with the InvokeModel body in base64 under
+/// `input.invokeModel.body`, answered `{"inputTokens": N}`, signed like any request.
+#[tokio::test]
+async fn a_token_count_for_claude_is_bedrocks_own() {
+    use base64::Engine as _;
+    let mock = Mock::start([Reply::json(200, &json!({"inputTokens": 1234}))]).await;
+    let bgw = signed(&mock, KEYS, "us-east-1").start();
+    let resp = bgw
+        .client()
+        .post_json(
+            "/v1/messages/count_tokens",
+            &json!({"model": "bedrock/claude-sonnet-4-5",
+                    "messages": [{"role": "user", "content": "How many tokens is this?"}]}),
+        )
+        .await;
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.json().await, json!({"input_tokens": 1234}));
+    let req = mock.only_request();
+    assert_eq!(
+        req.path,
+        "/model/anthropic.claude-sonnet-4-5-20250929-v1%3A0/count-tokens"
+    );
+    verify_sigv4(&req, &KEYS, "us-east-1", "bedrock").unwrap();
+    let sent = req.json();
+    let invoke = base64::engine::general_purpose::STANDARD
+        .decode(sent["input"]["invokeModel"]["body"].as_str().unwrap())
+        .unwrap();
+    let invoke: Value = serde_json::from_slice(&invoke).unwrap();
+    assert_eq!(invoke["anthropic_version"], "bedrock-2023-05-31");
+    assert_eq!(invoke["max_tokens"], 1);
+    assert_eq!(invoke.get("model"), None);
+    assert_eq!(invoke["messages"][0]["content"], "How many tokens is this?");
+}
+
+#[tokio::test]
+async fn a_count_bedrock_refuses_is_estimated() {
+    let mock = Mock::start([aws::error(
+        400,
+        "ValidationException",
+        "The provided model doesn't support counting tokens.",
+    )])
+    .await;
+    let bgw = signed(&mock, KEYS, "us-east-1").start();
+    let resp = bgw
+        .client()
+        .post_json(
+            "/v1/messages/count_tokens",
+            &json!({"model": "bedrock/claude-sonnet-4-5",
+                    "messages": [{"role": "user", "content": "How many tokens is this?"}]}),
+        )
+        .await;
+    assert_eq!(resp.status, 200);
+    let n = resp.json().await["input_tokens"].as_u64().unwrap();
+    assert!((5..40).contains(&n), "{n}");
+    assert_eq!(mock.requests().len(), 1);
+}

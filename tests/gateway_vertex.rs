@@ -702,3 +702,34 @@ async fn an_express_mode_api_key_reaches_gemini_without_a_project_and_refuses_cl
     assert_contains(body["error"]["message"].as_str().unwrap(), "express mode");
     assert_eq!(vertex.requests().len(), 1, "nothing more was sent upstream");
 }
+
+/// Claude's token count on Vertex (https://docs.anthropic.com/en/api/claude-on-vertex-ai):
+/// `count-tokens:rawPredict` under the project and location, the model named in the body.
+#[tokio::test]
+async fn a_token_count_for_claude_is_vertexs_own() {
+    let google = Google::granting(3599).await;
+    let vertex = Mock::start([Reply::json(200, &json!({"input_tokens": 321}))]).await;
+    let bgw = gateway(&google, &vertex, "us-east5");
+    let resp = bgw
+        .client()
+        .post_json(
+            "/v1/messages/count_tokens",
+            &json!({"model": "vertex/claude-sonnet-4-5",
+                    "messages": [{"role": "user", "content": "Count me."}]}),
+        )
+        .await;
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.json().await, json!({"input_tokens": 321}));
+    let req = vertex.only_request();
+    assert_eq!(
+        req.path,
+        "/v1/projects/acme-prod/locations/us-east5/publishers/anthropic/models/count-tokens:rawPredict"
+    );
+    assert_eq!(
+        req.header("authorization"),
+        Some(format!("Bearer {}", token(1)).as_str())
+    );
+    let body = req.json();
+    assert_eq!(body["model"], "claude-sonnet-4-5@20250929");
+    assert_eq!(body["anthropic_version"], "vertex-2023-10-16");
+}

@@ -1,6 +1,7 @@
 //! `POST /v1/messages/count_tokens`: exact where the upstream counts, estimated elsewhere.
 //!
-//! Anthropic-format upstreams (Anthropic, Claude on Foundry) count exactly. For OpenAI and
+//! Anthropic-format upstreams (Anthropic, Claude on Foundry) count exactly, and so do Claude
+//! on Vertex (`count-tokens:rawPredict`) and on Bedrock (CountTokens). For OpenAI and
 //! OpenAI-compatible targets the request is encoded as it would be sent, and the Chat
 //! Completions body is counted by [`crate::tokens::chat_request`]: OpenAI's framing, tools
 //! as the TypeScript namespace OpenAI models see, text by an estimate of o200k_base that
@@ -24,7 +25,7 @@ use super::router::json;
 use crate::messages::request::{Block, Content, ToolResultContent};
 use crate::messages::{ApiError, MessagesRequest};
 use crate::providers::Target;
-use crate::providers::{self, Wire, openai};
+use crate::providers::{self, Wire, anthropic, openai};
 use crate::tokens::{self, ToolStyle, estimate_milli};
 
 /// Tokens per image or document when its size is unknown (Anthropic's figure for an image
@@ -45,8 +46,14 @@ pub async fn handle<B: super::messages::InBody>(
     let config = gateway.config().await;
     let routed = Routed::read(gateway, &config, req, None).await?;
     let target = routed.target();
-    // Anthropic's own count endpoint; the clouds' differ (and Bedrock has none for Claude).
-    let anthropic_wire = Wire::for_target(target, providers::Options::default()) == Wire::Anthropic;
+    let wire = Wire::for_target(target, providers::Options::default());
+    if matches!(wire, Wire::AnthropicVertex | Wire::AnthropicBedrock) {
+        if let Some(exact) = ask_cloud(gateway, &routed, wire).await {
+            return Ok(json(StatusCode::OK, exact));
+        }
+    }
+    // Anthropic's own count endpoint.
+    let anthropic_wire = wire == Wire::Anthropic;
     let own_login = target.provider.is_anthropic() && routed.who.client_auth.is_some();
     if anthropic_wire && (target.secret().is_some() || own_login) {
         if let Ok(prepared) = routed.prepare() {
@@ -57,7 +64,8 @@ pub async fn handle<B: super::messages::InBody>(
     }
     let body = &routed.body;
     let req = MessagesRequest::parse(body)?;
-    let chat = (!anthropic_wire).then(|| estimate_chat(&req, target));
+    // Claude on a cloud is estimated as Claude, not as a Chat Completions body.
+    let chat = (!wire.is_anthropic()).then(|| estimate_chat(&req, target));
     let n = chat.flatten().unwrap_or_else(|| estimate(&req));
     Ok(json(StatusCode::OK, format!("{{\"input_tokens\":{n}}}")))
 }
@@ -70,17 +78,82 @@ pub fn estimate_chat(req: &MessagesRequest<'_>, target: &Target) -> Option<u64> 
     tokens::chat_request(&body, ToolStyle::for_model(target.kind, model)).ok()
 }
 
+/// Claude's exact count from a cloud: Vertex's `count-tokens:rawPredict` or Bedrock's
+/// CountTokens, signed in as the request would be; `None` when it gives none.
+async fn ask_cloud(gateway: &Gateway, routed: &Routed, wire: Wire) -> Option<Bytes> {
+    let target = routed.target();
+    let model = target.upstream_model.as_str();
+    let (uri, body) = if wire == Wire::AnthropicVertex {
+        let uri = providers::vertex::count_url(&target.base_url, &target.place).ok()?;
+        let id = providers::vertex::claude_id(model);
+        (uri, anthropic::vertex_count_body(&routed.body, &id).ok()?)
+    } else {
+        let region = target.place.region.as_deref()?;
+        let uri = providers::bedrock::count_url(&target.base_url, model, region);
+        let betas = routed
+            .parts
+            .headers
+            .get_all("anthropic-beta")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim);
+        let betas = providers::bedrock::betas(betas)
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        (
+            uri,
+            anthropic::bedrock_count_body(&routed.body, betas).ok()?,
+        )
+    };
+    let head = crate::messages::request::RequestHead::parse(&routed.body).ok()?;
+    let inbound = providers::Inbound {
+        body: &routed.body,
+        head: &head,
+        headers: &routed.parts.headers,
+        query: None,
+        client_auth: None,
+        thinking: &routed.thinking,
+    };
+    let mut prepared = providers::Prepared {
+        wire,
+        stream: Some(false),
+        uri,
+        headers: vec![(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        )],
+        body,
+    };
+    providers::endpoint::key_headers(target, wire, &inbound, &mut prepared.headers).ok()?;
+    providers::endpoint::authorize(&mut prepared, target, &gateway.cloud_auth)
+        .await
+        .ok()?;
+    ask(gateway, prepared.uri, prepared.headers, prepared.body).await
+}
+
 /// The upstream's exact count; `None` when it gives none (unreachable, an error status,
 /// silent past the upstream timeout, or a body that is no count or over [`MAX_COUNT_BODY`]).
 async fn ask_upstream(gateway: &Gateway, prepared: providers::Prepared) -> Option<Bytes> {
     let uri = prepared
         .uri
         .replacen("/v1/messages", "/v1/messages/count_tokens", 1);
+    ask(gateway, uri, prepared.headers, prepared.body).await
+}
+
+/// Posts a count request; the count in Anthropic's shape (Bedrock answers `inputTokens`).
+async fn ask(
+    gateway: &Gateway,
+    uri: String,
+    headers: Vec<(http::HeaderName, http::HeaderValue)>,
+    body: Vec<u8>,
+) -> Option<Bytes> {
     let mut builder = Request::post(uri);
-    for (name, value) in prepared.headers {
+    for (name, value) in headers {
         builder = builder.header(name, value);
     }
-    let req = builder.body(Full::new(Bytes::from(prepared.body))).ok()?;
+    let req = builder.body(Full::new(Bytes::from(body))).ok()?;
     let resp = tokio::time::timeout(
         gateway.settings.upstream_timeout,
         gateway.client.request(req),
@@ -101,6 +174,7 @@ async fn ask_upstream(gateway: &Gateway, prepared: providers::Prepared) -> Optio
     .to_bytes();
     #[derive(serde::Deserialize)]
     struct Count {
+        #[serde(alias = "inputTokens")]
         input_tokens: u64,
     }
     let count: Count = serde_json::from_slice(&bytes).ok()?;

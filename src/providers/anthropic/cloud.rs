@@ -59,6 +59,32 @@ pub fn for_cloud(body: &[u8], cloud: &Cloud) -> Result<(Vec<u8>, bool), ApiError
     Ok((write(&f, body.len())?, stream))
 }
 
+/// A `count_tokens` body for Vertex's `count-tokens:rawPredict`: the model (Vertex's id) in
+/// the body, and Vertex's `anthropic_version`.
+pub fn vertex_count_body(body: &[u8], model: &str) -> Result<Vec<u8>, ApiError> {
+    let mut f = fields(body)?;
+    f.remove("context_management");
+    let model =
+        RawValue::from_string(serde_json::to_string(model).map_err(invalid)?).map_err(invalid)?;
+    f.insert("model".to_owned(), &model);
+    let version = RawValue::from_string(format!("\"{VERTEX_VERSION}\"")).map_err(invalid)?;
+    f.insert("anthropic_version".to_owned(), &version);
+    write(&f, body.len())
+}
+
+/// A `count_tokens` body as Bedrock's CountTokens takes it: the InvokeModel body it would
+/// count (which must name `max_tokens`), in base64, under `input.invokeModel.body`.
+pub fn bedrock_count_body(body: &[u8], betas: Vec<String>) -> Result<Vec<u8>, ApiError> {
+    use base64::Engine as _;
+    let (invoke, _) = for_cloud(body, &Cloud::Bedrock { betas })?;
+    let mut f = fields(&invoke)?;
+    let one = RawValue::from_string("1".to_owned()).map_err(invalid)?;
+    f.entry("max_tokens".to_owned()).or_insert(&one);
+    let invoke = write(&f, invoke.len())?;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(invoke);
+    Ok(format!("{{\"input\":{{\"invokeModel\":{{\"body\":\"{b64}\"}}}}}}").into_bytes())
+}
+
 /// A body in a cloud's shape (no `model`, `anthropic_version`, Bedrock's `anthropic_beta`)
 /// as a Messages body for `model`, streamed or not as the cloud's method says; the betas it
 /// carried are returned for the `anthropic-beta` header.
@@ -132,6 +158,29 @@ mod tests {
         assert_eq!(
             parsed(&body),
             json!({"anthropic_version": "vertex-2023-10-16", "max_tokens": 1, "messages": []})
+        );
+    }
+
+    #[test]
+    fn count_bodies_take_each_clouds_shape() {
+        use base64::Engine as _;
+        let count =
+            br#"{"model":"vertex/claude-sonnet-4-5","messages":[{"role":"user","content":"hi"}]}"#;
+        assert_eq!(
+            parsed(&vertex_count_body(count, "claude-sonnet-4-5@20250929").unwrap()),
+            json!({"model": "claude-sonnet-4-5@20250929", "anthropic_version": "vertex-2023-10-16",
+                   "messages": [{"role": "user", "content": "hi"}]})
+        );
+        let wrapped =
+            parsed(&bedrock_count_body(count, vec!["context-1m-2025-08-07".into()]).unwrap());
+        let inner = base64::engine::general_purpose::STANDARD
+            .decode(wrapped["input"]["invokeModel"]["body"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(
+            parsed(&inner),
+            json!({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 1,
+                   "anthropic_beta": ["context-1m-2025-08-07"],
+                   "messages": [{"role": "user", "content": "hi"}]})
         );
     }
 

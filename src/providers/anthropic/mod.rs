@@ -7,7 +7,7 @@
 mod cloud;
 pub mod history;
 
-pub use cloud::{Cloud, for_cloud, from_cloud};
+pub use cloud::{Cloud, bedrock_count_body, for_cloud, from_cloud, vertex_count_body};
 
 use serde::Deserialize;
 

@@ -75,6 +75,20 @@ pub fn url(base: &str, id: &str, wire: Wire, stream: bool) -> String {
     format!("{base}/model/{}/{method}", super::encode_path_segment(id))
 }
 
+/// The URL of Bedrock's CountTokens for `model` (as written, from a key in `region`): it
+/// counts for the foundation model, so an inference profile's prefix is left out.
+pub fn count_url(base: &str, model: &str, region: &str) -> String {
+    let id = model_id(model, region);
+    let foundation = match id.split_once('.') {
+        Some((profile, rest)) if rest.starts_with("anthropic.") && !profile.contains(':') => rest,
+        _ => id.as_str(),
+    };
+    format!(
+        "{base}/model/{}/count-tokens",
+        super::encode_path_segment(foundation)
+    )
+}
+
 /// The SigV4 headers of a finished request, signed with the AWS credentials found now (the
 /// environment, else the shared files' `profile`), for the service `bedrock`.
 pub fn sign(
@@ -134,6 +148,22 @@ mod tests {
             .ends_with(
                 "/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A1%3Ainference-profile%2Fx/converse-stream"
             )
+        );
+    }
+
+    #[test]
+    fn counts_go_to_the_foundation_model() {
+        assert_eq!(
+            count_url("https://b", "claude-sonnet-4-5", "us-east-1"),
+            "https://b/model/anthropic.claude-sonnet-4-5-20250929-v1%3A0/count-tokens"
+        );
+        assert_eq!(
+            count_url(
+                "https://b",
+                "anthropic.claude-3-5-haiku-20241022-v1:0",
+                "eu-west-1"
+            ),
+            "https://b/model/anthropic.claude-3-5-haiku-20241022-v1%3A0/count-tokens"
         );
     }
 

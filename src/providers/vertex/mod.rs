@@ -65,6 +65,18 @@ pub fn url(
     ))
 }
 
+/// The URL of Claude's token count on Vertex (the model goes in the body).
+pub fn count_url(base: &str, place: &Place) -> Result<String, ApiError> {
+    let project = place
+        .project
+        .as_deref()
+        .ok_or_else(|| ApiError::invalid("the vertex key names no Google Cloud project"))?;
+    let region = place.region.as_deref().unwrap_or("global");
+    Ok(format!(
+        "{base}/v1/projects/{project}/locations/{region}/publishers/anthropic/models/count-tokens:rawPredict"
+    ))
+}
+
 /// Claude's model id on Vertex for a name as users write it: models before the 4.6
 /// generation carry an `@date`, later ones are named as on Anthropic's API. An id that has
 /// its `@` already, and any name not in the table, pass unchanged; Anthropic's dated form
