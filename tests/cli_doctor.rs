@@ -1,0 +1,345 @@
+//! `bgw doctor` as a person and a script use it: the real binary, a temp data dir, mock
+//! providers on 127.0.0.1; one line per check, the fix under it, exit code 1 on any ✗, and
+//! never a key's value.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use serde_json::{Value, json};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use support::bgw::command;
+use support::{Mock, Reply, assert_contains};
+
+/// The version `scripts/test` installs, which doctor calls tested.
+fn tested_version() -> String {
+    include_str!("../scripts/test")
+        .lines()
+        .find_map(|l| l.strip_prefix("CLAUDE_CODE_VERSION="))
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+/// A stand-in for Claude Code that prints `version` as `claude --version` does.
+fn fake_claude(dir: &Path, version: &str) -> PathBuf {
+    let path = dir.join("claude");
+    std::fs::write(
+        &path,
+        format!("#!/bin/sh\necho '{version} (Claude Code)'\n"),
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+/// A data dir that bgw made (a temp dir's own mode is the system's, not bgw's).
+struct Data {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+}
+
+impl Data {
+    fn path(&self) -> &Path {
+        &self.dir
+    }
+}
+
+/// A data dir made by bgw, with these keys added (`bgw keys add ARGS…` each).
+fn data_with(keys: &[&[&str]]) -> Data {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = Data {
+        dir: tmp.path().join("bgw"),
+        _tmp: tmp,
+    };
+    // `keys list` makes the data dir as any first use does.
+    assert!(
+        command(data.path())
+            .args(["keys", "list"])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    for args in keys {
+        let o = command(data.path())
+            .args(["keys", "add"])
+            .args(*args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    data
+}
+
+/// `bgw doctor ARGS…` with Claude Code at `claude`, off the async runtime (the mocks run on it).
+async fn doctor(data: &Path, claude: &Path, args: &[&str]) -> Output {
+    let (data, claude) = (data.to_owned(), claude.to_owned());
+    let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
+    tokio::task::spawn_blocking(move || {
+        command(&data)
+            .arg("doctor")
+            .args(&args)
+            .env("BGW_CLAUDE_BIN", &claude)
+            .env_remove("BGW_DOCTOR_UNSET_VAR")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// The line of the check named `name` (`✓ key openai  …`).
+fn line<'a>(stdout: &'a str, mark: &str, name: &str) -> &'a str {
+    stdout
+        .lines()
+        .find(|l| {
+            // The name is followed by its padding, at least two spaces (`store` ≠ `store owner`).
+            l.strip_prefix(&format!("{mark} {name}"))
+                .is_some_and(|rest| rest.starts_with("  "))
+        })
+        .unwrap_or_else(|| panic!("no `{mark} {name}` line in:\n{stdout}"))
+}
+
+/// The `--json` check named `name`.
+fn json_check<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no check `{name}` in {report:#}"))
+}
+
+/// A model list as OpenAI answers it
+/// (<https://platform.openai.com/docs/api-reference/models/list>).
+fn model_list() -> Reply {
+    Reply::json(
+        200,
+        &json!({"object": "list", "data": [
+            {"id": "gpt-4o", "object": "model", "created": 1715367049, "owned_by": "system"},
+            {"id": "gpt-4o-mini", "object": "model", "created": 1721172741, "owned_by": "system"}
+        ]}),
+    )
+}
+
+/// A port on 127.0.0.1 that nothing listens on.
+fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+#[tokio::test]
+async fn a_working_setup_passes_every_check_with_the_keys_latency() {
+    const SECRET: &str = "sk-doctor-GOOD-7f3a9c1e";
+    let upstream = Mock::start([model_list(), model_list()]).await;
+    let data = data_with(&[&[
+        "openai",
+        "--value",
+        SECRET,
+        "--base-url",
+        &upstream.at("/v1"),
+    ]]);
+    let bin = tempfile::tempdir().unwrap();
+    let claude = fake_claude(bin.path(), &tested_version());
+
+    let o = doctor(data.path(), &claude, &[]).await;
+    let (stdout, stderr) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(!stdout.contains('✗'), "{stdout}");
+    let key = line(&stdout, "✓", "key openai");
+    assert_contains(key, &format!("2 models listed by {} in ", upstream.url()));
+    assert!(key.trim_end().ends_with(" ms"), "{key}");
+    line(&stdout, "✓", "data dir");
+    assert_contains(line(&stdout, "✓", "store"), "schema ");
+    line(&stdout, "✓", "store file");
+    line(&stdout, "✓", "prices");
+    assert_contains(
+        line(&stdout, "✓", "claude code"),
+        &format!("{} (the version bgw is tested with)", tested_version()),
+    );
+    // The cheapest call that proves the key: its model list, the key as a bearer token.
+    let asked = upstream.requests().remove(0);
+    assert_eq!(asked.path, "/v1/models");
+    assert_eq!(
+        asked.header("authorization"),
+        Some(format!("Bearer {SECRET}").as_str())
+    );
+    assert!(!stdout.contains(SECRET) && !stderr.contains(SECRET));
+
+    let o = doctor(data.path(), &claude, &["--json"]).await;
+    let (stdout, stderr) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{stdout}{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["ok"], true);
+    assert_eq!(json_check(&report, "key openai")["status"], "pass");
+    assert!(!stdout.contains(SECRET) && !stderr.contains(SECRET));
+}
+
+#[tokio::test]
+async fn a_revoked_key_fails_with_the_command_that_replaces_it_and_is_never_printed() {
+    const SECRET: &str = "sk-doctor-REVOKED-5e2b8d4a";
+    // OpenAI's 401 echoes part of the key; a provider that echoed all of it must not leak it.
+    let revoked = || {
+        Reply::json(
+            401,
+            &json!({"error": {"message": format!("Incorrect API key provided: {SECRET}."),
+                "type": "invalid_request_error", "param": null, "code": "invalid_api_key"}}),
+        )
+    };
+    let upstream = Mock::start([revoked(), revoked()]).await;
+    let data = data_with(&[&[
+        "openai",
+        "--value",
+        SECRET,
+        "--base-url",
+        &upstream.at("/v1"),
+    ]]);
+    let bin = tempfile::tempdir().unwrap();
+    let claude = fake_claude(bin.path(), &tested_version());
+
+    let o = doctor(data.path(), &claude, &[]).await;
+    let (stdout, stderr) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{stdout}{stderr}");
+    let at = stdout.find("✗ key openai").unwrap();
+    let lines: Vec<&str> = stdout[at..].lines().take(2).collect();
+    assert_contains(lines[0], "revoked or wrong key");
+    assert_contains(lines[0], "401");
+    assert_contains(
+        lines[1],
+        "fix: replace the key: `bgw keys rm openai`, then `bgw keys add openai",
+    );
+    assert!(
+        !stdout.contains(SECRET) && !stderr.contains(SECRET),
+        "{stdout}{stderr}"
+    );
+
+    let o = doctor(data.path(), &claude, &["--json"]).await;
+    let (stdout, stderr) = text(&o);
+    assert_eq!(o.status.code(), Some(1));
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["ok"], false);
+    let key = json_check(&report, "key openai");
+    assert_eq!(key["ok"], false);
+    assert_eq!(key["status"], "fail");
+    assert_contains(key["fix"].as_str().unwrap(), "bgw keys add openai");
+    assert!(
+        !stdout.contains(SECRET) && !stderr.contains(SECRET),
+        "{stdout}{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_base_url_fails_naming_its_origin_only() {
+    const SECRET: &str = "sk-doctor-UNREACHED-91c0";
+    let port = closed_port();
+    let base = format!("http://127.0.0.1:{port}/v1");
+    let data = data_with(&[&["openai", "--value", SECRET, "--base-url", &base]]);
+    let bin = tempfile::tempdir().unwrap();
+    let claude = fake_claude(bin.path(), &tested_version());
+
+    let o = doctor(data.path(), &claude, &[]).await;
+    let (stdout, stderr) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{stdout}{stderr}");
+    let key = line(&stdout, "✗", "key openai");
+    assert_contains(key, &format!("cannot reach http://127.0.0.1:{port}: "));
+    assert!(!key.contains("/v1"), "{key}");
+    assert!(!stdout.contains(SECRET) && !stderr.contains(SECRET));
+}
+
+#[tokio::test]
+async fn a_key_whose_variable_is_unset_says_so() {
+    let data = data_with(&[&["groq", "--env", "BGW_DOCTOR_UNSET_VAR"]]);
+    let bin = tempfile::tempdir().unwrap();
+    let claude = fake_claude(bin.path(), &tested_version());
+
+    let o = doctor(data.path(), &claude, &["--json"]).await;
+    assert_eq!(o.status.code(), Some(1));
+    let report: Value = serde_json::from_str(&text(&o).0).unwrap();
+    let key = json_check(&report, "key groq");
+    assert_eq!(key["status"], "fail");
+    assert_eq!(
+        key["detail"],
+        "the environment variable `BGW_DOCTOR_UNSET_VAR` is not set"
+    );
+    assert_contains(key["fix"].as_str().unwrap(), "export BGW_DOCTOR_UNSET_VAR=");
+}
+
+#[tokio::test]
+async fn every_json_check_has_a_name_status_ok_detail_and_fix_and_ok_is_their_and() {
+    let data = data_with(&[&["groq", "--env", "BGW_DOCTOR_UNSET_VAR"]]);
+    let bin = tempfile::tempdir().unwrap();
+    let claude = fake_claude(bin.path(), "0.0.1");
+
+    let o = doctor(data.path(), &claude, &["--json"]).await;
+    let report: Value = serde_json::from_str(&text(&o).0).unwrap();
+    let checks = report["checks"].as_array().unwrap();
+    assert!(checks.len() >= 5, "{report:#}");
+    for c in checks {
+        assert!(c["name"].is_string(), "{c}");
+        assert!(c["detail"].is_string(), "{c}");
+        assert!(c["fix"].is_string() || c["fix"].is_null(), "{c}");
+        let status = c["status"].as_str().unwrap();
+        assert!(["pass", "warn", "fail"].contains(&status), "{c}");
+        assert_eq!(c["ok"], status != "fail", "{c}");
+    }
+    let all_ok = checks.iter().all(|c| c["ok"] == true);
+    assert_eq!(report["ok"], all_ok);
+    assert!(!all_ok);
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[tokio::test]
+async fn a_data_dir_others_can_read_fails_with_its_chmod() {
+    let data = data_with(&[]);
+    // Made by bgw on first use (`keys list`), then opened to the group.
+    assert!(
+        command(data.path())
+            .args(["keys", "list"])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    std::fs::set_permissions(data.path(), std::fs::Permissions::from_mode(0o750)).unwrap();
+    let bin = tempfile::tempdir().unwrap();
+    let claude = fake_claude(bin.path(), &tested_version());
+
+    let o = doctor(data.path(), &claude, &[]).await;
+    let (stdout, stderr) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{stdout}{stderr}");
+    assert_contains(line(&stdout, "✗", "data dir"), "mode 0750");
+    assert_contains(
+        &stdout,
+        &format!("fix: chmod 700 {}", data.path().display()),
+    );
+}
+
+#[tokio::test]
+async fn an_untested_claude_code_is_a_warning_and_a_missing_one_a_failure() {
+    let data = data_with(&[]);
+    let bin = tempfile::tempdir().unwrap();
+    let claude = fake_claude(bin.path(), "0.0.1");
+
+    let o = doctor(data.path(), &claude, &[]).await;
+    let (stdout, stderr) = text(&o);
+    // A warning is not a failure: nothing else is wrong here.
+    assert_eq!(o.status.code(), Some(0), "{stdout}{stderr}");
+    let c = line(&stdout, "!", "claude code");
+    assert_contains(c, "0.0.1");
+    assert_contains(c, &format!("bgw is tested with {}", tested_version()));
+
+    let o = doctor(data.path(), &bin.path().join("no-claude"), &[]).await;
+    let (stdout, _) = text(&o);
+    assert_eq!(o.status.code(), Some(1));
+    assert_contains(line(&stdout, "✗", "claude code"), "is not a file");
+}
