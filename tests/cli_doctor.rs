@@ -343,3 +343,163 @@ async fn an_untested_claude_code_is_a_warning_and_a_missing_one_a_failure() {
     assert_eq!(o.status.code(), Some(1));
     assert_contains(line(&stdout, "✗", "claude code"), "is not a file");
 }
+
+#[tokio::test]
+async fn anthropic_gemini_and_azure_keys_are_tried_with_their_own_model_lists_and_headers() {
+    let upstream = Mock::answering(|r| {
+        let path = r.path.as_str();
+        if path.starts_with("/v1/models") {
+            // https://docs.anthropic.com/en/api/models-list
+            Reply::json(
+                200,
+                &json!({"data": [{"type": "model", "id": "claude-sonnet-4-5-20250929",
+                    "display_name": "Claude Sonnet 4.5", "created_at": "2025-09-29T00:00:00Z"}],
+                    "has_more": false, "first_id": "claude-sonnet-4-5-20250929",
+                    "last_id": "claude-sonnet-4-5-20250929"}),
+            )
+        } else if path.starts_with("/v1beta/models") {
+            // https://ai.google.dev/api/models#method:-models.list
+            Reply::json(
+                200,
+                &json!({"models": [{"name": "models/gemini-2.5-flash", "version": "001",
+                    "inputTokenLimit": 1048576, "outputTokenLimit": 65536,
+                    "supportedGenerationMethods": ["generateContent", "countTokens"]}]}),
+            )
+        } else if path.starts_with("/openai/models") {
+            // https://learn.microsoft.com/en-us/rest/api/azureopenai/models/list
+            Reply::json(
+                200,
+                &json!({"data": [{"status": "succeeded", "id": "gpt-4o-2024-08-06",
+                    "created_at": 1723075200, "object": "model"}], "object": "list"}),
+            )
+        } else {
+            Reply::json(404, &json!({"error": {"message": "no such path"}}))
+        }
+    })
+    .await;
+    let data = data_with(&[
+        &[
+            "anthropic",
+            "--value",
+            "sk-ant-DOCTOR-0001",
+            "--base-url",
+            &upstream.url(),
+        ],
+        &[
+            "gemini",
+            "--value",
+            "AIza-DOCTOR-0002",
+            "--base-url",
+            &upstream.at("/v1beta"),
+        ],
+        &[
+            "azure",
+            "--value",
+            "azure-DOCTOR-0003",
+            "--base-url",
+            &upstream.url(),
+        ],
+    ]);
+    let bin = tempfile::tempdir().unwrap();
+    let claude = fake_claude(bin.path(), &tested_version());
+
+    let o = doctor(data.path(), &claude, &[]).await;
+    let (stdout, stderr) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{stdout}{stderr}");
+    for key in ["key anthropic", "key gemini", "key azure"] {
+        assert_contains(line(&stdout, "✓", key), "1 models listed by");
+    }
+    let asked = upstream.requests();
+    let request = |prefix: &str| asked.iter().find(|r| r.path.starts_with(prefix)).unwrap();
+    let anthropic = request("/v1/models");
+    assert_eq!(anthropic.header("x-api-key"), Some("sk-ant-DOCTOR-0001"));
+    assert_eq!(anthropic.header("anthropic-version"), Some("2023-06-01"));
+    let gemini = request("/v1beta/models");
+    assert_eq!(gemini.header("x-goog-api-key"), Some("AIza-DOCTOR-0002"));
+    assert!(!gemini.path.contains("AIza"), "{}", gemini.path);
+    let azure = request("/openai/models");
+    assert_eq!(azure.path, "/openai/models?api-version=2024-10-21");
+    assert_eq!(azure.header("api-key"), Some("azure-DOCTOR-0003"));
+    for secret in [
+        "sk-ant-DOCTOR-0001",
+        "AIza-DOCTOR-0002",
+        "azure-DOCTOR-0003",
+    ] {
+        assert!(!stdout.contains(secret) && !stderr.contains(secret));
+    }
+}
+
+#[tokio::test]
+async fn a_model_used_without_a_price_is_named_with_the_command_that_prices_it() {
+    let model = "acme-llm-1";
+    let upstream = Mock::answering(move |r| {
+        if r.path.ends_with("/models") {
+            Reply::json(
+                200,
+                &json!({"object": "list", "data": [{"id": model, "object": "model"}]}),
+            )
+        } else {
+            support::openai::reply(model, "Hello.", 12, 3)
+        }
+    })
+    .await;
+    let data = data_with(&[&[
+        "acme",
+        "--compat",
+        "openai",
+        "--value",
+        "acme-DOCTOR-0004",
+        "--base-url",
+        &upstream.at("/v1"),
+    ]]);
+    let gateway = support::Bgw::serve_at(data.path(), &[]);
+    let resp = gateway
+        .client()
+        .hello(&format!("acme/{model}"), false)
+        .await;
+    assert_eq!(resp.status, 200);
+    let dir = data.path().to_owned();
+    tokio::task::spawn_blocking(move || support::bgw::log_rows(&dir, 1))
+        .await
+        .unwrap();
+    let bin = tempfile::tempdir().unwrap();
+    let claude = fake_claude(bin.path(), &tested_version());
+
+    let o = doctor(data.path(), &claude, &[]).await;
+    let (stdout, stderr) = text(&o);
+    // Unknown costs are worth knowing, not a broken setup.
+    assert_eq!(o.status.code(), Some(0), "{stdout}{stderr}");
+    assert_contains(
+        line(&stdout, "!", &format!("price acme/{model}")),
+        "no price",
+    );
+    assert_contains(
+        &stdout,
+        &format!("fix: bgw models price set acme/{model} --input USD --output USD"),
+    );
+
+    let priced = command(data.path())
+        .args([
+            "models",
+            "price",
+            "set",
+            &format!("acme/{model}"),
+            "--input",
+            "1",
+            "--output",
+            "2",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        priced.status.success(),
+        "{}",
+        String::from_utf8_lossy(&priced.stderr)
+    );
+    let o = doctor(data.path(), &claude, &[]).await;
+    let (stdout, _) = text(&o);
+    assert_contains(
+        line(&stdout, "✓", "prices"),
+        "every model used in the last 30 days has a price",
+    );
+}

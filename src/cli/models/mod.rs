@@ -482,3 +482,26 @@ fn causes(e: &(dyn std::error::Error + 'static)) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn azures_model_list_is_under_openai_with_the_bases_api_version() {
+        // https://learn.microsoft.com/en-us/rest/api/azureopenai/models/list and, for the v1
+        // API, https://learn.microsoft.com/en-us/rest/api/microsoft-foundry/azureopenai/models
+        assert_eq!(
+            azure_models_url("https://res.openai.azure.com"),
+            "https://res.openai.azure.com/openai/models?api-version=2024-10-21"
+        );
+        assert_eq!(
+            azure_models_url("https://res.openai.azure.com/?api-version=2025-04-01-preview"),
+            "https://res.openai.azure.com/openai/models?api-version=2025-04-01-preview"
+        );
+        assert_eq!(
+            azure_models_url("https://res.openai.azure.com/openai/v1"),
+            "https://res.openai.azure.com/openai/v1/models"
+        );
+    }
+}
