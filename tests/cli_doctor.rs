@@ -76,16 +76,26 @@ fn data_with(keys: &[&[&str]]) -> Data {
 
 /// `bgw doctor ARGS…` with Claude Code at `claude`, off the async runtime (the mocks run on it).
 async fn doctor(data: &Path, claude: &Path, args: &[&str]) -> Output {
+    doctor_with(data, claude, args, |_| {}).await
+}
+
+/// As [`doctor`], with the command adjusted by `env` first (a home, cloud variables).
+async fn doctor_with(
+    data: &Path,
+    claude: &Path,
+    args: &[&str],
+    env: impl FnOnce(&mut std::process::Command) + Send + 'static,
+) -> Output {
     let (data, claude) = (data.to_owned(), claude.to_owned());
     let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
     tokio::task::spawn_blocking(move || {
-        command(&data)
-            .arg("doctor")
+        let mut cmd = command(&data);
+        cmd.arg("doctor")
             .args(&args)
             .env("BGW_CLAUDE_BIN", &claude)
-            .env_remove("BGW_DOCTOR_UNSET_VAR")
-            .output()
-            .unwrap()
+            .env_remove("BGW_DOCTOR_UNSET_VAR");
+        env(&mut cmd);
+        cmd.output().unwrap()
     })
     .await
     .unwrap()
@@ -502,4 +512,84 @@ async fn a_model_used_without_a_price_is_named_with_the_command_that_prices_it()
         line(&stdout, "✓", "prices"),
         "every model used in the last 30 days has a price",
     );
+}
+
+#[tokio::test]
+async fn a_vertex_key_file_is_tried_by_signing_in_and_its_mode_is_checked() {
+    let google = Mock::start([]).await;
+    let token_uri = google.at("/token");
+    let (endpoint, respond) = support::clouds::google::TokenEndpoint::new(token_uri.clone(), 3600);
+    google.respond_with(respond);
+    let files = tempfile::tempdir().unwrap();
+    let key_file = support::clouds::google::key_file(files.path(), &token_uri);
+    let data = data_with(&[&[
+        "vertex",
+        "--file",
+        key_file.to_str().unwrap(),
+        "--project",
+        "doctor-project",
+        "--region",
+        "us-east5",
+    ]]);
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let bin = tempfile::tempdir().unwrap();
+    let claude = fake_claude(bin.path(), &tested_version());
+    let home = files.path().to_owned();
+
+    let o = doctor_with(data.path(), &claude, &[], move |cmd| {
+        support::clouds::hermetic_command(cmd, &home)
+    })
+    .await;
+    let (stdout, stderr) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{stdout}{stderr}");
+    assert_contains(
+        line(&stdout, "✓", "key vertex"),
+        &format!(
+            "signed in to Google as service account {}",
+            support::clouds::google::client_email()
+        ),
+    );
+    assert_eq!(endpoint.grants(), 1);
+    assert_contains(line(&stdout, "✗", "key file vertex"), "mode 0644");
+    assert_contains(&stdout, &format!("fix: chmod 600 {}", key_file.display()));
+    assert!(!stdout.contains("PRIVATE KEY") && !stderr.contains("PRIVATE KEY"));
+    assert!(!stdout.contains("ya29.") && !stderr.contains("ya29."));
+}
+
+#[tokio::test]
+async fn bedrock_credentials_are_found_without_calling_aws_and_never_printed() {
+    const AWS_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYDOCTOREXAMPLEKEY";
+    let home = tempfile::tempdir().unwrap();
+    let data = data_with(&[&["bedrock", "--region", "us-east-1"]]);
+    let bin = tempfile::tempdir().unwrap();
+    let claude = fake_claude(bin.path(), &tested_version());
+
+    let h = home.path().to_owned();
+    let o = doctor_with(data.path(), &claude, &["--json"], move |cmd| {
+        support::clouds::hermetic_command(cmd, &h);
+        cmd.env("AWS_ACCESS_KEY_ID", "AKIDDOCTOREXAMPLE")
+            .env("AWS_SECRET_ACCESS_KEY", AWS_SECRET);
+    })
+    .await;
+    let (stdout, stderr) = text(&o);
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let key = json_check(&report, "key bedrock");
+    assert_eq!(key["status"], "pass", "{report:#}");
+    assert_contains(
+        key["detail"].as_str().unwrap(),
+        "the environment (AWS_ACCESS_KEY_ID)",
+    );
+    assert!(!stdout.contains(AWS_SECRET) && !stderr.contains(AWS_SECRET));
+
+    // With no credentials anywhere (an empty home), the key cannot sign a request.
+    let h = home.path().to_owned();
+    let o = doctor_with(data.path(), &claude, &["--json"], move |cmd| {
+        support::clouds::hermetic_command(cmd, &h)
+    })
+    .await;
+    assert_eq!(o.status.code(), Some(1));
+    let report: Value = serde_json::from_str(&text(&o).0).unwrap();
+    let key = json_check(&report, "key bedrock");
+    assert_eq!(key["status"], "fail");
+    assert_contains(key["detail"].as_str().unwrap(), "no AWS credentials");
 }
