@@ -593,3 +593,20 @@ async fn bedrock_credentials_are_found_without_calling_aws_and_never_printed() {
     assert_eq!(key["status"], "fail");
     assert_contains(key["detail"].as_str().unwrap(), "no AWS credentials");
 }
+
+#[tokio::test]
+async fn an_anthropic_endpoint_reached_with_claude_codes_own_login_is_not_tried() {
+    let upstream = Mock::start([]).await;
+    let data = data_with(&[&["anthropic", "--base-url", &upstream.url()]]);
+    let bin = tempfile::tempdir().unwrap();
+    let claude = fake_claude(bin.path(), &tested_version());
+
+    let o = doctor(data.path(), &claude, &[]).await;
+    let (stdout, stderr) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{stdout}{stderr}");
+    assert_contains(
+        line(&stdout, "✓", "key anthropic"),
+        &format!("sends Claude Code's own login to {}", upstream.url()),
+    );
+    assert!(upstream.requests().is_empty());
+}

@@ -120,12 +120,21 @@ pub fn run(store: &Store, args: DoctorArgs) -> Result<ExitCode, CliError> {
     let mut checks = local.checks;
     let mut secrets = Vec::new();
     if let Some(routes) = &local.routes {
+        // The log is read while the providers answer.
+        let prices = std::thread::spawn({
+            let store = store.clone();
+            move || prices::check(&store)
+        });
         let (key_checks, key_secrets) = rt.block_on(keys::check(routes));
         checks.extend(key_checks);
         secrets = key_secrets;
-    }
-    if local.routes.is_some() {
-        checks.extend(prices::check(store));
+        checks.extend(prices.join().unwrap_or_else(|_| {
+            vec![Check::fail(
+                "prices",
+                "the check stopped unexpectedly",
+                None,
+            )]
+        }));
     }
     checks.push(
         claude

@@ -152,6 +152,14 @@ async fn probe(
             "a Vertex AI express-mode API key: not tried (no free call proves it)",
             None,
         ),
+        // Claude Code's own login goes through: bgw holds nothing to try.
+        (Credential::None, ProviderKind::Anthropic) => Check::pass(
+            "",
+            format!(
+                "sends Claude Code's own login to {} (nothing of bgw's to try)",
+                origin(&target.base_url)
+            ),
+        ),
         (Credential::Key(_), ProviderKind::Bedrock) => Check::warn(
             "",
             "a Bedrock API key: not tried (AWS is not called; no free call proves it)",
