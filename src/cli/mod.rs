@@ -2,6 +2,7 @@
 
 pub mod budget;
 pub mod claude_settings;
+pub mod doctor;
 pub mod format;
 pub mod keys;
 pub mod logs;
@@ -51,6 +52,8 @@ pub enum Command {
     Budget(budget::BudgetArgs),
     /// Show the request log: every request, its provider, tokens, cost
     Logs(logs::LogsArgs),
+    /// Check this setup: data dir, store, each key against its provider, Claude Code, prices
+    Doctor(doctor::DoctorArgs),
     /// Replace this bgw with the newest release (sha256 checked), if install.sh installed it
     SelfUpdate(self_update::SelfUpdateArgs),
     /// Hold the store file and serve other bgw processes (started by bgw itself when needed)
@@ -75,6 +78,7 @@ pub fn main() -> ExitCode {
         Command::Route(cmd) => route::run(&store, cmd),
         Command::Budget(args) => budget::run(&store, args),
         Command::Logs(args) => logs::run(&store, args),
+        Command::Doctor(args) => doctor::run(&store, args),
         Command::SelfUpdate(args) => self_update::run(args),
         Command::StoreOwner => crate::store::owner::run(store.dir(), crate::store::owner::IDLE)
             .map(|_| ExitCode::SUCCESS)

@@ -329,7 +329,8 @@ fn has_claude_credential() -> bool {
         .is_some_and(|text| text.contains("\"oauthAccount\"") || text.contains("\"primaryApiKey\""))
 }
 
-fn find_claude(explicit: Option<&Path>) -> Result<PathBuf, CliError> {
+/// Claude Code: `explicit` (`--claude-bin`, BGW_CLAUDE_BIN) when given, else `claude` on PATH.
+pub(crate) fn find_claude(explicit: Option<&Path>) -> Result<PathBuf, CliError> {
     if let Some(p) = explicit {
         return if p.is_file() {
             Ok(p.to_owned())

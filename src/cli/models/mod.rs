@@ -16,7 +16,7 @@ use super::output::{emit, table, warn};
 use super::serve::load_routes;
 use crate::catalog::{self, Price, PriceSource, Pricing, per_million};
 use crate::providers::client::{UpstreamClient, client};
-use crate::providers::{ProviderKind, gemini, openai};
+use crate::providers::{ProviderKind, Target, gemini, openai};
 use crate::route::{Provider, Routes, add_key_hint};
 use crate::store::Store;
 
@@ -68,7 +68,7 @@ struct Row {
 
 /// A model a provider's own list names, with the limits the list gives (Gemini's does).
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Live {
+pub(crate) struct Live {
     id: String,
     context_window: Option<u32>,
     max_output: Option<u32>,
@@ -290,41 +290,106 @@ async fn live_models(
         Err(e) if !provider.keys.is_empty() => return Err(Some(e.problem)),
         _ => return Err(None),
     };
+    list_models(http, &target, LIVE_TIMEOUT)
+        .await
+        .map_err(|e| Some(e.to_string()))
+}
+
+/// Why a provider's model list could not be had.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ListError {
+    /// The URL cannot be made into a request.
+    InvalidUrl(String),
+    /// No answer within the time allowed.
+    Timeout { base: String, secs: u64 },
+    /// No connection: the error's chain, which names no URL and no key.
+    Unreachable { base: String, why: String },
+    /// The provider answered with an error status.
+    Status { status: u16, message: String },
+    /// The provider answered with a body that is not a model list.
+    Body(String),
+}
+
+impl std::fmt::Display for ListError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ListError::InvalidUrl(e) => write!(f, "invalid base URL: {e}"),
+            ListError::Timeout { base, secs } => write!(f, "no answer from {base} within {secs} s"),
+            ListError::Unreachable { base, .. } => {
+                write!(f, "cannot reach {base} (is it running?)")
+            }
+            ListError::Status { status, message } => {
+                let status = http::StatusCode::from_u16(*status)
+                    .map_or_else(|_| status.to_string(), |s| s.to_string());
+                write!(f, "listing models failed ({status}): {message}")
+            }
+            ListError::Body(e) => f.write_str(e),
+        }
+    }
+}
+
+/// The model ids `target`'s provider lists with its key: the cheapest call that proves a key
+/// (OpenAI-compatible `GET /models`, Anthropic's `GET /v1/models`, Gemini's `models.list`,
+/// Azure's `GET /openai/models`); each request waits at most `wait`.
+pub(crate) async fn list_models(
+    http: &UpstreamClient,
+    target: &Target,
+    wait: Duration,
+) -> Result<Vec<Live>, ListError> {
     let base = target.base_url.as_str();
     let secret = target.secret().map(|s| s.expose());
-    match provider.kind {
-        ProviderKind::Gemini => gemini_models(http, base, secret).await,
+    let ids = match target.kind {
+        ProviderKind::Gemini => return gemini_models(http, base, secret, wait).await,
         ProviderKind::Anthropic => {
             let mut headers = vec![("anthropic-version", "2023-06-01".to_owned())];
             headers.extend(secret.map(|s| ("x-api-key", s.to_owned())));
+            let url = format!("{base}/v1/models?limit=1000");
+            let body = get(http, target.kind, base, url, &headers, wait).await?;
+            openai::model_ids(&body).map_err(|e| ListError::Body(e.message))?
+        }
+        ProviderKind::Azure => {
+            let headers: Vec<_> = secret
+                .map(|s| ("api-key", s.to_owned()))
+                .into_iter()
+                .collect();
             let body = get(
                 http,
-                provider.kind,
+                target.kind,
                 base,
-                format!("{base}/v1/models?limit=1000"),
+                azure_models_url(base),
                 &headers,
+                wait,
             )
             .await?;
-            let ids = openai::model_ids(&body).map_err(|e| Some(e.message))?;
-            Ok(ids.into_iter().map(Live::id).collect())
+            openai::model_ids(&body).map_err(|e| ListError::Body(e.message))?
         }
         _ => {
             let headers: Vec<_> = secret
                 .map(|s| ("authorization", format!("Bearer {s}")))
                 .into_iter()
                 .collect();
-            let body = get(
-                http,
-                provider.kind,
-                base,
-                format!("{base}/models"),
-                &headers,
-            )
-            .await?;
-            let ids = openai::model_ids(&body).map_err(|e| Some(e.message))?;
-            Ok(ids.into_iter().map(Live::id).collect())
+            let url = format!("{base}/models");
+            let body = get(http, target.kind, base, url, &headers, wait).await?;
+            openai::model_ids(&body).map_err(|e| ListError::Body(e.message))?
         }
+    };
+    Ok(ids.into_iter().map(Live::id).collect())
+}
+
+/// Azure OpenAI's list of the models a resource can deploy: `GET {endpoint}/openai/models`
+/// with the base's `api-version` (the v1 API: `{base}/models`, no version)
+/// (<https://learn.microsoft.com/en-us/rest/api/azureopenai/models/list>).
+fn azure_models_url(base: &str) -> String {
+    let (path, query) = base.split_once('?').unwrap_or((base, ""));
+    let path = path.trim_end_matches('/');
+    if path.ends_with("/openai/v1") {
+        return format!("{path}/models");
     }
+    let version = query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("api-version="))
+        .unwrap_or(crate::providers::azure::DEFAULT_API_VERSION);
+    format!("{path}/openai/models?api-version={version}")
 }
 
 /// Gemini's `models.list`, page after page: the models that take `generateContent`. The key
@@ -333,7 +398,8 @@ async fn gemini_models(
     http: &UpstreamClient,
     base: &str,
     secret: Option<&str>,
-) -> Result<Vec<Live>, Option<String>> {
+    wait: Duration,
+) -> Result<Vec<Live>, ListError> {
     let headers: Vec<_> = secret
         .map(|s| ("x-goog-api-key", s.to_owned()))
         .into_iter()
@@ -342,8 +408,8 @@ async fn gemini_models(
     let mut token: Option<String> = None;
     for _ in 0..MAX_PAGES {
         let url = gemini::models_url(base, token.as_deref());
-        let body = get(http, ProviderKind::Gemini, base, url, &headers).await?;
-        let page = gemini::model_page(&body).map_err(|e| Some(e.message))?;
+        let body = get(http, ProviderKind::Gemini, base, url, &headers, wait).await?;
+        let page = gemini::model_page(&body).map_err(|e| ListError::Body(e.message))?;
         models.extend(page.models.into_iter().map(|m| Live {
             id: m.id,
             context_window: m.context_window,
@@ -358,31 +424,33 @@ async fn gemini_models(
     Ok(models)
 }
 
-/// The body of a successful `GET url` with these headers; else why not, in a line (the error
-/// read as `kind`'s wire format writes it).
+/// The body of a successful `GET url` with these headers; else why not (the error read as
+/// `kind`'s wire format writes it).
 async fn get(
     http: &UpstreamClient,
     kind: ProviderKind,
     base: &str,
     url: String,
     headers: &[(&str, String)],
-) -> Result<Bytes, Option<String>> {
+    wait: Duration,
+) -> Result<Bytes, ListError> {
     let mut req = http::Request::get(url);
     for (name, value) in headers {
         req = req.header(*name, value.as_str());
     }
     let req = req
         .body(Full::new(Bytes::new()))
-        .map_err(|e| Some(format!("invalid base URL: {e}")))?;
-    let resp = tokio::time::timeout(LIVE_TIMEOUT, http.request(req))
+        .map_err(|e| ListError::InvalidUrl(e.to_string()))?;
+    let resp = tokio::time::timeout(wait, http.request(req))
         .await
-        .map_err(|_| {
-            Some(format!(
-                "no answer from {base} within {} s",
-                LIVE_TIMEOUT.as_secs()
-            ))
+        .map_err(|_| ListError::Timeout {
+            base: base.to_owned(),
+            secs: wait.as_secs(),
         })?
-        .map_err(|_| Some(format!("cannot reach {base} (is it running?)")))?;
+        .map_err(|e| ListError::Unreachable {
+            base: base.to_owned(),
+            why: causes(&e),
+        })?;
     let status = resp.status();
     let body = resp
         .into_body()
@@ -395,7 +463,45 @@ async fn get(
             ProviderKind::Gemini => gemini::error_message(status.as_u16(), &body),
             _ => openai::error_message(&body),
         };
-        return Err(Some(format!("listing models failed ({status}): {message}")));
+        return Err(ListError::Status {
+            status: status.as_u16(),
+            message,
+        });
     }
     Ok(body)
+}
+
+/// An error and its sources, innermost last (`client error (Connect): Connection refused`).
+fn causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn azures_model_list_is_under_openai_with_the_bases_api_version() {
+        // https://learn.microsoft.com/en-us/rest/api/azureopenai/models/list and, for the v1
+        // API, https://learn.microsoft.com/en-us/rest/api/microsoft-foundry/azureopenai/models
+        assert_eq!(
+            azure_models_url("https://res.openai.azure.com"),
+            "https://res.openai.azure.com/openai/models?api-version=2024-10-21"
+        );
+        assert_eq!(
+            azure_models_url("https://res.openai.azure.com/?api-version=2025-04-01-preview"),
+            "https://res.openai.azure.com/openai/models?api-version=2025-04-01-preview"
+        );
+        assert_eq!(
+            azure_models_url("https://res.openai.azure.com/openai/v1"),
+            "https://res.openai.azure.com/openai/v1/models"
+        );
+    }
 }
