@@ -183,10 +183,11 @@ fn render(checks: &[Check]) -> String {
         }
     }
     let count = |s: Status| checks.iter().filter(|c| c.status == s).count();
+    let warnings = count(Status::Warn);
     out.push_str(&format!(
-        "{} passed, {} warnings, {} failed\n",
+        "{} passed, {warnings} warning{}, {} failed\n",
         count(Status::Pass),
-        count(Status::Warn),
+        if warnings == 1 { "" } else { "s" },
         count(Status::Fail)
     ));
     out
