@@ -2,7 +2,9 @@
 
 pub mod budget;
 pub mod claude_settings;
+pub mod completions;
 pub mod format;
+pub mod generate;
 pub mod keys;
 pub mod logs;
 pub mod models;
@@ -53,6 +55,8 @@ pub enum Command {
     Logs(logs::LogsArgs),
     /// Replace this bgw with the newest release (sha256 checked), if install.sh installed it
     SelfUpdate(self_update::SelfUpdateArgs),
+    /// Print the completion script for bash, zsh, fish, powershell or elvish
+    Completions(completions::CompletionsArgs),
     /// Hold the store file and serve other bgw processes (started by bgw itself when needed)
     #[command(hide = true)]
     StoreOwner,
@@ -76,6 +80,7 @@ pub fn main() -> ExitCode {
         Command::Budget(args) => budget::run(&store, args),
         Command::Logs(args) => logs::run(&store, args),
         Command::SelfUpdate(args) => self_update::run(args),
+        Command::Completions(args) => completions::run(args),
         Command::StoreOwner => crate::store::owner::run(store.dir(), crate::store::owner::IDLE)
             .map(|_| ExitCode::SUCCESS)
             .map_err(CliError::from),
