@@ -39,8 +39,8 @@ pub struct Example {
     pub path: Vec<String>,
 }
 
-/// Every `bgw …` command line in `readme` that parses as one, in order, without repeats; the
-/// first shell block's are marked with an empty path too (they open `bgw.1`'s examples).
+/// Every `bgw …` command line in `readme` that parses as one, in order, without repeats; and
+/// those of the first shell block under "## Quick start" (`bgw.1`'s examples).
 pub fn readme_examples(readme: &str) -> (Vec<Example>, Vec<Example>) {
     let mut all: Vec<Example> = Vec::new();
     let mut first_block: Vec<Example> = Vec::new();
@@ -48,6 +48,7 @@ pub fn readme_examples(readme: &str) -> (Vec<Example>, Vec<Example>) {
     let mut block_is_shell = false;
     let mut this_block: Vec<Example> = Vec::new();
     let mut prose = String::new();
+    let mut heading = "";
     let push = |all: &mut Vec<Example>, e: Example| {
         if !all.iter().any(|x| x.line == e.line) {
             all.push(e);
@@ -57,7 +58,7 @@ pub fn readme_examples(readme: &str) -> (Vec<Example>, Vec<Example>) {
         let trimmed = line.trim_start();
         if let Some(info) = trimmed.strip_prefix("```") {
             if in_block {
-                if first_block.is_empty() && !this_block.is_empty() {
+                if first_block.is_empty() && heading == "Quick start" {
                     first_block = this_block.clone();
                 }
                 this_block.clear();
@@ -76,6 +77,9 @@ pub fn readme_examples(readme: &str) -> (Vec<Example>, Vec<Example>) {
                 }
             }
             continue;
+        }
+        if let Some(title) = line.strip_prefix("## ") {
+            heading = title.trim();
         }
         prose.push_str(line);
         prose.push('\n');
@@ -116,7 +120,14 @@ fn split_comment(line: &str) -> (&str, Option<String>) {
 
 /// The example `command` is, if clap accepts it and it holds no placeholder (`NAME`, `ID`, `…`).
 fn example(command: &str, note: Option<String>) -> Option<Example> {
-    let words = shell_words(command)?;
+    let mut words = shell_words(command)?;
+    // What follows a redirection or a pipe is the shell's, not bgw's.
+    if let Some(end) = words
+        .iter()
+        .position(|w| w.starts_with(['>', '<', '|', '&', ';']))
+    {
+        words.truncate(end);
+    }
     let placeholder = |w: &String| {
         w.contains('…') || (w.len() >= 2 && w.chars().all(|c| c.is_ascii_uppercase() || c == '/'))
     };
@@ -359,8 +370,7 @@ mod tests {
 
     #[test]
     fn a_shell_block_line_keeps_its_comment_and_lands_on_its_command() {
-        let readme =
-            "```sh\nbgw keys add openai --env OPENAI_API_KEY   # reads the variable\n```\n";
+        let readme = "## Quick start\n```sh\nbgw keys add openai --env OPENAI_API_KEY   # reads the variable\n```\n";
         let (all, first) = readme_examples(readme);
         assert_eq!(
             all,
@@ -385,6 +395,18 @@ mod tests {
         );
         assert_eq!(all[1].path, ["logs", "stats"]);
         assert!(first.is_empty());
+    }
+
+    #[test]
+    fn a_redirection_ends_the_command_but_stays_in_the_example() {
+        let readme = "```sh\nbgw completions fish > ~/.config/fish/completions/bgw.fish\n```\n";
+        let (all, _) = readme_examples(readme);
+        assert_eq!(all.len(), 1);
+        assert_eq!(
+            all[0].line,
+            "bgw completions fish > ~/.config/fish/completions/bgw.fish"
+        );
+        assert_eq!(all[0].path, ["completions"]);
     }
 
     #[test]
