@@ -1,5 +1,5 @@
 //! `bgw completions SHELL`: prints the shell's completion script (the same bytes as
-//! `completions/` in the source tree).
+//! `completions/` in the source tree), which asks bgw for candidates at each TAB.
 
 use std::process::ExitCode;
 

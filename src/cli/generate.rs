@@ -1,4 +1,5 @@
-//! The checked-in shell completions (`completions/`) and man pages (`man/`), made from the clap
+//! The checked-in shell completions (`completions/`: clap_complete's dynamic registration
+//! scripts, see [`super::complete`]) and man pages (`man/`, clap_mangen), made from the clap
 //! definitions by clap's own generators; `cargo run --example generate_docs` refreshes both, and
 //! tests/generated_docs.rs fails when the checked-in files differ from what this makes.
 //!
@@ -20,12 +21,10 @@ pub fn completion_file_name(shell: Shell) -> String {
     clap_complete::Generator::file_name(&shell, "bgw")
 }
 
-/// The completion script for `shell`.
+/// The completion script for `shell`: clap's dynamic registration, which asks `bgw` for the
+/// candidates at each TAB (so stored names complete too; see [`super::complete`]).
 pub fn completion(shell: Shell) -> Vec<u8> {
-    let mut cmd = Cli::command();
-    let mut out = Vec::new();
-    clap_complete::generate(shell, &mut cmd, "bgw", &mut out);
-    out
+    super::complete::registration(shell)
 }
 
 /// One example command line from the README, with the comment that followed it.

@@ -2,6 +2,7 @@
 
 pub mod budget;
 pub mod claude_settings;
+pub mod complete;
 pub mod completions;
 pub mod format;
 pub mod generate;
@@ -64,6 +65,7 @@ pub enum Command {
 
 /// Parses the command line, runs the command, and turns failures into one clear message.
 pub fn main() -> ExitCode {
+    complete::respond_if_asked();
     let cli = Cli::parse();
     let dir = cli.data_dir.clone().unwrap_or_else(default_data_dir);
     // Other processes start this same executable to own the store when none does.
