@@ -45,8 +45,17 @@ pub fn registration(shell: Shell) -> Vec<u8> {
     let mut out = Vec::new();
     // Writing to a Vec cannot fail.
     let _ = completer.write_registration(VAR, "bgw", "bgw", "bgw", &mut out);
+    if shell == Shell::Zsh {
+        // Autoloaded from fpath (where install.sh puts it), the file runs as `_bgw` at the first
+        // TAB, defining and binding the completer but completing nothing: this also answers it.
+        out.extend_from_slice(ZSH_AUTOLOAD.as_bytes());
+    }
     out
 }
+
+/// The zsh autoload idiom: call the completer when the file runs as the `_bgw` function.
+const ZSH_AUTOLOAD: &str =
+    "if [[ \"${funcstack[1]}\" == _bgw ]]; then _clap_dynamic_completer_bgw \"$@\"; fi\n";
 
 /// The store in the data dir the command would use, if it has one.
 fn store() -> Option<Store> {
