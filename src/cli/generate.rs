@@ -270,6 +270,10 @@ const ENVIRONMENT: &[(&str, &str)] = &[
         "No colours when NO_COLOR is set; the width of the bgw logs table when stdout is not a terminal.",
     ),
     (
+        "COMPLETE",
+        "Set by the completion scripts (bgw completions) when they ask bgw for candidates; bgw then prints them and exits.",
+    ),
+    (
         "a key's variable",
         "A key added with --env VAR is read from VAR each time it is needed; only the name is stored.",
     ),
