@@ -133,12 +133,28 @@ fn example(command: &str, note: Option<String>) -> Option<Example> {
     if words.iter().any(placeholder) {
         return None;
     }
-    let matches = Cli::command().try_get_matches_from(&words).ok()?;
+    let matches = without_env(Cli::command())
+        .try_get_matches_from(&words)
+        .ok()?;
     Some(Example {
         line: command.to_owned(),
         note,
         path: subcommand_path(&matches),
     })
+}
+
+/// `cmd` with no argument read from the environment, so a `BGW_PORT` set where the pages are
+/// made cannot change which examples parse.
+fn without_env(cmd: clap::Command) -> clap::Command {
+    let mut cmd = cmd.mut_args(|a| a.env(None::<&'static str>));
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().to_owned())
+        .collect();
+    for name in names {
+        cmd = cmd.mut_subcommand(name, without_env);
+    }
+    cmd
 }
 
 /// A command line's words, as sh splits them (quotes, no expansions); None if a quote is open.
@@ -410,6 +426,36 @@ mod tests {
             "bgw completions fish > ~/.config/fish/completions/bgw.fish"
         );
         assert_eq!(all[0].path, ["completions"]);
+    }
+
+    #[test]
+    fn examples_are_parsed_without_reading_the_environment() {
+        let mut cmd = without_env(Cli::command());
+        cmd.build();
+        let serve = cmd.find_subcommand("serve").unwrap();
+        let port = serve
+            .get_arguments()
+            .find(|a| a.get_id() == "port")
+            .unwrap();
+        assert_eq!(port.get_env(), None);
+        let show = cmd
+            .find_subcommand("logs")
+            .and_then(|l| l.find_subcommand("show"))
+            .unwrap();
+        let data_dir = show
+            .get_arguments()
+            .find(|a| a.get_id() == "data_dir")
+            .unwrap();
+        assert_eq!(data_dir.get_env(), None);
+        // Unchanged, the same definitions do read it.
+        let mut with_env = Cli::command();
+        with_env.build();
+        let serve = with_env.find_subcommand("serve").unwrap();
+        let port = serve
+            .get_arguments()
+            .find(|a| a.get_id() == "port")
+            .unwrap();
+        assert_eq!(port.get_env(), Some(std::ffi::OsStr::new("BGW_PORT")));
     }
 
     #[test]
