@@ -5,6 +5,7 @@
 # the release's SHA256SUMS, and puts `bgw` in ~/.local/bin. Never needs root.
 #   BGW_INSTALL_URL   the release location (a mirror, a local copy) [default below]
 #   BGW_INSTALL_DIR   where the binary goes [default: ~/.local/bin]
+#   --no-completions  do not install the bash, zsh and fish completions (`sh -s -- --no-completions`)
 # Everything runs from main() at the end, so a download cut short runs nothing.
 set -eu
 
@@ -63,7 +64,42 @@ json_escape() {
     printf '%s' "$1" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g'
 }
 
+# The installed bgw writes its completion scripts where each shell looks for a user's own:
+# bash-completion's user dir, a zsh function dir (which zsh searches once it is on fpath), and
+# fish's completions dir (fish reads ~/.local/share only through XDG_DATA_DIRS, so not by default).
+install_completions() {
+    data=${XDG_DATA_HOME:-$HOME/.local/share}
+    bash_file=${BASH_COMPLETION_USER_DIR:-$data/bash-completion}/completions/bgw
+    zsh_file=$data/zsh/site-functions/_bgw
+    fish_file=${XDG_CONFIG_HOME:-$HOME/.config}/fish/completions/bgw.fish
+    for pair in "bash=$bash_file" "zsh=$zsh_file" "fish=$fish_file"; do
+        shell=${pair%%=*}
+        file=${pair#*=}
+        # A failure here leaves bgw installed: say so and go on.
+        if mkdir -p "${file%/*}" 2>/dev/null && "$1" completions "$shell" >"$file.new" 2>/dev/null; then
+            mv -f "$file.new" "$file"
+            say "$shell completions: $file"
+        else
+            rm -f "$file.new" 2>/dev/null || true
+            say "could not write the $shell completions to $file (\`bgw completions $shell\` prints them)"
+        fi
+    done
+    case ":${FPATH:-}:" in
+        *":$data/zsh/site-functions:"*) ;;
+        *) case ${SHELL:-} in
+            */zsh) say "  for zsh, add to ~/.zshrc before compinit: fpath=($data/zsh/site-functions \$fpath)" ;;
+        esac ;;
+    esac
+}
+
 main() {
+    completions=yes
+    for arg in "$@"; do
+        case $arg in
+            --no-completions) completions=no ;;
+            *) fail "unknown option $arg (the one option is --no-completions)" ;;
+        esac
+    done
     url=${BGW_INSTALL_URL:-$BGW_DEFAULT_URL}
     url=${url%/}
     dir=${BGW_INSTALL_DIR:-${HOME:?HOME is not set}/.local/bin}
@@ -105,6 +141,9 @@ main() {
         "$(json_escape "$bin")" "$(json_escape "$url")" "$(json_escape "$version")" >"$config/install.json"
 
     say "installed bgw $version to $bin"
+    if [ "$completions" = yes ]; then
+        install_completions "$bin"
+    fi
     case ":${PATH:-}:" in
         *":$dir:"* | *":$dir/:"*) ;;
         *)

@@ -292,6 +292,116 @@ fn with_neither_curl_nor_wget_it_says_what_to_install() {
     assert!(text(&out.stderr).contains("neither curl nor wget is installed"));
 }
 
+/// Where install.sh puts each shell's completions in a home without XDG variables.
+fn completion_files(home: &Home) -> [(&'static str, PathBuf); 3] {
+    [
+        (
+            "bash",
+            home.path()
+                .join(".local/share/bash-completion/completions/bgw"),
+        ),
+        (
+            "zsh",
+            home.path().join(".local/share/zsh/site-functions/_bgw"),
+        ),
+        (
+            "fish",
+            home.path().join(".config/fish/completions/bgw.fish"),
+        ),
+    ]
+}
+
+/// A stand-in bgw that answers `bgw completions SHELL` with a line naming its arguments (the
+/// real scripts are checked by tests/generated_docs.rs and the installed release by dist-check).
+fn echoing_bgw(dir: &Path) -> PathBuf {
+    let path = dir.join("fake-echo");
+    std::fs::write(&path, "#!/bin/sh\necho \"script for: $*\"\n").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+#[test]
+fn install_sh_installs_the_bash_zsh_and_fish_completions_the_new_bgw_prints_and_says_where() {
+    let work = tempfile::tempdir().unwrap();
+    let release = release(work.path(), "1.2.3", &echoing_bgw(work.path()));
+    let server = FileServer::start(release);
+    let home = Home::new();
+
+    let out = Command::new("/bin/sh")
+        .arg(root().join("install.sh"))
+        .env_clear()
+        .env("HOME", home.path())
+        .env("PATH", system_path())
+        .env("SHELL", "/bin/zsh")
+        .env("BGW_INSTALL_URL", &server.url)
+        .output()
+        .unwrap();
+
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    for (shell, file) in completion_files(&home) {
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            format!("script for: completions {shell}\n"),
+            "{}",
+            file.display()
+        );
+        assert!(
+            said.contains(&format!("{shell} completions: {}", file.display())),
+            "{said}"
+        );
+    }
+    assert!(
+        said.contains("fpath=("),
+        "zsh users are told about fpath: {said}"
+    );
+}
+
+#[test]
+fn install_sh_with_no_completions_installs_none() {
+    let work = tempfile::tempdir().unwrap();
+    let release = release(work.path(), "1.2.3", &echoing_bgw(work.path()));
+    let server = FileServer::start(release);
+    let home = Home::new();
+
+    let out = Command::new("/bin/sh")
+        .arg(root().join("install.sh"))
+        .arg("--no-completions")
+        .env_clear()
+        .env("HOME", home.path())
+        .env("PATH", system_path())
+        .env("BGW_INSTALL_URL", &server.url)
+        .output()
+        .unwrap();
+
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(home.bin().exists());
+    for (_, file) in completion_files(&home) {
+        assert!(!file.exists(), "{}", file.display());
+    }
+    assert!(!text(&out.stdout).contains("completions:"));
+}
+
+#[test]
+fn install_sh_refuses_an_option_it_does_not_know_before_downloading() {
+    let home = Home::new();
+    let out = Command::new("/bin/sh")
+        .arg(root().join("install.sh"))
+        .arg("--no-completion")
+        .env("HOME", home.path())
+        .env("BGW_INSTALL_URL", "http://127.0.0.1:9")
+        .output()
+        .unwrap();
+
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("unknown option --no-completion"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!home.bin().exists());
+}
+
 /// A home where install.sh installed bgw (its receipt), with the real bgw binary in its place.
 fn installed_real_bgw(work: &Path) -> (Home, FileServer) {
     let first = release(work, VERSION, &script(work, "placeholder build"));

@@ -1,6 +1,7 @@
 //! `bgw keys`: add, list and remove provider keys.
 
 use clap::{ArgGroup, Args, Subcommand};
+use clap_complete::ArgValueCandidates;
 use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
 
@@ -25,6 +26,7 @@ pub enum KeysCommand {
     /// Remove a key by name
     Rm {
         /// The key's name, as `bgw keys list` shows it
+        #[arg(add = ArgValueCandidates::new(super::complete::key_names))]
         name: String,
     },
     /// Virtual keys: the keys bgw gives its own callers, each with its models, budget and expiry
@@ -39,6 +41,7 @@ pub struct AddArgs {
     /// Provider: anthropic, openai, azure, gemini, vertex, bedrock, groq, mistral, deepseek,
     /// xai, openrouter, together, fireworks, cerebras, perplexity, ollama, or a name of your
     /// own with --compat
+    #[arg(add = ArgValueCandidates::new(super::complete::provider_names))]
     pub provider: String,
 
     /// Name of this key [default: the provider name]

@@ -9,6 +9,7 @@ pub mod table;
 pub mod time;
 
 use clap::{Args, Subcommand, ValueEnum};
+use clap_complete::ArgValueCandidates;
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -58,6 +59,7 @@ pub enum LogsCommand {
     /// One request whole: timings, attempts, the request and the response
     Show {
         /// The request's id, or its start as the table shows it
+        #[arg(add = ArgValueCandidates::new(super::complete::log_ids))]
         id: String,
     },
     /// Totals per provider, model, session, virtual key, team or customer: requests, errors,
@@ -71,7 +73,7 @@ pub enum LogsCommand {
 #[derive(Debug, Clone, Default, Args)]
 pub struct Filter {
     /// Only requests served by this provider (`openai`, `groq`, …)
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", add = ArgValueCandidates::new(super::complete::configured_providers))]
     pub provider: Option<String>,
 
     /// Only requests for this model (the upstream model or the one asked for)

@@ -2,8 +2,11 @@
 
 pub mod budget;
 pub mod claude_settings;
+pub mod complete;
+pub mod completions;
 pub mod doctor;
 pub mod format;
+pub mod generate;
 pub mod keys;
 pub mod logs;
 pub mod models;
@@ -56,6 +59,8 @@ pub enum Command {
     Doctor(doctor::DoctorArgs),
     /// Replace this bgw with the newest release (sha256 checked), if install.sh installed it
     SelfUpdate(self_update::SelfUpdateArgs),
+    /// Print the completion script for bash, zsh, fish, powershell or elvish
+    Completions(completions::CompletionsArgs),
     /// Hold the store file and serve other bgw processes (started by bgw itself when needed)
     #[command(hide = true)]
     StoreOwner,
@@ -63,6 +68,7 @@ pub enum Command {
 
 /// Parses the command line, runs the command, and turns failures into one clear message.
 pub fn main() -> ExitCode {
+    complete::respond_if_asked();
     let cli = Cli::parse();
     let dir = cli.data_dir.clone().unwrap_or_else(default_data_dir);
     // Other processes start this same executable to own the store when none does.
@@ -80,6 +86,7 @@ pub fn main() -> ExitCode {
         Command::Logs(args) => logs::run(&store, args),
         Command::Doctor(args) => doctor::run(&store, args),
         Command::SelfUpdate(args) => self_update::run(args),
+        Command::Completions(args) => completions::run(args),
         Command::StoreOwner => crate::store::owner::run(store.dir(), crate::store::owner::IDLE)
             .map(|_| ExitCode::SUCCESS)
             .map_err(CliError::from),

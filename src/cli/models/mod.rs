@@ -5,6 +5,7 @@ pub mod price;
 
 use bytes::Bytes;
 use clap::{Args, Subcommand};
+use clap_complete::ArgValueCandidates;
 use http_body_util::{BodyExt, Full};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -33,7 +34,7 @@ pub struct ModelsArgs {
     pub command: Option<ModelsCommand>,
 
     /// Only this provider
-    #[arg(long, value_name = "PROVIDER")]
+    #[arg(long, value_name = "PROVIDER", add = ArgValueCandidates::new(crate::cli::complete::configured_providers))]
     pub provider: Option<String>,
 
     /// One JSON object per model, one per line
