@@ -67,6 +67,18 @@ json_escape() {
 # The installed bgw writes its completion scripts where each shell looks for a user's own:
 # bash-completion's user dir, a zsh function dir (which zsh searches once it is on fpath), and
 # fish's completions dir (fish reads ~/.local/share only through XDG_DATA_DIRS, so not by default).
+# The man pages go where man-db looks for a user's own bin dir's pages: ~/.local/share/man
+# beside ~/.local/bin (`man bgw-logs` works once that bin dir is on PATH).
+install_man() {
+    [ -d "$1" ] || return 0
+    mandir=${XDG_DATA_HOME:-$HOME/.local/share}/man/man1
+    if mkdir -p "$mandir" 2>/dev/null && cp "$1"/*.1 "$mandir"/ 2>/dev/null; then
+        say "man pages: $mandir (man bgw, man bgw-logs, ...)"
+    else
+        say "could not write the man pages to $mandir; bgw works without them"
+    fi
+}
+
 install_completions() {
     data=${XDG_DATA_HOME:-$HOME/.local/share}
     bash_file=${BASH_COMPLETION_USER_DIR:-$data/bash-completion}/completions/bgw
@@ -141,6 +153,7 @@ main() {
         "$(json_escape "$bin")" "$(json_escape "$url")" "$(json_escape "$version")" >"$config/install.json"
 
     say "installed bgw $version to $bin"
+    install_man "$tmp/unpacked/man"
     if [ "$completions" = yes ]; then
         install_completions "$bin"
     fi

@@ -2,8 +2,8 @@
 # Packs built binaries into a release location: dist/release.sh OUT VERSION TARGET=BINARY...
 #
 # Writes to OUT, for each TARGET=BINARY pair, bgw-VERSION-TARGET.tar.gz (the binary as `bgw`,
-# mode 755, owner 0, timestamps from SOURCE_DATE_EPOCH, so the same binary packs to the same
-# bytes); then over every bgw-VERSION-*.tar.gz in OUT (builds gathered from several machines):
+# mode 755, and the man pages as `man/*.1`; owner 0, timestamps from SOURCE_DATE_EPOCH, so the
+# same binary packs to the same bytes); then over every bgw-VERSION-*.tar.gz in OUT (builds gathered from several machines):
 # SHA256SUMS, manifest.json (the release list `bgw self-update` reads), and a copy of install.sh.
 # dist/build.sh calls it after building; it is separate so a Mac's builds can be added to a
 # Linux-built release, and so the tests pack releases exactly as a real one is packed.
@@ -32,13 +32,16 @@ for pair in "$@"; do
     mkdir -p "$stage/$target"
     cp "$bin" "$stage/$target/bgw"
     chmod 755 "$stage/$target/bgw"
-    touch -d "@$epoch" "$stage/$target/bgw" 2>/dev/null || true
+    mkdir -p "$stage/$target/man"
+    cp "$root"/man/*.1 "$stage/$target/man/"
+    chmod 644 "$stage/$target"/man/*.1
+    touch -d "@$epoch" "$stage/$target/bgw" "$stage/$target/man" "$stage/$target"/man/*.1 2>/dev/null || true
     archive="bgw-$version-$target.tar.gz"
     if tar --version 2>/dev/null | grep -q GNU; then
         tar --sort=name --mtime="@$epoch" --owner=0 --group=0 --numeric-owner \
-            -C "$stage/$target" -cf - bgw | gzip -n -9 >"$out/$archive"
+            -C "$stage/$target" -cf - bgw man | gzip -n -9 >"$out/$archive"
     else
-        tar -C "$stage/$target" -cf - bgw | gzip -n -9 >"$out/$archive"
+        tar -C "$stage/$target" -cf - bgw man | gzip -n -9 >"$out/$archive"
     fi
     echo "dist: $out/$archive"
 done
