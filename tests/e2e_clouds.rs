@@ -308,29 +308,11 @@ fn assert_one_token_request(mock: &Mock, key: &Value) {
 
 // ---- Gemini on Vertex -----------------------------------------------------------------
 
-/// Every part of every `contents` turn of a Gemini request, with its turn's role.
-fn gemini_parts(request: &Value) -> Vec<(String, Value)> {
-    request["contents"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|c| {
-            let role = c["role"].as_str().unwrap_or("").to_owned();
-            c["parts"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-                .into_iter()
-                .map(move |p| (role.clone(), p))
-        })
-        .collect()
-}
-
 /// Why a follow-up Gemini request is not one Gemini would take, as Gemini would say it;
 /// `None` when it carries the Write call back on a model turn with its signature and
 /// arguments, then its response on a user turn.
 fn gemini_replay_problem(request: &Value, file: &Path) -> Option<String> {
-    let parts = gemini_parts(request);
+    let parts = gemini::request_parts(request);
     let Some(call) = parts
         .iter()
         .position(|(role, p)| role == "model" && p["functionCall"]["name"] == "Write")
@@ -361,7 +343,7 @@ fn gemini_replay_problem(request: &Value, file: &Path) -> Option<String> {
 fn gemini_answer(r: &Recorded, file: &Path) -> Reply {
     const MODEL: &str = "gemini-2.5-pro";
     let body = r.json();
-    let answered = gemini_parts(&body)
+    let answered = gemini::request_parts(&body)
         .iter()
         .any(|(_, p)| p.get("functionResponse").is_some());
     if !answered {
@@ -451,7 +433,7 @@ async fn claude_code_writes_a_file_through_gemini_on_vertex_signed_in_with_a_ser
     let second = calls[1].json();
     assert_eq!(gemini_replay_problem(&second, &project.file), None);
     assert!(
-        gemini_parts(&second)
+        gemini::request_parts(&second)
             .iter()
             .all(|(_, p)| p.get("thought").is_none()),
         "thought text is not sent back"

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use std::path::Path;
 use support::bgw::command;
 use support::claude::bgw_run;
-use support::sse::gemini::{chunk, error, frame, usage};
+use support::sse::gemini::{chunk, error, frame, request_parts, usage};
 use support::{Mock, Recorded, Reply, assert_contains};
 
 const MODEL: &str = "gemini-2.5-pro";
@@ -25,28 +25,10 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// Every part of every `contents` turn of a request, with its turn's role.
-fn parts(request: &Value) -> Vec<(String, Value)> {
-    request["contents"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|c| {
-            let role = c["role"].as_str().unwrap_or("").to_owned();
-            c["parts"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-                .into_iter()
-                .map(move |p| (role.clone(), p))
-        })
-        .collect()
-}
-
 /// Why a follow-up request is not one Gemini would take, as Gemini would say it; `None` when
 /// it carries the Write call back on a model turn with its signature, then its response.
 fn replay_problem(request: &Value) -> Option<String> {
-    let parts = parts(request);
+    let parts = request_parts(request);
     let call = parts
         .iter()
         .position(|(role, p)| role == "model" && p["functionCall"]["name"] == "Write");
@@ -69,7 +51,7 @@ fn replay_problem(request: &Value) -> Option<String> {
 /// answers it gets the final text; anything else gets Google's 400.
 fn answer(request: &Recorded, file: &Path) -> Reply {
     let body = request.json();
-    let has_response = parts(&body)
+    let has_response = request_parts(&body)
         .iter()
         .any(|(_, p)| p.get("functionResponse").is_some());
     if !has_response {
@@ -189,7 +171,7 @@ async fn claude_code_writes_a_file_through_gemini_and_the_thought_signature_come
     // then the tool's result as a functionResponse of the same name.
     let second = requests[1].json();
     assert_eq!(replay_problem(&second), None);
-    let parts = parts(&second);
+    let parts = request_parts(&second);
     let call = parts
         .iter()
         .find(|(_, p)| p.get("functionCall").is_some())

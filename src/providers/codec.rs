@@ -80,7 +80,9 @@ impl Wire {
                 Ok((body, None))
             }
             Wire::AnthropicVertex | Wire::AnthropicBedrock => {
-                let body = anthropic::prepare_body(inbound.body, inbound.head, model);
+                // The model leaves the body here, so only a mended history is a new copy.
+                let mended = anthropic::mended(inbound.body, model);
+                let body = mended.as_deref().unwrap_or(inbound.body);
                 let client = betas(inbound.headers);
                 let cloud = if self == Wire::AnthropicVertex {
                     // Vertex takes betas as Anthropic's header, as Claude Code's Vertex mode
@@ -105,7 +107,7 @@ impl Wire {
                         betas: kept.into_iter().map(str::to_owned).collect(),
                     }
                 };
-                let (body, stream) = anthropic::for_cloud(&body, &cloud)?;
+                let (body, stream) = anthropic::for_cloud(body, &cloud)?;
                 Ok((body, Some(stream)))
             }
             Wire::OpenAiChat | Wire::OpenAiResponses => {

@@ -166,31 +166,40 @@ impl CloudAuth {
         })
     }
 
-    /// The token source of this key file (or of the application-default credentials),
-    /// made once.
+    /// The token source of this key (its JSON), or of the application-default credentials
+    /// (their file, as it is now), made once: a request costs a hash, or a `stat`, not a read.
     fn google_source(
         &self,
         key: Option<&Secret>,
     ) -> Result<Arc<vertex::auth::TokenSource>, String> {
         use std::hash::{Hash, Hasher};
-        let json = match key {
-            Some(k) => k.expose().to_owned(),
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        let adc = match key {
+            Some(k) => {
+                k.expose().hash(&mut hasher);
+                None
+            }
             None => {
                 let env = |name: &str| std::env::var(name).ok();
                 let path = vertex::auth::find_adc(&env, dirs::home_dir().as_deref()).ok_or(
                     "no application-default credentials: run `gcloud auth application-default login`, or add a service account's key with `bgw keys add vertex --file key.json`",
                 )?;
-                std::fs::read_to_string(&path)
-                    .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?
+                let meta = std::fs::metadata(&path)
+                    .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+                (&path, meta.modified().ok(), meta.len()).hash(&mut hasher);
+                Some(path)
             }
         };
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        json.hash(&mut hasher);
         let id = hasher.finish();
         let mut sources = self.google.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(source) = sources.get(&id) {
             return Ok(Arc::clone(source));
         }
+        let json = match &adc {
+            Some(path) => std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?,
+            None => key.map(|k| k.expose().to_owned()).unwrap_or_default(),
+        };
         let credentials = vertex::auth::load(json.as_bytes()).map_err(|e| e.to_string())?;
         let source = Arc::new(vertex::auth::TokenSource::new(
             credentials,

@@ -593,6 +593,24 @@ pub mod responses {
 pub mod gemini {
     use super::*;
 
+    /// Every part of every `contents` turn of a request, with its turn's role.
+    pub fn request_parts(request: &Value) -> Vec<(String, Value)> {
+        request["contents"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|c| {
+                let role = c["role"].as_str().unwrap_or("").to_owned();
+                c["parts"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(move |p| (role.clone(), p))
+            })
+            .collect()
+    }
+
     /// One `data:` frame (Google ends them with a blank CRLF line).
     pub fn frame(chunk: &Value) -> String {
         format!("data: {chunk}\r\n\r\n")

@@ -22,12 +22,17 @@ pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
 /// The body for an Anthropic-format upstream: `model` replaced by `upstream_model` and every
 /// other byte kept, unless the history holds what Anthropic refuses ([`history::mend`]).
 pub fn prepare_body(body: &[u8], head: &RequestHead<'_>, upstream_model: &str) -> Vec<u8> {
+    mended(body, upstream_model).unwrap_or_else(|| rewrite_model(body, head, upstream_model))
+}
+
+/// The body with its history mended, when it holds what Anthropic refuses; `None` when it
+/// needs nothing (a cloud's encoding then reads the client's bytes as they are).
+pub fn mended(body: &[u8], upstream_model: &str) -> Option<Vec<u8>> {
     if history::needs_mending(body) {
-        if let Some(mended) = history::mend(body, upstream_model) {
-            return mended;
-        }
+        history::mend(body, upstream_model)
+    } else {
+        None
     }
-    rewrite_model(body, head, upstream_model)
 }
 
 /// The body with `model` replaced by `upstream_model`; every other byte kept.

@@ -6,7 +6,6 @@ use base64::Engine as _;
 use serde::Deserialize;
 
 use super::eventstream::{self, Message};
-use crate::messages::sse::SseFrame;
 use crate::messages::{ApiError, ErrorKind, Usage};
 use crate::providers::StreamDecoder;
 use crate::providers::anthropic::PassthroughStream;
@@ -109,9 +108,11 @@ impl InvokeStream {
     }
 
     fn take(&mut self, fed: Result<(), FramingError>, out: &mut Vec<u8>) {
-        for frame in std::mem::take(&mut self.frames) {
+        // Taken out and put back, so its memory serves the next feed too.
+        let mut frames = std::mem::take(&mut self.frames);
+        for frame in frames.drain(..) {
             if self.stopped {
-                return;
+                break;
             }
             if frame.exception {
                 let name = frame.name.as_deref().unwrap_or("internalServerException");
@@ -136,6 +137,7 @@ impl InvokeStream {
                 }
             }
         }
+        self.frames = frames;
         if let Err(e) = fed {
             let err = e.to_api_error(&self.provider);
             self.fail(err, out);
@@ -150,15 +152,14 @@ fn unwrap_chunk(payload: &str) -> Result<Vec<u8>, String> {
         .decode(chunk.bytes)
         .map_err(|e| format!("its bytes are not base64: {e}"))?;
     let event: EventType<'_> = serde_json::from_slice(&json).map_err(|e| e.to_string())?;
-    let frame = SseFrame {
-        event: Some(event.kind.to_owned()),
-        data: String::from_utf8(json.clone()).map_err(|e| e.to_string())?,
-    };
-    let mut out = Vec::with_capacity(json.len() + 32);
+    let mut out = Vec::with_capacity(json.len() + event.kind.len() + 16);
     out.extend_from_slice(b"event: ");
-    out.extend_from_slice(frame.event.as_deref().unwrap_or_default().as_bytes());
-    out.extend_from_slice(b"\ndata: ");
-    out.extend_from_slice(frame.data.as_bytes());
+    out.extend_from_slice(event.kind.as_bytes());
+    // A `data:` line each: JSON may be laid out on several lines (never inside a string).
+    for line in json.split(|b| *b == b'\n') {
+        out.extend_from_slice(b"\ndata: ");
+        out.extend_from_slice(line);
+    }
     out.extend_from_slice(b"\n\n");
     Ok(out)
 }
